@@ -1,0 +1,1 @@
+//! quire-core: the Quire protocol as a deterministic, sans-IO library.
