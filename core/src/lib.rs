@@ -1,1 +1,29 @@
 //! quire-core: the Quire protocol as a deterministic, sans-IO library.
+//!
+//! No clock, randomness, storage or sockets in here: time, nonces and keys are inputs, and
+//! effects (pages to store, messages to send) are outputs that the app's drivers carry out.
+//! Everything compiles for `wasm32-unknown-unknown` as well as natively.
+//!
+//! # Modules and owners
+//!
+//! Data model and cryptography (helper core-a):
+//! - [`identity`]: users ([`identity::UserId`] = ed25519 key = libp2p `PeerId`), signing keys.
+//! - [`page`]: ids, [`page::Page`] and its canonical, versioned, signed encoding;
+//!   [`page::body`]: the plaintext bodies (room control operations, messages, files).
+//! - [`crypto`]: room secrets, the page-data key, XChaCha20-Poly1305 sealing of bodies.
+//! - [`validate`]: free functions that check one property of a page each; equivocation proofs.
+//! - [`book`]: one author's append-only book in one room: append, insert out of order, gaps.
+//! - [`invite`]: the signed, versioned invite payload carried in a URL fragment.
+//! - `codec` (private): the strict canonical binary codec all of the above use.
+//!
+//! Ordering, membership and networking (helper core-b): `causal` (causal delivery and display
+//! order), `room` (room state as the fold of control pages), `sync` (the per-peer sync state
+//! machine, `/quire/sync/1`), `plan` (which members to hold links to), `sim` (deterministic
+//! multi-peer simulation).
+
+mod codec;
+pub mod crypto;
+pub mod identity;
+pub mod page;
+
+pub use codec::DecodeError;

@@ -1,0 +1,445 @@
+//! Plaintext page bodies: what `data` decrypts to, one body type per [`PageKind`].
+//!
+//! Bodies use the same strict codec as pages (not serde), for the same reason: stored pages
+//! must decode identically years later, whatever the Rust types look like then. A body has no
+//! version byte of its own: the page format version (which is signed) covers it, and the
+//! body type is chosen by the page's signed `kind`, so a body can never be read as another kind.
+//!
+//! Edits and deletions never modify a page (pages are sealed); they are new pages pointing at
+//! the old one with a [`PageRef`].
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::identity::UserId;
+use crate::page::{PageHash, PageKind, PageRef};
+
+/// Cap on room names and display names, in UTF-8 bytes. Why: they are shown in lists and
+/// headers; 128 bytes is ~40 characters of any script, and bounds every membership list.
+pub const MAX_NAME_BYTES: usize = 128;
+/// Cap on a message's text, in UTF-8 bytes. Why: a chat message is read on a phone-sized
+/// screen; anything longer is better shared as a file, and it keeps a text page far below
+/// [`crate::page::MAX_DATA_BYTES`].
+pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+/// Cap on a file's MIME type, in bytes (the longest registered types are well under 128).
+pub const MAX_MIME_BYTES: usize = 128;
+/// Size of one file chunk, and the most a file may carry inline. Why: 48 KiB plus body framing
+/// and the 16-byte AEAD tag stays below [`crate::page::MAX_DATA_BYTES`].
+pub const FILE_CHUNK_BYTES: usize = 48 * 1024;
+/// Cap on a shared file. Why: files live in the browser's IndexedDB quota on every member's
+/// machine; 256 MiB (5,462 chunk pages) is a generous chat attachment and bounds a manifest.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Identifies one invite link, so its issuer can recognise (and auto-admit) join requests that
+/// came through it. Chosen at random by the issuing app.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize,
+)]
+pub struct InviteId(pub [u8; 16]);
+
+/// A member's role.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize,
+)]
+pub enum Role {
+    /// Reads and writes.
+    Member,
+    /// Also admits, removes, renames and deletes.
+    Owner,
+}
+
+/// Room control operations. Room state is the fold of these in causal order (`room.rs`).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum ControlOp {
+    /// Creates the room; the author becomes its first owner. `direct` is `Some(peer)` for a 1:1
+    /// room with `peer` (whose id is derived from both user ids).
+    Create {
+        /// Room name.
+        name: String,
+        /// The other party of a 1:1 room.
+        direct: Option<UserId>,
+    },
+    /// Asks to join (written by a non-member into its own book, which is allowed only for
+    /// control pages).
+    JoinRequest {
+        /// How the requester wants to be called.
+        display_name: String,
+        /// The invite used, if any, so its issuer can auto-admit.
+        invite: Option<InviteId>,
+    },
+    /// Makes `member` a member with `role` (also changes the role of an existing member).
+    Admit {
+        /// Who is admitted.
+        member: UserId,
+        /// With what role.
+        role: Role,
+    },
+    /// Removes `member`.
+    Remove {
+        /// Who is removed.
+        member: UserId,
+    },
+    /// The author leaves.
+    Leave,
+    /// Renames the room.
+    Rename {
+        /// The new name.
+        name: String,
+    },
+    /// Deletes the room: it becomes read-only for everyone.
+    Delete,
+}
+
+/// Chat content.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum MessageBody {
+    /// A text message, optionally replying to another page.
+    Text {
+        /// The text (UTF-8, at most [`MAX_TEXT_BYTES`]).
+        text: String,
+        /// The page replied to.
+        reply_to: Option<PageRef>,
+    },
+    /// Replaces the text of an earlier message of the same author.
+    Edit {
+        /// The message edited.
+        target: PageRef,
+        /// Its new text.
+        text: String,
+    },
+    /// Withdraws an earlier message of the same author (shown as "message deleted").
+    Retract {
+        /// The message withdrawn.
+        target: PageRef,
+    },
+}
+
+/// Where a file's bytes are.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum FileContent {
+    /// Small files (at most [`FILE_CHUNK_BYTES`]) travel inside the file page.
+    Inline(Vec<u8>),
+    /// Larger files are the [`FileChunk`] pages at seqs `first_seq..first_seq + count` of the
+    /// same book, written before this page (so they are already present when it is shown).
+    Chunks {
+        /// Seq of the first chunk page.
+        first_seq: u64,
+        /// Number of chunk pages.
+        count: u64,
+    },
+}
+
+/// A shared file's description.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct FileBody {
+    /// File name as shown.
+    pub name: String,
+    /// MIME type.
+    pub mime: String,
+    /// Size in bytes (at most [`MAX_FILE_BYTES`]).
+    pub size: u64,
+    /// BLAKE3 of the whole file, checked after reassembly.
+    pub content_hash: PageHash,
+    /// Where the bytes are.
+    pub content: FileContent,
+}
+
+/// One chunk of a large file.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct FileChunk {
+    /// At most [`FILE_CHUNK_BYTES`].
+    pub bytes: Vec<u8>,
+}
+
+/// The author's profile in this room.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Profile {
+    /// How the author wants to be called.
+    pub display_name: String,
+}
+
+/// A decrypted page body.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Body {
+    /// See [`ControlOp`].
+    Control(ControlOp),
+    /// See [`MessageBody`].
+    Message(MessageBody),
+    /// See [`FileBody`].
+    File(FileBody),
+    /// See [`FileChunk`].
+    FileChunk(FileChunk),
+    /// See [`Profile`].
+    Profile(Profile),
+}
+
+impl Body {
+    /// The page kind that carries this body.
+    pub fn kind(&self) -> PageKind {
+        match self {
+            Self::Control(_) => PageKind::Control,
+            Self::Message(_) => PageKind::Message,
+            Self::File(_) => PageKind::File,
+            Self::FileChunk(_) => PageKind::FileChunk,
+            Self::Profile(_) => PageKind::Profile,
+        }
+    }
+
+    /// The canonical plaintext encoding (what gets encrypted into `data`).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        match self {
+            Self::Control(op) => write_control(&mut w, op),
+            Self::Message(message) => write_message(&mut w, message),
+            Self::File(file) => {
+                w.str(&file.name);
+                w.str(&file.mime);
+                w.varint(file.size);
+                w.raw(&file.content_hash.0);
+                match &file.content {
+                    FileContent::Inline(bytes) => {
+                        w.u8(0);
+                        w.bytes(bytes);
+                    }
+                    FileContent::Chunks { first_seq, count } => {
+                        w.u8(1);
+                        w.varint(*first_seq);
+                        w.varint(*count);
+                    }
+                }
+            }
+            Self::FileChunk(chunk) => w.bytes(&chunk.bytes),
+            Self::Profile(profile) => w.str(&profile.display_name),
+        }
+        w.finish()
+    }
+
+    /// Decodes the plaintext of a page of `kind`.
+    pub fn decode(kind: PageKind, bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let body = match kind {
+            PageKind::Control => Self::Control(read_control(&mut r)?),
+            PageKind::Message => Self::Message(read_message(&mut r)?),
+            PageKind::File => {
+                let name = r.string(MAX_NAME_BYTES, "file name")?;
+                let mime = r.string(MAX_MIME_BYTES, "file mime")?;
+                let size = r.varint_max(MAX_FILE_BYTES, "file size")?;
+                let content_hash = PageHash(r.array("file hash")?);
+                let content = match r.u8("file content tag")? {
+                    0 => FileContent::Inline(r.bytes(FILE_CHUNK_BYTES, "inline file")?.to_vec()),
+                    1 => FileContent::Chunks {
+                        first_seq: r.varint("file first chunk")?,
+                        count: r.varint_max(
+                            MAX_FILE_BYTES.div_ceil(FILE_CHUNK_BYTES as u64),
+                            "file chunk count",
+                        )?,
+                    },
+                    other => {
+                        return Err(DecodeError::UnknownTag {
+                            what: "file content",
+                            found: u64::from(other),
+                        });
+                    }
+                };
+                Self::File(FileBody {
+                    name,
+                    mime,
+                    size,
+                    content_hash,
+                    content,
+                })
+            }
+            PageKind::FileChunk => Self::FileChunk(FileChunk {
+                bytes: r.bytes(FILE_CHUNK_BYTES, "file chunk")?.to_vec(),
+            }),
+            PageKind::Profile => Self::Profile(Profile {
+                display_name: r.string(MAX_NAME_BYTES, "display name")?,
+            }),
+            PageKind::Other(byte) => {
+                return Err(DecodeError::UnknownTag {
+                    what: "page kind",
+                    found: u64::from(byte),
+                });
+            }
+        };
+        r.finish("page body")?;
+        Ok(body)
+    }
+}
+
+fn write_user(w: &mut Writer, user: &UserId) {
+    w.raw(user.as_bytes());
+}
+
+fn read_user(r: &mut Reader<'_>, what: &'static str) -> Result<UserId, DecodeError> {
+    Ok(UserId::from_bytes(r.array(what)?))
+}
+
+fn write_ref(w: &mut Writer, reference: &PageRef) {
+    write_user(w, &reference.author);
+    w.varint(reference.seq);
+    w.raw(&reference.hash.0);
+}
+
+fn read_ref(r: &mut Reader<'_>, what: &'static str) -> Result<PageRef, DecodeError> {
+    Ok(PageRef {
+        author: read_user(r, what)?,
+        seq: r.varint(what)?,
+        hash: PageHash(r.array(what)?),
+    })
+}
+
+fn write_role(w: &mut Writer, role: Role) {
+    w.u8(match role {
+        Role::Member => 0,
+        Role::Owner => 1,
+    });
+}
+
+fn read_role(r: &mut Reader<'_>) -> Result<Role, DecodeError> {
+    match r.u8("role")? {
+        0 => Ok(Role::Member),
+        1 => Ok(Role::Owner),
+        other => Err(DecodeError::UnknownTag {
+            what: "role",
+            found: u64::from(other),
+        }),
+    }
+}
+
+fn write_control(w: &mut Writer, op: &ControlOp) {
+    match op {
+        ControlOp::Create { name, direct } => {
+            w.u8(0);
+            w.str(name);
+            match direct {
+                None => w.u8(0),
+                Some(peer) => {
+                    w.u8(1);
+                    write_user(w, peer);
+                }
+            }
+        }
+        ControlOp::JoinRequest {
+            display_name,
+            invite,
+        } => {
+            w.u8(1);
+            w.str(display_name);
+            match invite {
+                None => w.u8(0),
+                Some(id) => {
+                    w.u8(1);
+                    w.raw(&id.0);
+                }
+            }
+        }
+        ControlOp::Admit { member, role } => {
+            w.u8(2);
+            write_user(w, member);
+            write_role(w, *role);
+        }
+        ControlOp::Remove { member } => {
+            w.u8(3);
+            write_user(w, member);
+        }
+        ControlOp::Leave => w.u8(4),
+        ControlOp::Rename { name } => {
+            w.u8(5);
+            w.str(name);
+        }
+        ControlOp::Delete => w.u8(6),
+    }
+}
+
+fn read_option_tag(r: &mut Reader<'_>, what: &'static str) -> Result<bool, DecodeError> {
+    r.bool(what)
+}
+
+fn read_control(r: &mut Reader<'_>) -> Result<ControlOp, DecodeError> {
+    Ok(match r.u8("control op")? {
+        0 => ControlOp::Create {
+            name: r.string(MAX_NAME_BYTES, "room name")?,
+            direct: if read_option_tag(r, "create direct")? {
+                Some(read_user(r, "create direct peer")?)
+            } else {
+                None
+            },
+        },
+        1 => ControlOp::JoinRequest {
+            display_name: r.string(MAX_NAME_BYTES, "display name")?,
+            invite: if read_option_tag(r, "join invite")? {
+                Some(InviteId(r.array("join invite id")?))
+            } else {
+                None
+            },
+        },
+        2 => ControlOp::Admit {
+            member: read_user(r, "admit member")?,
+            role: read_role(r)?,
+        },
+        3 => ControlOp::Remove {
+            member: read_user(r, "remove member")?,
+        },
+        4 => ControlOp::Leave,
+        5 => ControlOp::Rename {
+            name: r.string(MAX_NAME_BYTES, "room name")?,
+        },
+        6 => ControlOp::Delete,
+        other => {
+            return Err(DecodeError::UnknownTag {
+                what: "control op",
+                found: u64::from(other),
+            });
+        }
+    })
+}
+
+fn write_message(w: &mut Writer, message: &MessageBody) {
+    match message {
+        MessageBody::Text { text, reply_to } => {
+            w.u8(0);
+            w.str(text);
+            match reply_to {
+                None => w.u8(0),
+                Some(reference) => {
+                    w.u8(1);
+                    write_ref(w, reference);
+                }
+            }
+        }
+        MessageBody::Edit { target, text } => {
+            w.u8(1);
+            write_ref(w, target);
+            w.str(text);
+        }
+        MessageBody::Retract { target } => {
+            w.u8(2);
+            write_ref(w, target);
+        }
+    }
+}
+
+fn read_message(r: &mut Reader<'_>) -> Result<MessageBody, DecodeError> {
+    Ok(match r.u8("message type")? {
+        0 => MessageBody::Text {
+            text: r.string(MAX_TEXT_BYTES, "message text")?,
+            reply_to: if read_option_tag(r, "reply tag")? {
+                Some(read_ref(r, "reply ref")?)
+            } else {
+                None
+            },
+        },
+        1 => MessageBody::Edit {
+            target: read_ref(r, "edit target")?,
+            text: r.string(MAX_TEXT_BYTES, "message text")?,
+        },
+        2 => MessageBody::Retract {
+            target: read_ref(r, "retract target")?,
+        },
+        other => {
+            return Err(DecodeError::UnknownTag {
+                what: "message type",
+                found: u64::from(other),
+            });
+        }
+    })
+}
