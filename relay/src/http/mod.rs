@@ -1,0 +1,42 @@
+//! The relay's HTTP side: the built app, a health probe, and (with the libp2p node) the relay's
+//! own description and metrics. Browsers load the app from here and learn where to dial.
+
+mod static_files;
+
+use std::path::Path;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// Builds the whole HTTP surface. Request logs carry method and path only (tower-http's
+/// defaults, at debug level): never client addresses, and URL fragments never reach a server.
+pub(crate) fn router(dist: &Path) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(static_files::router(dist))
+        // Revalidate everything: Trunk hashes asset names but index.html is not hashed, and a
+        // relay that was upgraded must not keep serving an old app shell from caches.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        // Invite links live in the fragment, which browsers never send; no-referrer also keeps
+        // the path of the app from leaking to anything the app links to.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Liveness for load balancers and scripts: answers as long as the HTTP task runs.
+async fn healthz() -> &'static str {
+    "ok"
+}

@@ -1,0 +1,14 @@
+//! quire-relay: Quire's self-hostable server. It serves the built app over HTTP and runs a
+//! libp2p node that lets browsers find each other (presence) and reach each other (signaling and
+//! a relayed fallback path). It never sees message content, room names or room ids.
+//!
+//! `main.rs` only parses flags; everything else is here so tests can run relays on port 0.
+
+mod config;
+mod error;
+mod http;
+mod server;
+
+pub use config::Config;
+pub use error::Error;
+pub use server::Server;
