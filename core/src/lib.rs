@@ -25,5 +25,9 @@ mod codec;
 pub mod crypto;
 pub mod identity;
 pub mod page;
+pub mod validate;
 
 pub use codec::DecodeError;
+pub mod causal;
+pub mod plan;
+pub mod room;

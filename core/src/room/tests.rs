@@ -1,0 +1,201 @@
+use super::*;
+
+fn user(n: u8) -> UserId {
+    UserId::from_bytes([n; 32])
+}
+
+const NONCE: [u8; NONCE_LEN] = [7; NONCE_LEN];
+
+fn entry(author: u8, op: ControlOp) -> ControlEntry {
+    ControlEntry {
+        author: user(author),
+        nonce: NONCE,
+        op,
+    }
+}
+
+fn create() -> ControlOp {
+    ControlOp::Create {
+        name: "book club".into(),
+        direct: None,
+    }
+}
+
+fn admit(member: u8, role: Role) -> ControlOp {
+    ControlOp::Admit {
+        member: user(member),
+        role,
+    }
+}
+
+fn group_log() -> RoomLog<u32> {
+    let mut log = RoomLog::new(group_room_id(&user(1), &NONCE));
+    log.insert(10, entry(1, create())).unwrap();
+    log
+}
+
+#[test]
+fn creator_is_owner_and_only_owners_admit() {
+    let mut log = group_log();
+    assert!(log.state().is_owner(&user(1)));
+    assert_eq!(
+        log.insert(20, entry(2, admit(3, Role::Member))),
+        Err(RoomError::NotOwner(user(2)))
+    );
+    log.insert(30, entry(1, admit(2, Role::Member))).unwrap();
+    assert!(log.state().is_member(&user(2)));
+    assert!(!log.state().is_owner(&user(2)));
+    assert_eq!(
+        log.insert(40, entry(2, ControlOp::Rename { name: "x".into() })),
+        Err(RoomError::NotOwner(user(2)))
+    );
+}
+
+#[test]
+fn forged_create_by_another_author_is_rejected() {
+    let mut log = RoomLog::new(group_room_id(&user(1), &NONCE));
+    assert_eq!(
+        log.insert(5, entry(2, create())),
+        Err(RoomError::ForeignRoomId)
+    );
+    log.insert(10, entry(1, create())).unwrap();
+    assert_eq!(
+        log.insert(20, entry(1, create())),
+        Err(RoomError::AlreadyCreated)
+    );
+}
+
+#[test]
+fn concurrent_mutual_removal_keeps_the_first_displayed() {
+    let mut log = group_log();
+    log.insert(20, entry(1, admit(2, Role::Owner))).unwrap();
+    // Owner 2's removal of 1 arrives first but is displayed after 1's removal of 2.
+    log.insert(40, entry(2, ControlOp::Remove { member: user(1) }))
+        .unwrap();
+    assert!(!log.state().is_member(&user(1)));
+    log.insert(30, entry(1, ControlOp::Remove { member: user(2) }))
+        .unwrap();
+    assert!(log.state().is_member(&user(1)), "refold: 1 removed 2 first");
+    assert!(!log.state().is_member(&user(2)));
+    assert_eq!(log.verdict(&40), Some(&Err(RoomError::NotOwner(user(2)))));
+}
+
+#[test]
+fn last_owner_is_never_removed_and_leaving_promotes_the_eldest() {
+    let mut log = group_log();
+    log.insert(20, entry(1, admit(3, Role::Member))).unwrap();
+    log.insert(30, entry(1, admit(2, Role::Member))).unwrap();
+    assert_eq!(
+        log.insert(40, entry(1, ControlOp::Remove { member: user(1) })),
+        Err(RoomError::LastOwner)
+    );
+    assert_eq!(
+        log.insert(45, entry(1, admit(1, Role::Member))),
+        Err(RoomError::LastOwner)
+    );
+    let change = log.insert(50, entry(1, ControlOp::Leave)).unwrap();
+    assert_eq!(
+        change,
+        Change::Departed {
+            member: user(1),
+            promoted: Some(user(3))
+        }
+    );
+    assert!(log.state().is_owner(&user(3)));
+}
+
+#[test]
+fn membership_is_judged_at_each_page_position() {
+    let mut log = group_log();
+    log.insert(20, entry(1, admit(2, Role::Member))).unwrap();
+    log.insert(40, entry(1, ControlOp::Remove { member: user(2) }))
+        .unwrap();
+    assert_eq!(
+        log.check_content_at(&user(2), &15),
+        Err(RoomError::NotMember(user(2)))
+    );
+    assert_eq!(log.check_content_at(&user(2), &30), Ok(()));
+    assert_eq!(
+        log.check_content_at(&user(2), &50),
+        Err(RoomError::NotMember(user(2)))
+    );
+    assert_eq!(
+        log.check_content_at(&user(9), &30),
+        Err(RoomError::NotMember(user(9)))
+    );
+    assert!(log.is_known(&user(2)));
+}
+
+#[test]
+fn deleted_room_is_read_only() {
+    let mut log = group_log();
+    log.insert(20, entry(1, admit(2, Role::Member))).unwrap();
+    log.insert(30, entry(1, ControlOp::Delete)).unwrap();
+    assert!(log.state().is_deleted());
+    assert_eq!(log.check_content_at(&user(1), &40), Err(RoomError::Deleted));
+    assert_eq!(log.check_content_at(&user(1), &25), Ok(()));
+    assert_eq!(
+        log.insert(
+            50,
+            entry(
+                1,
+                ControlOp::Rename {
+                    name: "back".into()
+                }
+            )
+        ),
+        Err(RoomError::Deleted)
+    );
+    assert_eq!(
+        log.insert(60, entry(2, ControlOp::Leave)),
+        Err(RoomError::Deleted)
+    );
+}
+
+#[test]
+fn join_request_then_admission() {
+    let mut log = group_log();
+    let request = ControlOp::JoinRequest {
+        display_name: "Ann".into(),
+        invite: None,
+    };
+    log.insert(20, entry(4, request.clone())).unwrap();
+    assert!(log.state().join_requests().contains_key(&user(4)));
+    assert!(log.is_known(&user(4)));
+    log.insert(30, entry(1, admit(4, Role::Member))).unwrap();
+    assert!(log.state().join_requests().is_empty());
+    assert_eq!(
+        log.insert(40, entry(4, request)),
+        Err(RoomError::AlreadyMember(user(4)))
+    );
+}
+
+#[test]
+fn direct_room_id_is_symmetric_and_either_side_opens_it() {
+    let (a, b) = (user(1), user(2));
+    let id = direct_room_id(&a, &b);
+    assert_eq!(id, direct_room_id(&b, &a));
+    assert_ne!(id, direct_room_id(&a, &user(3)));
+    let open = |by: u8, with: UserId| {
+        entry(
+            by,
+            ControlOp::Create {
+                name: String::new(),
+                direct: Some(with),
+            },
+        )
+    };
+    let mut log = RoomLog::new(id);
+    log.insert(10, open(2, a)).unwrap();
+    assert_eq!(log.insert(11, open(1, b)), Ok(Change::Nothing));
+    assert!(log.state().is_owner(&a) && log.state().is_owner(&b));
+    assert_eq!(
+        log.insert(12, entry(1, admit(3, Role::Member))),
+        Err(RoomError::DirectRoom)
+    );
+    let mut outsider = RoomLog::<u32>::new(id);
+    assert_eq!(
+        outsider.insert(1, open(3, a)),
+        Err(RoomError::ForeignRoomId)
+    );
+}
