@@ -25,7 +25,6 @@ mod codec;
 pub mod crypto;
 pub mod identity;
 pub mod page;
-pub mod validate;
 
 pub use codec::DecodeError;
 pub mod causal;
