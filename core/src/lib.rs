@@ -24,9 +24,9 @@
 mod codec;
 pub mod crypto;
 pub mod identity;
+pub mod invite;
+pub mod book;
 pub mod page;
+pub mod validate;
 
 pub use codec::DecodeError;
-pub mod causal;
-pub mod plan;
-pub mod room;

@@ -1,0 +1,383 @@
+//! One author's append-only book in one room, as this peer holds it.
+//!
+//! A [`Book`] holds a contiguous, chain-checked prefix `0..len` of verified pages, plus a
+//! bounded set of pages that arrived out of order (signature-verified, waiting for the pages
+//! before them). It never does I/O: every mutation returns exactly what the driver must persist
+//! or delete, and the driver acknowledges a page to the user only after persisting it.
+//!
+//! # Equivocation policy
+//!
+//! If the author signs two different pages for one seq `s`, the book keeps the proof (both
+//! pages), drops every page at `s` or later, and refuses any further page at `s` or later. Why:
+//! peers may have seen either branch first; truncating to the common prefix is the only outcome
+//! every peer reaches regardless of arrival order, and an author who forks their own book has
+//! lost the benefit of the doubt. Other members' pages that referenced dropped pages are a
+//! matter for causal delivery (`causal.rs`), which treats refs into a frozen book at or beyond
+//! the fork as satisfied.
+//!
+//! A common honest cause is a user restoring an old backup and writing again. [`Book::append`]
+//! refuses to write while it knows of later pages of its own book ([`AppendError::Behind`]);
+//! the app should sync the user's own books before writing after a restore.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use thiserror::Error;
+
+use crate::crypto::{CryptoError, PageKey};
+use crate::identity::{Identity, UserId};
+use crate::page::{
+    Body, BookId, MAX_REFS, NONCE_LEN, Page, PageContent, PageHead, PageMeta, PageRef,
+};
+use crate::validate::{
+    Equivocation, ValidationError, VerifiedPage, check_successor, detect_equivocation,
+};
+
+/// Cap on out-of-order pages held per book. Why: sync pulls missing ranges in bounded batches
+/// and pushes new pages as they are written, so a well-behaved peer never gets far ahead of the
+/// gap being filled; 1,024 pages (at most 64 MiB, typically ~1 MiB) bounds what a misbehaving
+/// peer can make us buffer. Pages beyond it are simply fetched again later.
+pub const MAX_PENDING_PAGES: usize = 1024;
+
+/// Why the local user could not write a page.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AppendError {
+    /// The identity is not this book's author.
+    #[error("{identity:?} cannot write the book of {author:?}")]
+    NotAuthor {
+        /// Who tried to write.
+        identity: UserId,
+        /// Whose book it is.
+        author: UserId,
+    },
+    /// Peers hold later pages of this book than this device (e.g. after restoring a backup):
+    /// writing now would fork the book. Sync first.
+    #[error("this device is behind its own book: it has {len} pages but peers have page {known}")]
+    Behind {
+        /// Pages held contiguously.
+        len: u64,
+        /// Highest seq known from peers.
+        known: u64,
+    },
+    /// The book was forked (by this identity on another device) and is frozen.
+    #[error("this book is frozen after an equivocation at seq {0}")]
+    Frozen(u64),
+    /// More refs than a page may carry.
+    #[error("{count} refs, more than the cap of {max}")]
+    TooManyRefs {
+        /// Refs given (after removing duplicates).
+        count: usize,
+        /// [`MAX_REFS`].
+        max: usize,
+    },
+    /// The body could not be sealed (too large).
+    #[error(transparent)]
+    Seal(#[from] CryptoError),
+}
+
+/// What happened to a page offered to [`Book::insert`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertStatus {
+    /// It joined the book (see [`Inserted::stored`]).
+    Stored,
+    /// It is held until the pages before it arrive (see [`Book::gaps`]).
+    Held,
+    /// The book already holds it.
+    Duplicate,
+    /// The out-of-order buffer is full and this page is the furthest ahead: not kept; it will be
+    /// fetched again when the gap closes.
+    Dropped,
+    /// It conflicts with a page held for the same seq: the author equivocated. The driver must
+    /// delete every stored page of this book with seq `>= truncated_from` and keep the proof.
+    Equivocation {
+        /// Both conflicting pages.
+        proof: Equivocation,
+        /// First seq no longer part of the book.
+        truncated_from: u64,
+    },
+}
+
+/// The outcome of [`Book::insert`]: what to persist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inserted {
+    /// What happened to the offered page.
+    pub status: InsertStatus,
+    /// Pages that joined the book, in seq order: the offered page and any held pages it
+    /// unblocked. The driver must persist exactly these.
+    pub stored: Vec<VerifiedPage>,
+    /// Held pages thrown away because they did not chain onto their predecessor (with why).
+    pub discarded: Vec<ValidationError>,
+}
+
+/// One author's book in one room.
+#[derive(Debug, Clone)]
+pub struct Book {
+    id: BookId,
+    pages: Vec<VerifiedPage>,
+    pending: BTreeMap<u64, VerifiedPage>,
+    equivocation: Option<Equivocation>,
+}
+
+impl Book {
+    /// An empty book.
+    pub fn new(id: BookId) -> Self {
+        Self {
+            id,
+            pages: Vec::new(),
+            pending: BTreeMap::new(),
+            equivocation: None,
+        }
+    }
+
+    /// Rebuilds a book from what the driver persisted: its pages in seq order and, if the
+    /// author was caught equivocating, the proof. The chain is re-checked (cheap: hashes only).
+    pub fn restore(
+        id: BookId,
+        pages: impl IntoIterator<Item = VerifiedPage>,
+        equivocation: Option<Equivocation>,
+    ) -> Result<Self, ValidationError> {
+        let mut book = Self::new(id);
+        for page in pages {
+            book.check_belongs(&page)?;
+            check_successor(book.tip().as_ref(), &page)?;
+            book.pages.push(page);
+        }
+        if let Some(proof) = &equivocation {
+            book.pages
+                .truncate(usize::try_from(proof.seq()).unwrap_or(usize::MAX));
+        }
+        book.equivocation = equivocation;
+        Ok(book)
+    }
+
+    /// Which book this is.
+    pub fn id(&self) -> BookId {
+        self.id
+    }
+
+    /// Number of contiguous pages held (the next seq).
+    pub fn len(&self) -> u64 {
+        self.pages.len() as u64
+    }
+
+    /// Whether no contiguous page is held.
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
+    }
+
+    /// The last contiguous page, as a ref (what heads exchanges and other pages' refs name).
+    pub fn tip(&self) -> Option<PageRef> {
+        self.pages.last().map(|page| page.page_ref())
+    }
+
+    /// The page at `seq`, if held contiguously.
+    pub fn get(&self, seq: u64) -> Option<&VerifiedPage> {
+        self.pages.get(usize::try_from(seq).ok()?)
+    }
+
+    /// The contiguous pages with seqs in `range` (clamped to what is held).
+    pub fn range(&self, range: Range<u64>) -> &[VerifiedPage] {
+        let end = usize::try_from(range.end.min(self.len())).unwrap_or(self.pages.len());
+        let start = usize::try_from(range.start).unwrap_or(end).min(end);
+        &self.pages[start..end]
+    }
+
+    /// Number of out-of-order pages held.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The equivocation proof, if the author forked this book.
+    pub fn equivocation(&self) -> Option<&Equivocation> {
+        self.equivocation.as_ref()
+    }
+
+    /// Seq ranges missing below the highest page held: what sync should request. Empty when
+    /// nothing is held out of order. Pages beyond the highest held are unknown here; compare
+    /// [`Book::len`] with the peer's announced length for those ([`Book::missing_below`]).
+    pub fn gaps(&self) -> Vec<Range<u64>> {
+        let mut gaps = Vec::new();
+        let mut next = self.len();
+        for &seq in self.pending.keys() {
+            if seq > next {
+                gaps.push(next..seq);
+            }
+            next = seq + 1;
+        }
+        gaps
+    }
+
+    /// Seq ranges missing to reach `len` pages (e.g. a peer's announced length), taking held
+    /// pages into account, capped at the equivocation point.
+    pub fn missing_below(&self, len: u64) -> Vec<Range<u64>> {
+        let len = self
+            .equivocation
+            .as_ref()
+            .map_or(len, |proof| len.min(proof.seq()));
+        let mut gaps: Vec<Range<u64>> = self
+            .gaps()
+            .into_iter()
+            .filter(|gap| gap.start < len)
+            .collect();
+        for gap in &mut gaps {
+            gap.end = gap.end.min(len);
+        }
+        let from = self
+            .pending
+            .keys()
+            .next_back()
+            .map_or(self.len(), |seq| seq + 1)
+            .max(self.len());
+        if from < len {
+            gaps.push(from..len);
+        }
+        gaps
+    }
+
+    /// Writes the local user's next page: seals `body` with `key` under `nonce`, signs it, and
+    /// appends it. Returns the page, which the driver must persist (and sync pushes to peers).
+    /// `refs` may be in any order; duplicates keep the highest seq and a ref to this book is
+    /// dropped.
+    pub fn append(
+        &mut self,
+        identity: &Identity,
+        key: &PageKey,
+        body: &Body,
+        refs: Vec<PageRef>,
+        meta: PageMeta,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<VerifiedPage, AppendError> {
+        if identity.user_id() != self.id.author {
+            return Err(AppendError::NotAuthor {
+                identity: identity.user_id(),
+                author: self.id.author,
+            });
+        }
+        if let Some(proof) = &self.equivocation {
+            return Err(AppendError::Frozen(proof.seq()));
+        }
+        if let Some(&known) = self.pending.keys().next_back() {
+            return Err(AppendError::Behind {
+                len: self.len(),
+                known,
+            });
+        }
+        let refs = normalise_refs(refs, self.id.author);
+        if refs.len() > MAX_REFS {
+            return Err(AppendError::TooManyRefs {
+                count: refs.len(),
+                max: MAX_REFS,
+            });
+        }
+        let head = PageHead {
+            book: self.id,
+            seq: self.len(),
+            prev: self.tip().map(|tip| tip.hash),
+        };
+        let data = key.seal_body(&head, &nonce, body)?;
+        let content = PageContent {
+            head,
+            refs,
+            kind: body.kind(),
+            meta,
+            nonce,
+            data,
+        };
+        let page = VerifiedPage::signed_here(Page::sign(content, identity));
+        self.pages.push(page.clone());
+        Ok(page)
+    }
+
+    fn check_belongs(&self, page: &Page) -> Result<(), ValidationError> {
+        if page.book() == self.id {
+            Ok(())
+        } else {
+            Err(ValidationError::WrongBook {
+                expected: self.id,
+                found: page.book(),
+            })
+        }
+    }
+
+    /// Offers a verified page from a peer. Errors: [`ValidationError::WrongBook`],
+    /// [`ValidationError::WrongPrev`] (it is the next page but does not chain), and
+    /// [`ValidationError::Equivocated`] (the book is frozen at or before its seq).
+    pub fn insert(&mut self, page: VerifiedPage) -> Result<Inserted, ValidationError> {
+        self.check_belongs(&page)?;
+        if let Some(proof) = &self.equivocation
+            && page.seq() >= proof.seq()
+        {
+            return Err(ValidationError::Equivocated {
+                author: self.id.author,
+                frozen_at: proof.seq(),
+                seq: page.seq(),
+            });
+        }
+        let seq = page.seq();
+        let outcome = |status, stored, discarded| Inserted {
+            status,
+            stored,
+            discarded,
+        };
+        if let Some(existing) = self.get(seq).or_else(|| self.pending.get(&seq)) {
+            return Ok(match detect_equivocation(existing, &page) {
+                None => outcome(InsertStatus::Duplicate, Vec::new(), Vec::new()),
+                Some(proof) => outcome(self.freeze(proof), Vec::new(), Vec::new()),
+            });
+        }
+        if seq > self.len() {
+            return Ok(outcome(self.hold(page), Vec::new(), Vec::new()));
+        }
+        check_successor(self.tip().as_ref(), &page)?;
+        self.pages.push(page.clone());
+        let mut stored = vec![page];
+        let mut discarded = Vec::new();
+        while let Some(next) = self.pending.remove(&self.len()) {
+            match check_successor(self.tip().as_ref(), &next) {
+                Ok(()) => {
+                    self.pages.push(next.clone());
+                    stored.push(next);
+                }
+                Err(error) => {
+                    discarded.push(error);
+                    break;
+                }
+            }
+        }
+        Ok(outcome(InsertStatus::Stored, stored, discarded))
+    }
+
+    fn hold(&mut self, page: VerifiedPage) -> InsertStatus {
+        if self.pending.len() >= MAX_PENDING_PAGES {
+            match self.pending.keys().next_back() {
+                Some(&furthest) if furthest > page.seq() => {
+                    self.pending.remove(&furthest);
+                }
+                _ => return InsertStatus::Dropped,
+            }
+        }
+        self.pending.insert(page.seq(), page);
+        InsertStatus::Held
+    }
+
+    fn freeze(&mut self, proof: Equivocation) -> InsertStatus {
+        let at = proof.seq();
+        self.pages
+            .truncate(usize::try_from(at).unwrap_or(usize::MAX));
+        self.pending.retain(|&seq, _| seq < at);
+        self.equivocation = Some(proof.clone());
+        InsertStatus::Equivocation {
+            proof,
+            truncated_from: at,
+        }
+    }
+}
+
+/// Sorts refs by author, keeps the highest seq per author, and drops refs to `own` book.
+fn normalise_refs(mut refs: Vec<PageRef>, own: UserId) -> Vec<PageRef> {
+    refs.retain(|r| r.author != own);
+    // Highest seq first within an author, so dedup keeps it.
+    refs.sort_by(|a, b| a.author.cmp(&b.author).then(b.seq.cmp(&a.seq)));
+    refs.dedup_by_key(|r| r.author);
+    refs
+}
