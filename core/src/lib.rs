@@ -30,3 +30,6 @@ pub mod page;
 pub mod validate;
 
 pub use codec::DecodeError;
+pub mod causal;
+pub mod plan;
+pub mod room;
