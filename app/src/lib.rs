@@ -1,0 +1,9 @@
+//! quire-app: Quire's browser client, a Leptos CSR app compiled to wasm32 by Trunk.
+//!
+//! `main.rs` only mounts [`shell::App`]. Each concept has its own module (a folder per concept):
+//! - [`shell`]: the application frame: sidebar, main pane, status line, first-visit name prompt.
+//! - `net`: the browser libp2p node and the `/webrtc` transport.
+//! - `storage`: IndexedDB persistence (identity, rooms, books, pages).
+//! - `ui`: the messenger views that fill the shell's sidebar and main pane.
+
+pub mod shell;
