@@ -19,6 +19,9 @@
 //! refuses to write while it knows of later pages of its own book ([`AppendError::Behind`]);
 //! the app should sync the user's own books before writing after a restore.
 
+// See validate.rs: rejections are the cold path and not worth an allocation each.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -75,7 +78,9 @@ pub enum AppendError {
     Seal(#[from] CryptoError),
 }
 
-/// What happened to a page offered to [`Book::insert`].
+/// What happened to a page offered to [`Book::insert`]. The equivocation proof is large, but
+/// the status is returned once per page and never stored, so it is not boxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InsertStatus {
     /// It joined the book (see [`Inserted::stored`]).

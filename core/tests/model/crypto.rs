@@ -1,0 +1,73 @@
+//! Page bodies are readable by room members only, yet verifiable by anyone.
+
+use quire_core::crypto::{CryptoError, MAX_PLAINTEXT_BYTES, RoomSecret};
+use quire_core::page::{Body, FileChunk, Page};
+use quire_core::validate::verify_signature;
+
+use crate::fixtures::{book_of, identity, nonce, room_key, text, written_pages};
+
+#[test]
+fn members_read_what_was_written() {
+    let page = written_pages(&identity(1), 3).pop().unwrap();
+    assert_eq!(room_key().open_body(&page).unwrap(), text("message 2"));
+}
+
+#[test]
+fn another_room_key_cannot_read_but_can_still_verify() {
+    let page = written_pages(&identity(1), 1).pop().unwrap();
+    let outsider = RoomSecret::from_bytes([0x99; 32]).page_key();
+    assert_eq!(outsider.open_body(&page), Err(CryptoError::DecryptFailed));
+    // A forwarder without the key checks the signature over the ciphertext.
+    let forwarded = Page::decode(&page.encode()).unwrap();
+    assert!(verify_signature(forwarded).is_ok());
+}
+
+#[test]
+fn ciphertext_moved_to_another_position_does_not_open() {
+    let pages = written_pages(&identity(1), 2);
+    let mut content = pages[1].content().clone();
+    content.data = pages[0].data().to_vec();
+    content.nonce = pages[0].content().nonce;
+    let transplanted = Page::sign(content, &identity(1));
+    assert_eq!(
+        room_key().open_body(&transplanted),
+        Err(CryptoError::DecryptFailed)
+    );
+}
+
+#[test]
+fn same_plaintext_under_different_nonces_differs() {
+    let alice = identity(1);
+    let mut a = book_of(&alice);
+    let mut b = book_of(&alice);
+    let meta = Default::default();
+    let p1 = a
+        .append(&alice, &room_key(), &text("same"), vec![], meta, nonce(1))
+        .unwrap();
+    let p2 = b
+        .append(&alice, &room_key(), &text("same"), vec![], meta, nonce(2))
+        .unwrap();
+    assert_ne!(p1.data(), p2.data());
+}
+
+#[test]
+fn bodies_above_the_cap_are_refused() {
+    let alice = identity(1);
+    let body = Body::FileChunk(FileChunk {
+        bytes: vec![0; MAX_PLAINTEXT_BYTES],
+    });
+    let result = book_of(&alice).append(
+        &alice,
+        &room_key(),
+        &body,
+        vec![],
+        Default::default(),
+        nonce(0),
+    );
+    assert!(matches!(
+        result,
+        Err(quire_core::book::AppendError::Seal(
+            CryptoError::TooLarge { .. }
+        ))
+    ));
+}

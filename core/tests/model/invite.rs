@@ -1,0 +1,91 @@
+//! Invite links survive copy-paste, and damage or tampering is reported clearly.
+
+use quire_core::crypto::RoomSecret;
+use quire_core::invite::{Invite, InviteError};
+use quire_core::page::InviteId;
+
+use crate::fixtures::{ROOM, identity};
+
+fn invite(expires_at_ms: Option<u64>) -> Invite {
+    Invite {
+        room: ROOM,
+        room_name: "Book club".into(),
+        secret: RoomSecret::from_bytes([0x4b; 32]),
+        inviter: identity(1).user_id(),
+        id: InviteId([7; 16]),
+        relays: vec!["/ip4/192.0.2.10/tcp/8081/ws".into()],
+        expires_at_ms,
+        auto_admit: false,
+    }
+}
+
+#[test]
+fn a_link_opens_to_the_same_invite() {
+    let link = invite(None)
+        .to_link("http://192.0.2.10:8080/", &identity(1))
+        .unwrap();
+    assert!(link.starts_with("http://192.0.2.10:8080/#/join/"));
+    assert_eq!(Invite::parse(&link, 5).unwrap(), invite(None));
+    let fragment = &link[link.find('#').unwrap()..];
+    assert_eq!(Invite::parse(fragment, 5).unwrap(), invite(None));
+}
+
+#[test]
+fn an_expired_invite_is_refused() {
+    let payload = invite(Some(1_000)).to_payload(&identity(1)).unwrap();
+    assert!(Invite::parse(&payload, 999).is_ok());
+    assert_eq!(
+        Invite::parse(&payload, 1_000),
+        Err(InviteError::Expired {
+            expires_at_ms: 1_000,
+            now_ms: 1_000
+        })
+    );
+}
+
+#[test]
+fn a_truncated_link_says_so() {
+    let payload = invite(None).to_payload(&identity(1)).unwrap();
+    for cut in [1, 2, 3, 10, payload.len() / 2, payload.len() - 1] {
+        assert_eq!(
+            Invite::parse(&payload[..payload.len() - cut], 0),
+            Err(InviteError::Truncated),
+            "cut {cut}"
+        );
+    }
+}
+
+#[test]
+fn a_tampered_link_is_refused() {
+    let payload = invite(None).to_payload(&identity(1)).unwrap();
+    let mut any_tampered = 0;
+    for at in 0..payload.len() {
+        let mut chars: Vec<char> = payload.chars().collect();
+        chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
+        let altered: String = chars.into_iter().collect();
+        let result = Invite::parse(&altered, 0);
+        assert!(result.is_err(), "change at {at} went unnoticed");
+        any_tampered += usize::from(result == Err(InviteError::Tampered));
+    }
+    assert!(any_tampered > payload.len() / 2);
+}
+
+#[test]
+fn only_the_inviter_signs() {
+    assert_eq!(
+        invite(None).to_payload(&identity(2)),
+        Err(InviteError::NotInviter)
+    );
+}
+
+#[test]
+fn junk_is_not_an_invite() {
+    assert_eq!(
+        Invite::parse("hello world!", 0),
+        Err(InviteError::NotAnInvite)
+    );
+    assert!(matches!(
+        Invite::parse(&"A".repeat(5000), 0),
+        Err(InviteError::TooLong { .. })
+    ));
+}

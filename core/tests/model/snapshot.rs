@@ -1,0 +1,132 @@
+//! Byte snapshots: fixed keys and nonces must give exactly these bytes, forever. A change here
+//! is a wire-format change and needs a new format version, not a new snapshot.
+
+use quire_core::crypto::RoomSecret;
+use quire_core::invite::Invite;
+use quire_core::page::{
+    Body, BookId, ControlOp, InviteId, Page, PageHash, PageKind, PageMeta, PageRef, Role, RoomId,
+};
+
+use crate::fixtures::{ROOM, book_of, identity, nonce, room_key, text, written_pages};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares `actual` with `tests/model/snapshots/<name>`. Run with `QUIRE_BLESS_SNAPSHOTS=1`
+/// only when deliberately introducing a new format version.
+fn assert_snapshot(name: &str, actual: &str) {
+    let path = format!(
+        "{}/tests/model/snapshots/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    if std::env::var_os("QUIRE_BLESS_SNAPSHOTS").is_some() {
+        std::fs::write(&path, format!("{actual}\n")).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(actual, expected.trim(), "snapshot {name} changed");
+}
+
+#[test]
+fn first_page_bytes_are_stable() {
+    let alice = identity(1);
+    let bob = identity(2);
+    let mut book = book_of(&alice);
+    let page = book
+        .append(
+            &alice,
+            &room_key(),
+            &text("hi"),
+            vec![PageRef {
+                author: bob.user_id(),
+                seq: 300,
+                hash: PageHash([0xaa; 32]),
+            }],
+            PageMeta {
+                timestamp_ms: 1_700_000_000_000,
+            },
+            nonce(0),
+        )
+        .unwrap();
+    let bytes = page.encode();
+    assert_snapshot("page_v1.hex", &hex(&bytes));
+    assert_snapshot("page_v1_hash.hex", &hex(&page.hash().0));
+    assert_eq!(Page::decode(&bytes).unwrap(), *page.page());
+}
+
+#[test]
+fn page_layout_matches_the_documented_format() {
+    let alice = identity(1);
+    let page = written_pages(&alice, 2).pop().unwrap();
+    let bytes = page.encode();
+    assert_eq!(bytes[0], 1, "version");
+    assert_eq!(&bytes[1..33], &ROOM.0, "room");
+    assert_eq!(&bytes[33..65], alice.user_id().as_bytes(), "author");
+    assert_eq!(bytes[65], 1, "seq varint");
+    assert_eq!(bytes[66], 1, "prev present");
+    assert_eq!(bytes[99], 0, "no refs");
+    assert_eq!(bytes[100], PageKind::Message.to_u8(), "kind");
+    assert_eq!(
+        &bytes[bytes.len() - 64..],
+        page.signature().as_bytes(),
+        "signature last"
+    );
+}
+
+#[test]
+fn body_bytes_are_stable() {
+    let member = identity(3).user_id();
+    let cases = [
+        (
+            Body::Control(ControlOp::Admit {
+                member,
+                role: Role::Owner,
+            }),
+            format!("02{}01", hex(member.as_bytes())),
+        ),
+        (
+            Body::Control(ControlOp::Rename { name: "Ops".into() }),
+            "05034f7073".to_owned(),
+        ),
+        (Body::Control(ControlOp::Delete), "06".to_owned()),
+        (text("hi"), "0002686900".to_owned()),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(hex(&body.encode()), expected, "{body:?}");
+    }
+}
+
+#[test]
+fn sealed_data_is_stable() {
+    let head = quire_core::page::PageHead {
+        book: BookId {
+            room: RoomId([1; 32]),
+            author: identity(1).user_id(),
+        },
+        seq: 0,
+        prev: None,
+    };
+    let sealed = RoomSecret::from_bytes([9; 32])
+        .page_key()
+        .seal(&head, PageKind::Message, &[7; 24], b"hello")
+        .unwrap();
+    assert_snapshot("sealed_v1.hex", &hex(&sealed));
+}
+
+#[test]
+fn invite_payload_is_stable() {
+    let alice = identity(1);
+    let invite = Invite {
+        room: ROOM,
+        room_name: "Ops".into(),
+        secret: RoomSecret::from_bytes([0x4b; 32]),
+        inviter: alice.user_id(),
+        id: InviteId([0x11; 16]),
+        relays: vec!["/ip4/192.0.2.10/tcp/8081/ws/p2p/12D3KooWExample".into()],
+        expires_at_ms: Some(1_800_000_000_000),
+        auto_admit: true,
+    };
+    let payload = invite.to_payload(&alice).unwrap();
+    assert_snapshot("invite_v1.txt", &payload);
+    assert_eq!(Invite::parse(&payload, 0).unwrap(), invite);
+}

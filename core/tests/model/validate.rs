@@ -1,0 +1,179 @@
+//! Each rejection names precisely what is wrong with a page.
+
+use quire_core::crypto::RoomSecret;
+use quire_core::page::{MAX_PAGE_BYTES, Page, PageHash, PageKind};
+use quire_core::validate::{
+    Equivocation, Standing, ValidationError, check_author, check_successor, decode,
+    detect_equivocation, open, verify_signature, verify_signatures,
+};
+
+use crate::fixtures::{book_of, identity, nonce, room_key, text, written_pages};
+
+#[test]
+fn a_page_signed_by_someone_else_has_a_bad_signature() {
+    let alice = identity(1);
+    let mallory = identity(66);
+    let genuine = written_pages(&alice, 1).pop().unwrap();
+    let forged = Page::sign(genuine.content().clone(), &mallory);
+    assert_eq!(
+        verify_signature(forged),
+        Err(ValidationError::BadSignature {
+            author: alice.user_id(),
+            seq: 0
+        })
+    );
+}
+
+#[test]
+fn seq_gap_names_expected_and_found() {
+    let pages = written_pages(&identity(1), 7);
+    let tip = pages[3].page_ref();
+    let error = check_successor(Some(&tip), &pages[6]).unwrap_err();
+    assert_eq!(
+        error,
+        ValidationError::SeqGap {
+            expected: 4,
+            found: 6
+        }
+    );
+    assert_eq!(error.to_string(), "seq gap: expected seq 4, found 6");
+    assert!(check_successor(Some(&tip), &pages[4]).is_ok());
+    assert!(check_successor(None, &pages[0]).is_ok());
+}
+
+#[test]
+fn wrong_prev_hash_is_reported() {
+    let pages = written_pages(&identity(1), 2);
+    let other_branch = written_pages(&identity(1), 1);
+    // Same author, same seq 0, but a different page: page 1 does not chain onto it.
+    let mut forked = pages[0].content().clone();
+    forked.meta.timestamp_ms += 1;
+    let forked = Page::sign(forked, &identity(1));
+    assert_ne!(forked.hash(), other_branch[0].hash());
+    let error = check_successor(Some(&forked.page_ref()), &pages[1]).unwrap_err();
+    assert_eq!(
+        error,
+        ValidationError::WrongPrev {
+            seq: 1,
+            expected: Some(forked.hash()),
+            found: Some(pages[0].hash())
+        }
+    );
+}
+
+#[test]
+fn oversized_bytes_are_refused_before_decoding() {
+    let bytes = vec![0u8; MAX_PAGE_BYTES + 1];
+    assert_eq!(
+        decode(&bytes),
+        Err(ValidationError::Oversized {
+            len: MAX_PAGE_BYTES + 1,
+            max: MAX_PAGE_BYTES
+        })
+    );
+    assert!(matches!(
+        decode(&[1, 2, 3]),
+        Err(ValidationError::Malformed(_))
+    ));
+}
+
+#[test]
+fn membership_decides_who_may_write_what() {
+    let page = written_pages(&identity(1), 1).pop().unwrap();
+    let author = identity(1).user_id();
+    assert!(check_author(&page, Standing::Member).is_ok());
+    assert_eq!(
+        check_author(&page, Standing::NotMember),
+        Err(ValidationError::NotMember { author })
+    );
+    assert_eq!(
+        check_author(&page, Standing::Unknown),
+        Err(ValidationError::UnknownAuthor { author })
+    );
+    // A stranger may write a control page: that is how a join request arrives.
+    let mut control = page.content().clone();
+    control.kind = PageKind::Control;
+    let control = Page::sign(control, &identity(1));
+    assert!(check_author(&control, Standing::Unknown).is_ok());
+}
+
+#[test]
+fn decrypt_failure_is_reported_with_its_page() {
+    let page = written_pages(&identity(1), 1).pop().unwrap();
+    let wrong = RoomSecret::from_bytes([1; 32]).page_key();
+    assert!(matches!(
+        open(&page, &wrong),
+        Err(ValidationError::Decrypt { seq: 0, .. })
+    ));
+    assert_eq!(open(&page, &room_key()).unwrap(), text("message 0"));
+}
+
+#[test]
+fn batch_verification_rejects_exactly_the_bad_pages() {
+    let mut pages: Vec<Page> = written_pages(&identity(1), 20)
+        .into_iter()
+        .map(|p| p.into_page())
+        .collect();
+    pages.extend(
+        written_pages(&identity(2), 5)
+            .into_iter()
+            .map(|p| p.into_page()),
+    );
+    let good = verify_signatures(pages.clone());
+    assert!(good.iter().all(Result::is_ok));
+
+    for bad_at in [3usize, 21] {
+        let mut batch = pages.clone();
+        batch[bad_at] = Page::sign(batch[bad_at].content().clone(), &identity(66));
+        let results = verify_signatures(batch);
+        for (i, result) in results.iter().enumerate() {
+            assert_eq!(result.is_err(), i == bad_at, "page {i}");
+        }
+    }
+}
+
+#[test]
+fn equivocation_is_detected_and_provable() {
+    let alice = identity(1);
+    let mut a = book_of(&alice);
+    let mut b = book_of(&alice);
+    let first = a
+        .append(
+            &alice,
+            &room_key(),
+            &text("yes"),
+            vec![],
+            Default::default(),
+            nonce(0),
+        )
+        .unwrap();
+    let second = b
+        .append(
+            &alice,
+            &room_key(),
+            &text("no"),
+            vec![],
+            Default::default(),
+            nonce(0),
+        )
+        .unwrap();
+    let proof = detect_equivocation(&first, &second).unwrap();
+    assert_eq!(
+        proof,
+        detect_equivocation(&second, &first).unwrap(),
+        "order-independent"
+    );
+    assert_eq!(proof.author(), alice.user_id());
+    assert_eq!(proof.seq(), 0);
+    assert!(detect_equivocation(&first, &first).is_none());
+    // A peer receiving the proof re-checks it.
+    let (p, q) = proof.pages();
+    assert_eq!(
+        Equivocation::verify(p.clone(), q.clone()),
+        Some(proof.clone())
+    );
+    // A "proof" with a forged page is not one.
+    let forged = Page::sign(q.content().clone(), &identity(66));
+    assert_eq!(Equivocation::verify(p.clone(), forged), None);
+    let _ = PageHash([0; 32]);
+}
