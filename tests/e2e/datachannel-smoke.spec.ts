@@ -6,8 +6,8 @@ import type { Page } from '@playwright/test';
 // exchange messages. The test itself carries the SDP between the pages (no signaling server),
 // so a failure here is about the browser/namespace set-up, never about Quire's code.
 
-/** Addresses a connection may use: the namespace's veth (TEST-NET-1) or loopback. */
-const INSIDE_NAMESPACE = /^(192\.0\.2\.\d+|127\.\d+\.\d+\.\d+|::1)$/;
+/** Addresses a connection may use: the namespace's veth address (scripts/netns.sh) or loopback. */
+const INSIDE_NAMESPACE = /^(192\.0\.2\.10|127\.0\.0\.1|::1)$/;
 
 declare global {
   interface Window {
@@ -77,6 +77,7 @@ async function selectedLocalAddress(page: Page): Promise<string | undefined> {
 }
 
 test('two browsers open a data channel to each other and exchange messages', async ({ twoUsers }) => {
+  expect(process.env.QUIRE_IN_NETNS, 'run the suite through scripts/netns.sh (make e2e)').toBe('1');
   const { alice, bob } = twoUsers;
   await preparePeer(alice.page, true);
   await preparePeer(bob.page, false);
