@@ -6,4 +6,5 @@
 //! - `storage`: IndexedDB persistence (identity, rooms, books, pages).
 //! - `ui`: the messenger views that fill the shell's sidebar and main pane.
 
+pub mod net;
 pub mod shell;
