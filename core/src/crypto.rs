@@ -21,6 +21,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use thiserror::Error;
 
 use crate::codec::DecodeError;
+use crate::identity::{Identity, IdentityError, UserId};
 use crate::page::{Body, MAX_DATA_BYTES, NONCE_LEN, Page, PageHead, PageKind};
 
 /// BLAKE3 key-derivation context for the page-data key.
@@ -78,6 +79,44 @@ impl fmt::Debug for RoomSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("RoomSecret(..)")
     }
+}
+
+/// BLAKE3 key-derivation context for the secret of a 1:1 room.
+pub const DIRECT_ROOM_SECRET_CONTEXT: &str = "quire 2026-11 direct room secret v1";
+
+/// The room secret of the 1:1 room between `me` and `peer`, computable by either side alone.
+///
+/// Why: a 1:1 room's id is derived from both user ids so that either side can open it without
+/// an invite; its key must be too, and only the two of them may be able to compute it. Both
+/// ed25519 identities are converted to X25519 (the standard birational map; the secret scalar is
+/// the clamped SHA-512 of the ed25519 seed, as libsodium's `ed25519_sk_to_curve25519`), their
+/// Diffie-Hellman value is computed, and the secret is BLAKE3-derived from it and both ids in
+/// ascending order, so both sides get the same bytes. Using one key for signing and for this
+/// static DH is the well-studied construction behind XEdDSA-style key reuse; the DH output only
+/// ever feeds a KDF. There is no forward secrecy, like every room key in Quire.
+pub fn direct_room_secret(me: &Identity, peer: &UserId) -> Result<RoomSecret, IdentityError> {
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    use sha2::{Digest, Sha512};
+
+    let peer_point = CompressedEdwardsY(*peer.as_bytes())
+        .decompress()
+        .filter(|point| !point.is_small_order())
+        .ok_or(IdentityError::InvalidPublicKey)?;
+    let expanded = Sha512::digest(me.secret_bytes());
+    let mut scalar = [0u8; 32];
+    scalar.copy_from_slice(&expanded[..32]);
+    let shared = peer_point.to_montgomery().mul_clamped(scalar);
+    let mine = me.user_id();
+    let (low, high) = if mine <= *peer {
+        (mine, *peer)
+    } else {
+        (*peer, mine)
+    };
+    let mut kdf = blake3::Hasher::new_derive_key(DIRECT_ROOM_SECRET_CONTEXT);
+    kdf.update(shared.as_bytes());
+    kdf.update(low.as_bytes());
+    kdf.update(high.as_bytes());
+    Ok(RoomSecret(*kdf.finalize().as_bytes()))
 }
 
 /// The derived key that seals page bodies.

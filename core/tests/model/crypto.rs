@@ -71,3 +71,25 @@ fn bodies_above_the_cap_are_refused() {
         ))
     ));
 }
+
+#[test]
+fn both_sides_of_a_direct_room_derive_the_same_secret_and_nobody_else_can() {
+    use quire_core::crypto::direct_room_secret;
+    let alice = identity(1);
+    let bob = identity(2);
+    let carol = identity(3);
+    let ab = direct_room_secret(&alice, &bob.user_id()).unwrap();
+    assert_eq!(ab, direct_room_secret(&bob, &alice.user_id()).unwrap());
+    assert_ne!(ab, direct_room_secret(&carol, &alice.user_id()).unwrap());
+    assert_ne!(ab, direct_room_secret(&alice, &carol.user_id()).unwrap());
+    // A small-order "key" (the identity point) is refused instead of giving a guessable secret.
+    let mut identity_point = [0u8; 32];
+    identity_point[0] = 1;
+    assert!(
+        direct_room_secret(
+            &alice,
+            &quire_core::identity::UserId::from_bytes(identity_point)
+        )
+        .is_err()
+    );
+}
