@@ -15,19 +15,19 @@ help:
 	@echo "make e2e    only the Playwright suite, in a private network namespace (needs dist/ and the relay)"
 
 run:
-	@scripts/run.sh $(ARGS)
+	@bash scripts/run.sh $(ARGS)
 
 test:
-	@scripts/test.sh
+	@bash scripts/test.sh
 
 setup:
-	@scripts/setup.sh $(or $(FOR),run)
+	@bash scripts/setup.sh $(or $(FOR),run)
 
 app:
-	@scripts/build-app.sh
+	@bash scripts/build-app.sh
 
 e2e:
-	@cd tests && ../scripts/netns.sh npx --no-install playwright test $(E2E_ARGS)
+	@cd tests && bash ../scripts/netns.sh npx --no-install playwright test $(E2E_ARGS)
 
 clean:
 	rm -rf dist tests/test-results tests/playwright-report

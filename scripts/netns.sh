@@ -21,10 +21,10 @@ fi
 
 if [ "${QUIRE_IN_NETNS:-}" != 1 ]; then
     if [ "$(id -u)" -eq 0 ]; then
-        exec unshare --net -- env QUIRE_IN_NETNS=1 "$0" "$@"
+        exec unshare --net -- env QUIRE_IN_NETNS=1 bash "$0" "$@"
     fi
     # Without root, a user namespace grants the capabilities needed to configure the new one.
-    exec unshare --user --map-root-user --net -- env QUIRE_IN_NETNS=1 "$0" "$@"
+    exec unshare --user --map-root-user --net -- env QUIRE_IN_NETNS=1 bash "$0" "$@"
 fi
 
 ip link set lo up

@@ -8,8 +8,8 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$QUIRE_ROOT"
 
-"$QUIRE_ROOT/scripts/setup.sh" run
-"$QUIRE_ROOT/scripts/build-app.sh"
+bash "$QUIRE_ROOT/scripts/setup.sh" run
+bash "$QUIRE_ROOT/scripts/build-app.sh"
 say "building the relay"
 cargo build --release --offline $(cargo_lock_flag) -p quire-relay
 

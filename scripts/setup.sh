@@ -64,8 +64,13 @@ ensure_browser() {
     have unshare || missing+=(util-linux)
     have node || missing+=(nodejs)
     have npm || missing+=(npm)
-    [ ${#missing[@]} -eq 0 ] && return
-    timed "Debian packages: ${missing[*]}" apt_install "${missing[@]}"
+    if [ ${#missing[@]} -gt 0 ]; then
+        timed "Debian packages: ${missing[*]}" apt_install "${missing[@]}"
+    fi
+    # @playwright/test 1.65 needs Node 20 or newer (Debian 12's own nodejs is 18).
+    local node_major
+    node_major=$(node -p 'process.versions.node.split(".")[0]')
+    [ "$node_major" -ge 20 ] || die "Node $node_major found; the end-to-end tests need Node 20 or newer"
 }
 
 # `npm ci` only when tests/node_modules was not installed from the current package-lock.json.

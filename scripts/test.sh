@@ -72,13 +72,13 @@ count_playwright_tests() {
 
 wasm_tests() {
     # Inside the namespace too: the app's transport tests open WebRTC connections.
-    scripts/netns.sh cargo test --offline $LOCK -p quire-app --target "$WASM_TARGET" --tests
+    bash scripts/netns.sh cargo test --offline $LOCK -p quire-app --target "$WASM_TARGET" --tests
 }
 
 e2e_tests() {
     rm -f "$LOG_DIR/e2e-report.json"
     (cd tests && QUIRE_E2E_REPORT="$LOG_DIR/e2e-report.json" \
-        ../scripts/netns.sh npx --no-install playwright test ${E2E_ARGS:-})
+        bash ../scripts/netns.sh npx --no-install playwright test ${E2E_ARGS:-})
 }
 
 print_summary() {
@@ -95,7 +95,7 @@ print_summary() {
 
 main() {
     SECONDS=0
-    run_layer setup check scripts/setup.sh test
+    run_layer setup check bash scripts/setup.sh test
     if [ -z "${passed[setup]:-}" ]; then print_summary; exit 1; fi
     run_layer fetch check cargo fetch $LOCK
 
@@ -110,7 +110,7 @@ main() {
     run_layer cargo-test cargo cargo test $LOCK --workspace --exclude quire-app
     run_layer wasm-test cargo wasm_tests
 
-    run_layer build-app check scripts/build-app.sh
+    run_layer build-app check bash scripts/build-app.sh
     run_layer build-relay check cargo build $LOCK -p quire-relay
     if [ -n "${passed[build-app]:-}" ] && [ -n "${passed[build-relay]:-}" ]; then
         run_layer e2e playwright e2e_tests

@@ -52,9 +52,7 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 fn type_into(root: &Element, test_id: &str, value: &str) {
     let input: HtmlInputElement = find(root, test_id).unwrap().unchecked_into();
     input.set_value(value);
-    input
-        .dispatch_event(&Event::new("input").unwrap())
-        .unwrap();
+    input.dispatch_event(&Event::new("input").unwrap()).unwrap();
 }
 
 fn click(root: &Element, test_id: &str) {
@@ -151,7 +149,10 @@ async fn menu_button_opens_and_closes_the_sidebar_drawer() {
     });
     eventually("the shell", || find(&root, "sidebar-toggle").is_some()).await;
     let toggle = find(&root, "sidebar-toggle").unwrap();
-    assert_eq!(toggle.get_attribute("aria-expanded").as_deref(), Some("false"));
+    assert_eq!(
+        toggle.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
 
     click(&root, "sidebar-toggle");
     eventually("the drawer to open", || {

@@ -100,7 +100,10 @@ mod tests {
         let longest = "é".repeat(MAX_DISPLAY_NAME_CHARS);
         assert!(DisplayName::parse(&longest).is_ok());
         let too_long = "é".repeat(MAX_DISPLAY_NAME_CHARS + 1);
-        assert_eq!(DisplayName::parse(&too_long), Err(DisplayNameError::TooLong));
+        assert_eq!(
+            DisplayName::parse(&too_long),
+            Err(DisplayNameError::TooLong)
+        );
     }
 
     #[wasm_bindgen_test]
