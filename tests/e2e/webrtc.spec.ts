@@ -1,0 +1,64 @@
+import { test, expect } from './fixtures/quire';
+import { QuirePeer, serveInteropDist, type Site } from '../interop/harness';
+
+// Quire's browser-to-browser /webrtc transport between two Quire nodes in separate browser
+// contexts, introduced by a real quire-relay. The peer pages come from tests/interop/build.sh.
+
+let site: Site;
+test.beforeAll(async () => {
+  site = await serveInteropDist();
+});
+test.afterAll(async () => {
+  await site?.close();
+});
+
+async function connectedPair(browser: import('@playwright/test').Browser, relayUrl: string) {
+  const alice = await QuirePeer.open(browser, site, relayUrl);
+  const bob = await QuirePeer.open(browser, site, relayUrl);
+  await alice.connect(bob.peerId);
+  await expect.poll(() => alice.linkState(bob.peerId), { timeout: 20_000 }).toBe('direct');
+  await expect.poll(() => bob.linkState(alice.peerId), { timeout: 20_000 }).toBe('direct');
+  return { alice, bob };
+}
+
+test('two Quire peers connect directly over /webrtc and echo both ways', async ({ browser, relay }) => {
+  const { alice, bob } = await connectedPair(browser, relay.url);
+
+  // The relayed circuit is closed once the direct link is up: only /webrtc connections remain.
+  await expect.poll(() => alice.connectionAddrs(bob.peerId)).toEqual([`/webrtc/p2p/${bob.peerId}`]);
+  const bobSees = await bob.connectionAddrs(alice.peerId);
+  expect(bobSees.length).toBe(1);
+  expect(bobSees[0]).toMatch(/^\/webrtc/);
+  expect(bobSees[0]).not.toContain('p2p-circuit');
+
+  expect(await alice.echoText(bob.peerId, 'hello from alice')).toBe('hello from alice');
+  expect(await bob.echoText(alice.peerId, 'hello from bob')).toBe('hello from bob');
+});
+
+test('the direct link survives the relay going away', async ({ browser, relay }) => {
+  const { alice, bob } = await connectedPair(browser, relay.url);
+  expect(await alice.echoText(bob.peerId, 'before')).toBe('before');
+
+  await relay.stop();
+  await expect.poll(() => alice.page.evaluate(() => window.net.relayConnected())).toBe(false);
+
+  // Each echo opens a new stream (a new data channel) on the surviving connection.
+  expect(await alice.echoText(bob.peerId, 'after, new stream')).toBe('after, new stream');
+  expect(await bob.echoText(alice.peerId, 'and back')).toBe('and back');
+  expect(await alice.linkState(bob.peerId)).toBe('direct');
+});
+
+test('one mebibyte arrives byte for byte over one stream', async ({ browser, relay }) => {
+  const { alice, bob } = await connectedPair(browser, relay.url);
+  const result = await alice.echoBytes(bob.peerId, 1024 * 1024);
+  expect(result).toEqual({ length: 1024 * 1024, identical: true });
+});
+
+test('a peer that closes its tab shows offline within 10 seconds', async ({ browser, relay }) => {
+  const { alice, bob } = await connectedPair(browser, relay.url);
+  const bobId = bob.peerId;
+  const closedAt = Date.now();
+  await bob.close();
+  await expect.poll(() => alice.linkState(bobId), { timeout: 10_000, intervals: [250] }).toBe('offline');
+  expect(Date.now() - closedAt).toBeLessThan(10_000);
+});
