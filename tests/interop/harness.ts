@@ -154,3 +154,52 @@ export class QuirePeer {
     await this.context.close();
   }
 }
+
+/** A js-libp2p node (@libp2p/webrtc), the reference implementation, in its own context. */
+export class JsPeer {
+  private constructor(
+    readonly context: BrowserContext,
+    readonly page: Page,
+    readonly peerId: string,
+    readonly addrs: string[],
+  ) {}
+
+  static async open(browser: Browser, site: Site, relayUrl: string): Promise<JsPeer> {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    if (process.env.QUIRE_PEER_LOG) page.on('console', (m) => console.log(`[js] ${m.text()}`));
+    await page.goto(`${site.url}/js-peer.html`);
+    const json = await relayJson(relayUrl);
+    await page.waitForFunction(() => typeof (window as any).startJsPeer === 'function');
+    const { peerId, addrs } = await page.evaluate(
+      (json) => (window as any).startJsPeer(json) as Promise<{ peerId: string; addrs: string[] }>,
+      json,
+    );
+    return new JsPeer(context, page, peerId, addrs);
+  }
+
+  webrtcAddr(): string {
+    const a = this.addrs.find((x) => x.includes('/p2p-circuit/webrtc'));
+    if (!a) throw new Error(`no /webrtc address among ${this.addrs.join(', ')}`);
+    return a;
+  }
+
+  dial(addr: string): Promise<string> {
+    return this.page.evaluate((a) => window.jsPeer.dial(a) as Promise<string>, addr);
+  }
+
+  connections(peer: string): Promise<string[]> {
+    return this.page.evaluate((p) => window.jsPeer.connections(p) as string[], peer);
+  }
+
+  ping(peer: string): Promise<number> {
+    return this.page.evaluate((p) => window.jsPeer.ping(p) as Promise<number>, peer);
+  }
+
+  echoText(peer: string, text: string): Promise<string> {
+    return this.page.evaluate(
+      ({ peer, text }) => window.jsPeer.echo(peer, text) as Promise<string>,
+      { peer, text },
+    );
+  }
+}
