@@ -1,0 +1,169 @@
+import { writeFileSync } from 'node:fs';
+import { test, expect } from '../e2e/fixtures/quire';
+import { QuirePeer, serveInteropDist } from '../interop/harness';
+import type { Page } from '@playwright/test';
+
+/**
+ * Benchmark of Quire's /webrtc libp2p stream against a raw RTCDataChannel, between the same two
+ * browser contexts in one run:
+ * - RTT: RTT_COUNT round trips of RTT_SIZE-byte messages on one stream (echoed by the peer);
+ * - throughput: BULK_BYTES pushed on one stream until the peer confirms receiving them all.
+ * The raw channel uses the same message sizes and the same 1 MiB send high-water mark.
+ * Goals (issue 5): RTT p50 <= 2x raw, throughput >= 50% of raw. Results are printed and written
+ * to $QUIRE_BENCH_OUT (default test-results/bench/webrtc.json).
+ */
+
+const RTT_COUNT = Number(process.env.RTT_COUNT ?? 500);
+const RTT_SIZE = 32;
+const BULK_BYTES = Number(process.env.BULK_BYTES ?? 32 * 1024 * 1024);
+const WARMUP = 50;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function summarize(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: sorted.length };
+}
+
+/** Raw RTCDataChannel between the two pages, signaled by the test (full ICE, no trickle). */
+async function rawChannel(a: Page, b: Page) {
+  const setup = async (page: Page, offerer: boolean) =>
+    page.evaluate((offerer) => {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      const w = window as any;
+      w.raw = { pc };
+      w.raw.ready = new Promise<void>((resolve) => {
+        const adopt = (ch: RTCDataChannel) => {
+          ch.binaryType = 'arraybuffer';
+          w.raw.ch = ch;
+          if (ch.readyState === 'open') resolve();
+          else ch.onopen = () => resolve();
+        };
+        if (offerer) adopt(pc.createDataChannel('bench'));
+        else pc.ondatachannel = (e) => adopt(e.channel);
+      });
+    }, offerer);
+  const describe = (page: Page, remote?: RTCSessionDescriptionInit) =>
+    page.evaluate(async (remote) => {
+      const { pc } = (window as any).raw as { pc: RTCPeerConnection };
+      if (remote) await pc.setRemoteDescription(remote);
+      const done = new Promise<void>((r) => {
+        pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+      });
+      await pc.setLocalDescription(remote ? await pc.createAnswer() : await pc.createOffer());
+      if (pc.iceGatheringState !== 'complete') await done;
+      return pc.localDescription!.toJSON();
+    }, remote);
+  await setup(a, true);
+  await setup(b, false);
+  const offer = await describe(a);
+  const answer = await describe(b, offer);
+  await a.evaluate((answer) => (window as any).raw.pc.setRemoteDescription(answer), answer);
+  await Promise.all([a, b].map((p) => p.evaluate(() => (window as any).raw.ready)));
+}
+
+async function rawRtt(a: Page, b: Page, count: number, size: number): Promise<number[]> {
+  await b.evaluate(() => {
+    const ch: RTCDataChannel = (window as any).raw.ch;
+    ch.onmessage = (e) => ch.send(e.data);
+  });
+  return a.evaluate(
+    async ({ count, size }) => {
+      const ch: RTCDataChannel = (window as any).raw.ch;
+      const msg = new Uint8Array(size).fill(0x5a);
+      const samples: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const t0 = performance.now();
+        const back = new Promise<void>((r) => (ch.onmessage = () => r()));
+        ch.send(msg);
+        await back;
+        samples.push(performance.now() - t0);
+      }
+      return samples;
+    },
+    { count, size },
+  );
+}
+
+async function rawThroughput(a: Page, b: Page, total: number): Promise<number> {
+  await b.evaluate((total) => {
+    const ch: RTCDataChannel = (window as any).raw.ch;
+    let got = 0;
+    ch.onmessage = (e) => {
+      got += (e.data as ArrayBuffer).byteLength;
+      if (got >= total) ch.send(new Float64Array([got]).buffer);
+    };
+  }, total);
+  return a.evaluate(async (total) => {
+    const ch: RTCDataChannel = (window as any).raw.ch;
+    // Same framing size and high-water mark as Quire's /webrtc streams.
+    const chunk = new Uint8Array(16 * 1024 - 7).fill(0xa5);
+    const HIGH = 1024 * 1024;
+    ch.bufferedAmountLowThreshold = 256 * 1024;
+    const t0 = performance.now();
+    const done = new Promise<void>((r) => (ch.onmessage = () => r()));
+    let left = total;
+    while (left > 0) {
+      if (ch.bufferedAmount > HIGH) {
+        await new Promise<void>((r) => (ch.onbufferedamountlow = () => r()));
+      }
+      const n = Math.min(left, chunk.length);
+      ch.send(n === chunk.length ? chunk : chunk.subarray(0, n));
+      left -= n;
+    }
+    await done;
+    return performance.now() - t0;
+  }, total);
+}
+
+test('/webrtc stream vs raw RTCDataChannel: RTT and throughput', async ({ browser, relay }) => {
+  const site = await serveInteropDist();
+  try {
+    const alice = await QuirePeer.open(browser, site, relay.url);
+    const bob = await QuirePeer.open(browser, site, relay.url);
+    await alice.connect(bob.peerId);
+    await expect.poll(() => alice.linkState(bob.peerId), { timeout: 20_000 }).toBe('direct');
+    await rawChannel(alice.page, bob.page);
+
+    const quireRtt = async () =>
+      alice.page.evaluate(
+        ({ peer, count, size }) => window.net.benchRtt(peer, count, size) as Promise<number[]>,
+        { peer: bob.peerId, count: RTT_COUNT + WARMUP, size: RTT_SIZE },
+      );
+    const quireBulk = async () =>
+      alice.page.evaluate(
+        ({ peer, total }) => window.net.benchThroughput(peer, total) as Promise<number>,
+        { peer: bob.peerId, total: BULK_BYTES },
+      );
+
+    // Interleave so both paths see the same machine load.
+    const qRtt = (await quireRtt()).slice(WARMUP);
+    const rRtt = (await rawRtt(alice.page, bob.page, RTT_COUNT + WARMUP, RTT_SIZE)).slice(WARMUP);
+    const qMs = await quireBulk();
+    const rMs = await rawThroughput(alice.page, bob.page, BULK_BYTES);
+
+    const mbps = (ms: number) => BULK_BYTES / 1024 / 1024 / (ms / 1000);
+    const result = {
+      rtt_ms: { quire: summarize(qRtt), raw: summarize(rRtt), size_bytes: RTT_SIZE },
+      throughput_mib_s: { quire: mbps(qMs), raw: mbps(rMs), bytes: BULK_BYTES },
+    };
+    const rttRatio = result.rtt_ms.quire.p50 / result.rtt_ms.raw.p50;
+    const tputRatio = result.throughput_mib_s.quire / result.throughput_mib_s.raw;
+    const report = {
+      ...result,
+      goals: {
+        rtt_p50_ratio: rttRatio,
+        rtt_ok: rttRatio <= 2,
+        throughput_ratio: tputRatio,
+        throughput_ok: tputRatio >= 0.5,
+      },
+    };
+    const out = process.env.QUIRE_BENCH_OUT ?? 'test-results/bench/webrtc.json';
+    writeFileSync(out, JSON.stringify(report, null, 2));
+    console.log(JSON.stringify(report, null, 2));
+  } finally {
+    await site.close();
+  }
+});
