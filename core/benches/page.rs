@@ -5,7 +5,8 @@
 //! - `append`: seal (XChaCha20-Poly1305) + hash (BLAKE3) + sign (ed25519) one text page.
 //! - `receive/single`: decode + verify signature + decrypt + decode body, one page at a time.
 //! - `receive/batched/N`: the same for N pages with one ed25519 batch verification (ZIP-215).
-//! - `verify/...`: signature verification alone, single versus batched.
+//! - `verify/...`: signature verification alone, single versus batched (and, for comparison,
+//!   libp2p's cofactorless single verification).
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use quire_core::book::Book;
@@ -129,6 +130,17 @@ fn bench_verify(c: &mut Criterion) {
             |page| verify_signature(page).expect("verify"),
             BatchSize::SmallInput,
         );
+    });
+    // For comparison only: libp2p's own (cofactorless ed25519-dalek) single verification,
+    // which Quire does not use because it disagrees with batch verification on crafted input.
+    group.bench_function("libp2p_dalek_single", |b| {
+        let page = &pages[0];
+        let message = quire_core::page::signed_message(&page.hash());
+        b.iter(|| {
+            let key = libp2p_identity::ed25519::PublicKey::try_from_bytes(page.author().as_bytes())
+                .expect("key");
+            assert!(key.verify(&message, page.signature().as_bytes()));
+        });
     });
     group.throughput(Throughput::Elements(64));
     group.bench_function("batched/64", |b| {
