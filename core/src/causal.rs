@@ -122,6 +122,29 @@ impl<I: Ord + Clone> CausalOrder<I> {
         timestamp: u64,
         deps: impl IntoIterator<Item = I>,
     ) -> Result<Vec<Released<I>>, CausalError> {
+        self.offer(id, timestamp, deps, MAX_PENDING)
+    }
+
+    /// Like [`CausalOrder::insert`] but without the [`MAX_PENDING`] cap, for rebuilding from
+    /// local storage (bounded by what was stored), where pages come in storage order rather than
+    /// causal order. A self-dependent page is ignored.
+    pub fn insert_unbounded(
+        &mut self,
+        id: I,
+        timestamp: u64,
+        deps: impl IntoIterator<Item = I>,
+    ) -> Vec<Released<I>> {
+        self.offer(id, timestamp, deps, usize::MAX)
+            .unwrap_or_default()
+    }
+
+    fn offer(
+        &mut self,
+        id: I,
+        timestamp: u64,
+        deps: impl IntoIterator<Item = I>,
+        max_pending: usize,
+    ) -> Result<Vec<Released<I>>, CausalError> {
         if self.released.contains_key(&id) || self.pending.contains_key(&id) {
             return Ok(Vec::new());
         }
@@ -140,7 +163,7 @@ impl<I: Ord + Clone> CausalOrder<I> {
             self.release(id, timestamp, &deps, &mut out);
             return Ok(out);
         }
-        if self.pending.len() >= MAX_PENDING {
+        if self.pending.len() >= max_pending {
             return Err(CausalError::PendingFull);
         }
         let missing_count = missing.len();

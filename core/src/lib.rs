@@ -21,11 +21,11 @@
 //! machine, `/quire/sync/1`), `plan` (which members to hold links to), `sim` (deterministic
 //! multi-peer simulation).
 
+pub mod book;
 mod codec;
 pub mod crypto;
 pub mod identity;
 pub mod invite;
-pub mod book;
 pub mod page;
 pub mod validate;
 
@@ -33,3 +33,6 @@ pub use codec::DecodeError;
 pub mod causal;
 pub mod plan;
 pub mod room;
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
+pub mod sync;

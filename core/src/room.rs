@@ -547,6 +547,11 @@ impl<K: Ord + Clone> RoomLog<K> {
         self.tenure.contains_key(user) || self.state.join_requests.contains_key(user)
     }
 
+    /// Whether `user` has been a member at any point.
+    pub fn was_ever_member(&self, user: &UserId) -> bool {
+        self.tenure.contains_key(user)
+    }
+
     /// Control pages folded so far.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -557,6 +562,10 @@ impl<K: Ord + Clone> RoomLog<K> {
         self.entries.is_empty()
     }
 }
+
+mod replica;
+pub(crate) use replica::encoded_len_bound;
+pub use replica::{BookHead, Ingested, Position, Replica, WriteError};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

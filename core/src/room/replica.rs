@@ -1,0 +1,525 @@
+//! A room as one peer holds it: every member's [`Book`], the causal buffer and display order,
+//! and the folded room state. Pure: every mutation returns what the driver must persist.
+//!
+//! # Calling contract
+//!
+//! - Build with [`Replica::new`] (a room just joined or created) or [`Replica::restore`] (what
+//!   the driver persisted: every stored page, and every equivocation proof).
+//! - The local user writes with [`Replica::write`]; pages from peers go through
+//!   [`Replica::ingest`] (normally called by [`crate::sync::SyncSession`]).
+//! - Both return the pages that joined a book: the driver persists exactly those (and deletes
+//!   the pages a new equivocation truncated), acknowledges the local user's page only once it is
+//!   persisted, and announces them to every sync session so they are pushed and forwarded.
+//!
+//! # What counts as the page set
+//!
+//! The pages held are each book's chain-checked prefix. An author caught equivocating has its
+//! book truncated at the fork ([`crate::book`]); references into a frozen book at or beyond the
+//! fork are treated as satisfied, and the display order is rebuilt from the remaining pages so
+//! that it stays a function of the page set on every peer.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::book::{AppendError, Book, InsertStatus};
+use crate::causal::{CausalOrder, DisplayKey};
+use crate::crypto::{PageKey, RoomSecret};
+use crate::identity::{Identity, UserId};
+use crate::page::{Body, BookId, MAX_REFS, NONCE_LEN, Page, PageKind, PageMeta, PageRef, RoomId};
+use crate::room::{ControlEntry, RoomError, RoomLog, RoomState};
+use crate::validate::{
+    Equivocation, Standing, ValidationError, VerifiedPage, check_author, open, verify_signatures,
+};
+
+/// Display position of a page in a room.
+pub type Position = DisplayKey<PageRef>;
+
+/// One book's head as advertised to peers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BookHead {
+    /// The book's author.
+    pub author: UserId,
+    /// Pages held contiguously (`0..len`).
+    pub len: u64,
+    /// The last of them.
+    pub tip: Option<crate::page::PageHash>,
+    /// Seq at which the author was caught equivocating (book truncated there), if any.
+    pub frozen_at: Option<u64>,
+}
+
+/// What [`Replica::ingest`] did with a batch of pages from a peer.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    /// Pages that joined a book, in order: persist them, then announce them.
+    pub stored: Vec<VerifiedPage>,
+    /// New equivocation proofs: persist each and delete that book's pages from its seq on.
+    pub equivocations: Vec<Equivocation>,
+    /// Failures that are the sending peer's fault (it must have verified before forwarding).
+    pub faults: Vec<ValidationError>,
+    /// Books whose next pages could not be placed yet (gap, unknown author, wrong predecessor
+    /// that may hide a fork): seq ranges to ask the same peer for.
+    pub refetch: Vec<(UserId, std::ops::Range<u64>)>,
+    /// Authors whose pages the peer sent beyond a fork we know of: it lacks the proof.
+    pub peer_lacks_proof: BTreeSet<UserId>,
+}
+
+/// Why the local user could not write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// The room state does not allow this page (not a member, room deleted...).
+    #[error(transparent)]
+    Room(#[from] RoomError),
+    /// The book refused the append.
+    #[error(transparent)]
+    Append(#[from] AppendError),
+}
+
+/// A room as one peer holds it.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    room: RoomId,
+    key: PageKey,
+    books: BTreeMap<UserId, Book>,
+    causal: CausalOrder<PageRef>,
+    log: RoomLog<Position>,
+    /// Stored pages the causal buffer could not take yet ([`crate::causal::MAX_PENDING`]).
+    unindexed: BTreeSet<PageRef>,
+    /// Per other author, the seq this peer's own latest page referenced (sparse vector clock).
+    referenced: BTreeMap<UserId, u64>,
+}
+
+impl Replica {
+    /// An empty replica of `room`, whose pages are sealed under `secret`.
+    pub fn new(room: RoomId, secret: &RoomSecret) -> Self {
+        Self {
+            room,
+            key: secret.page_key(),
+            books: BTreeMap::new(),
+            causal: CausalOrder::new(),
+            log: RoomLog::new(room),
+            unindexed: BTreeSet::new(),
+            referenced: BTreeMap::new(),
+        }
+    }
+
+    /// Rebuilds a replica from persisted books (pages in seq order per author, and the proof if
+    /// the author equivocated). Pages were verified before they were persisted.
+    // The error is validate's own type; a restore happens once per start, so its size is moot.
+    #[allow(clippy::result_large_err)]
+    pub fn restore(
+        room: RoomId,
+        secret: &RoomSecret,
+        books: impl IntoIterator<Item = (UserId, Vec<VerifiedPage>, Option<Equivocation>)>,
+    ) -> Result<Self, ValidationError> {
+        let mut replica = Self::new(room, secret);
+        for (author, pages, proof) in books {
+            let book = Book::restore(BookId { room, author }, pages, proof)?;
+            replica.books.insert(author, book);
+        }
+        replica.reindex();
+        Ok(replica)
+    }
+
+    /// The room id.
+    pub fn room(&self) -> RoomId {
+        self.room
+    }
+
+    /// The folded room state.
+    pub fn state(&self) -> &RoomState {
+        self.log.state()
+    }
+
+    /// The control log (verdicts and membership over time).
+    pub fn log(&self) -> &RoomLog<Position> {
+        &self.log
+    }
+
+    /// A book, if any of its pages are held.
+    pub fn book(&self, author: &UserId) -> Option<&Book> {
+        self.books.get(author)
+    }
+
+    /// Every book's head.
+    pub fn heads(&self) -> Vec<BookHead> {
+        self.books
+            .iter()
+            .map(|(author, book)| BookHead {
+                author: *author,
+                len: book.len(),
+                tip: book.tip().map(|t| t.hash),
+                frozen_at: book.equivocation().map(Equivocation::seq),
+            })
+            .collect()
+    }
+
+    /// A stored page.
+    pub fn page(&self, r: &PageRef) -> Option<&VerifiedPage> {
+        self.books
+            .get(&r.author)
+            .and_then(|b| b.get(r.seq))
+            .filter(|p| p.hash() == r.hash)
+    }
+
+    /// Released pages in display order.
+    pub fn display_order(&self) -> impl Iterator<Item = &Position> + '_ {
+        self.causal.iter()
+    }
+
+    /// Whether the page at `position` counts (its author was a member there, the room was not
+    /// deleted before it; for a control page, whether the operation was valid).
+    pub fn counts(&self, position: &Position) -> bool {
+        let Some(page) = self.page(&position.id) else {
+            return false;
+        };
+        if page.kind() == PageKind::Control {
+            return matches!(self.log.verdict(position), Some(Ok(_)));
+        }
+        self.log.check_content_at(&page.author(), position).is_ok()
+    }
+
+    /// Pages stored but waiting for dependencies.
+    pub fn pending_len(&self) -> usize {
+        self.causal.pending_len() + self.unindexed.len()
+    }
+
+    /// What the room says about `author`'s right to have pages stored here.
+    fn standing(&self, author: &UserId) -> Standing {
+        if self.log.is_known(author) {
+            if self.log.state().is_member(author) || self.log.was_ever_member(author) {
+                Standing::Member
+            } else {
+                Standing::NotMember
+            }
+        } else {
+            Standing::Unknown
+        }
+    }
+
+    /// Writes the local user's next page with `body`; `timestamp_ms` and `nonce` are inputs.
+    /// Returns the page to persist (acknowledge it to the user once persisted) and announce.
+    pub fn write(
+        &mut self,
+        identity: &Identity,
+        body: &Body,
+        timestamp_ms: u64,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<VerifiedPage, WriteError> {
+        let me = identity.user_id();
+        if !matches!(body, Body::Control(_)) {
+            self.state().check_content(&me)?;
+        }
+        let refs = self.fresh_refs(&me);
+        let book = self.books.entry(me).or_insert_with(|| {
+            Book::new(BookId {
+                room: self.room,
+                author: me,
+            })
+        });
+        let page = book.append(
+            identity,
+            &self.key,
+            body,
+            refs.clone(),
+            PageMeta { timestamp_ms },
+            nonce,
+        )?;
+        for r in refs {
+            self.referenced.insert(r.author, r.seq);
+        }
+        self.index(page.page_ref());
+        self.retry_unindexed();
+        Ok(page)
+    }
+
+    /// Released tips of other books that advanced since this peer's previous page, the most
+    /// recent [`MAX_REFS`] of them.
+    fn fresh_refs(&self, me: &UserId) -> Vec<PageRef> {
+        let mut tips: Vec<(Position, PageRef)> = Vec::new();
+        for (author, book) in &self.books {
+            if author == me {
+                continue;
+            }
+            let mut seq = book.len();
+            while seq > 0 {
+                seq -= 1;
+                let Some(page) = book.get(seq) else { break };
+                let r = page.page_ref();
+                if self.referenced.get(author).is_some_and(|s| *s >= seq) {
+                    break;
+                }
+                if let Some(key) = self.causal.key_of(&r) {
+                    tips.push((key, r));
+                    break;
+                }
+            }
+        }
+        tips.sort_by(|a, b| b.0.cmp(&a.0));
+        tips.truncate(MAX_REFS);
+        tips.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Verifies and stores pages received from a peer.
+    pub fn ingest(&mut self, pages: Vec<Page>) -> Ingested {
+        let mut out = Ingested::default();
+        let batch: BTreeSet<crate::page::PageHash> = pages.iter().map(Page::hash).collect();
+        // Flooding delivers most pages several times: a page whose hash we already hold is the
+        // same content (the hash covers everything but the signature, and ours was verified),
+        // so it is skipped before the expensive signature check.
+        let fresh: Vec<Page> = pages
+            .into_iter()
+            .filter(|p| self.page(&p.page_ref()).is_none())
+            .collect();
+        for verified in verify_signatures(fresh) {
+            let page = match verified {
+                Ok(page) => page,
+                Err(fault) => {
+                    out.faults.push(fault);
+                    continue;
+                }
+            };
+            if page.book().room != self.room {
+                out.faults.push(ValidationError::WrongBook {
+                    expected: BookId {
+                        room: self.room,
+                        author: page.author(),
+                    },
+                    found: page.book(),
+                });
+                continue;
+            }
+            self.ingest_one(page, &batch, &mut out);
+        }
+        self.retry_unindexed();
+        out
+    }
+
+    fn ingest_one(
+        &mut self,
+        page: VerifiedPage,
+        batch: &BTreeSet<crate::page::PageHash>,
+        out: &mut Ingested,
+    ) {
+        let author = page.author();
+        let seq = page.seq();
+        if check_author(&page, self.standing(&author)).is_err() {
+            // Possibly admitted by a page we have not folded yet: ask again later.
+            return;
+        }
+        let book = self.books.entry(author).or_insert_with(|| {
+            Book::new(BookId {
+                room: self.room,
+                author,
+            })
+        });
+        match book.insert(page) {
+            Ok(inserted) => {
+                if let InsertStatus::Equivocation { proof, .. } = inserted.status {
+                    out.equivocations.push(proof);
+                    self.reindex();
+                    return;
+                }
+                for stored in inserted.stored {
+                    self.index(stored.page_ref());
+                    out.stored.push(stored);
+                }
+                if !inserted.discarded.is_empty()
+                    && let Some(b) = self.books.get(&author)
+                {
+                    out.refetch
+                        .extend(b.gaps().into_iter().map(|g| (author, g)));
+                }
+            }
+            Err(ValidationError::WrongPrev { .. }) => {
+                // Either the peer's chain forked from ours (an equivocation we have not seen
+                // yet: fetching its version of the predecessor reveals it) or it is garbage.
+                out.refetch.push((author, seq.saturating_sub(1)..seq));
+            }
+            Err(ValidationError::Equivocated { .. }) => {
+                // A peer that sends both pages of the proof together has it; one that sends
+                // pages past the fork otherwise does not.
+                let has_proof = self.proof(&author).is_some_and(|proof| {
+                    let (a, b) = proof.pages();
+                    batch.contains(&a.hash()) && batch.contains(&b.hash())
+                });
+                if !has_proof {
+                    out.peer_lacks_proof.insert(author);
+                }
+            }
+            Err(fault) => out.faults.push(fault),
+        }
+    }
+
+    /// Feeds a stored page to the causal buffer and, when released, to the room fold.
+    fn index(&mut self, r: PageRef) {
+        let Some(page) = self.page(&r) else { return };
+        let timestamp = page.meta().timestamp_ms;
+        let deps = self.deps_of(page);
+        match self.causal.insert(r, timestamp, deps) {
+            Ok(released) => {
+                for rel in released {
+                    self.fold(rel.key);
+                }
+            }
+            Err(_) => {
+                self.unindexed.insert(r);
+            }
+        }
+    }
+
+    fn retry_unindexed(&mut self) {
+        if self.unindexed.is_empty() || self.causal.pending_len() >= crate::causal::MAX_PENDING {
+            return;
+        }
+        for r in std::mem::take(&mut self.unindexed) {
+            self.index(r);
+        }
+    }
+
+    /// A page's dependencies: its predecessor and its refs, minus refs into a frozen book at or
+    /// beyond the fork (those pages are gone everywhere; see the module docs).
+    fn deps_of(&self, page: &Page) -> Vec<PageRef> {
+        let mut deps = Vec::with_capacity(page.refs().len() + 1);
+        if let (Some(prev), Some(seq)) = (page.head().prev, page.seq().checked_sub(1)) {
+            deps.push(PageRef {
+                author: page.author(),
+                seq,
+                hash: prev,
+            });
+        }
+        for r in page.refs() {
+            let frozen = self
+                .books
+                .get(&r.author)
+                .and_then(Book::equivocation)
+                .is_some_and(|proof| r.seq >= proof.seq());
+            if !frozen {
+                deps.push(*r);
+            }
+        }
+        deps
+    }
+
+    fn fold(&mut self, key: Position) {
+        let Some(page) = self.page(&key.id) else {
+            return;
+        };
+        if page.kind() != PageKind::Control {
+            return;
+        }
+        // A control page that does not decrypt is void: it cannot say anything.
+        if let Ok(Body::Control(op)) = open(page, &self.key) {
+            let entry = ControlEntry {
+                author: page.author(),
+                nonce: page.content().nonce,
+                op,
+            };
+            // The verdict is kept in the log; a void operation is not an error of this peer.
+            let _verdict = self.log.insert(key, entry);
+        }
+    }
+
+    /// Rebuilds the display order and room fold from the books (after a restore or a fork).
+    fn reindex(&mut self) {
+        self.causal = CausalOrder::new();
+        self.log = RoomLog::new(self.room);
+        self.unindexed.clear();
+        let all: Vec<PageRef> = self
+            .books
+            .values()
+            .flat_map(|b| b.range(0..b.len()).iter().map(|p| p.page_ref()))
+            .collect();
+        for r in all {
+            let Some(page) = self.page(&r) else { continue };
+            let timestamp = page.meta().timestamp_ms;
+            let deps = self.deps_of(page);
+            for rel in self.causal.insert_unbounded(r, timestamp, deps) {
+                self.fold(rel.key);
+            }
+        }
+    }
+
+    /// Ranges of `author`'s book this replica lacks compared with a peer's head, plus the
+    /// peer's tip when lengths match but tips differ (that reveals a fork).
+    pub fn wanted(&self, head: &BookHead) -> Vec<std::ops::Range<u64>> {
+        let book = self.books.get(&head.author);
+        let mut wanted = match book {
+            None => {
+                if head.len > 0 {
+                    std::iter::once(0..head.len).collect()
+                } else {
+                    Vec::new()
+                }
+            }
+            Some(book) => {
+                let mut wanted = book.missing_below(head.len);
+                if wanted.is_empty()
+                    && head.len == book.len()
+                    && head.len > 0
+                    && book.equivocation().is_none()
+                    && head.tip != book.tip().map(|t| t.hash)
+                {
+                    wanted.push(head.len - 1..head.len);
+                }
+                wanted
+            }
+        };
+        if let Some(at) = head.frozen_at
+            && book.and_then(Book::equivocation).is_none()
+        {
+            // The peer holds a proof we lack: its answer for `at` carries both pages.
+            wanted.retain(|r| r.end <= at);
+            wanted.push(at..at.saturating_add(1));
+        }
+        wanted
+    }
+
+    /// Pages of `author` in `range` for a peer, at most `max_pages` and `max_bytes` (always at
+    /// least one page if any is held). A requested range over a frozen seq yields the proof.
+    pub fn pages_for(
+        &self,
+        author: &UserId,
+        range: std::ops::Range<u64>,
+        max_pages: usize,
+        max_bytes: usize,
+    ) -> Vec<Page> {
+        let Some(book) = self.books.get(author) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        for page in book.range(range.clone()) {
+            let len = encoded_len_bound(page);
+            if !out.is_empty() && (out.len() >= max_pages || bytes + len > max_bytes) {
+                return out;
+            }
+            bytes += len;
+            out.push(page.page().clone());
+        }
+        if let Some(proof) = book.equivocation()
+            && range.contains(&proof.seq())
+            && out.len() + 2 <= max_pages.max(2)
+        {
+            let (a, b) = proof.pages();
+            out.push(a.clone());
+            out.push(b.clone());
+        }
+        out
+    }
+
+    /// The equivocation proof for `author`'s book, if any.
+    pub fn proof(&self, author: &UserId) -> Option<&Equivocation> {
+        self.books.get(author).and_then(Book::equivocation)
+    }
+
+    /// Number of pages held across all books.
+    pub fn page_count(&self) -> u64 {
+        self.books.values().map(Book::len).sum()
+    }
+}
+
+/// An upper bound of a page's encoded size without encoding it: the fixed fields at their
+/// widest (version, room, author, seq, prev, ref count, kind, timestamp, nonce, data length,
+/// signature: 217 bytes), 74 bytes per ref, and the data.
+pub(crate) fn encoded_len_bound(page: &Page) -> usize {
+    217 + page.refs().len() * 74 + page.data().len()
+}

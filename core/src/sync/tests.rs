@@ -1,0 +1,296 @@
+use super::*;
+use crate::crypto::RoomSecret;
+use crate::identity::Identity;
+use crate::page::{Body, ControlOp, MessageBody, Role};
+use crate::room::group_room_id;
+
+const SECRET: [u8; 32] = [9; 32];
+
+struct Peer {
+    identity: Identity,
+    replica: Replica,
+}
+
+fn identity(n: u8) -> Identity {
+    Identity::from_secret_bytes([n; 32]).unwrap()
+}
+
+fn text(t: &str) -> Body {
+    Body::Message(MessageBody::Text {
+        text: t.into(),
+        reply_to: None,
+    })
+}
+
+/// Owner `a` creates a room and admits `b`; `b` starts empty.
+fn room() -> (Peer, Peer) {
+    let a = identity(1);
+    let b = identity(2);
+    let nonce = [7u8; 24];
+    let room = group_room_id(&a.user_id(), &nonce);
+    let mut ra = Replica::new(room, &RoomSecret::from_bytes(SECRET));
+    let create = Body::Control(ControlOp::Create {
+        name: "r".into(),
+        direct: None,
+    });
+    ra.write(&a, &create, 1, nonce).unwrap();
+    let admit = Body::Control(ControlOp::Admit {
+        member: b.user_id(),
+        role: Role::Member,
+    });
+    ra.write(&a, &admit, 2, [8; 24]).unwrap();
+    let rb = Replica::new(room, &RoomSecret::from_bytes(SECRET));
+    (
+        Peer {
+            identity: a,
+            replica: ra,
+        },
+        Peer {
+            identity: b,
+            replica: rb,
+        },
+    )
+}
+
+/// Delivers messages both ways until both outboxes are empty; returns messages exchanged.
+fn pump(a: &mut (SyncSession, Peer), b: &mut (SyncSession, Peer), now: u64) -> usize {
+    let mut exchanged = 0;
+    loop {
+        let mut moved = false;
+        while let Some(m) = a.0.poll_transmit() {
+            let bytes = m.encode();
+            let accepted = b.0.handle_bytes(&bytes, &mut b.1.replica, now);
+            assert!(accepted.equivocations.is_empty());
+            moved = true;
+            exchanged += 1;
+        }
+        while let Some(m) = b.0.poll_transmit() {
+            a.0.handle_bytes(&m.encode(), &mut a.1.replica, now);
+            moved = true;
+            exchanged += 1;
+        }
+        if !moved {
+            return exchanged;
+        }
+    }
+}
+
+fn order(p: &Peer) -> Vec<crate::page::PageRef> {
+    p.replica.display_order().map(|k| k.id).collect()
+}
+
+#[test]
+fn two_peers_catch_up_in_batches_and_go_live() {
+    let (mut a, b) = room();
+    for i in 0..1200u64 {
+        a.replica
+            .write(&a.identity, &text(&format!("m{i}")), 10 + i, [i as u8; 24])
+            .unwrap();
+    }
+    let mut a = (SyncSession::new(&a.replica, 0), a);
+    let mut b = (SyncSession::new(&b.replica, 0), b);
+    let exchanged = pump(&mut a, &mut b, 0);
+    assert_eq!(b.1.replica.page_count(), 1202);
+    assert_eq!(order(&a.1), order(&b.1));
+    assert_eq!(*a.0.state(), SessionState::Live);
+    assert_eq!(*b.0.state(), SessionState::Live);
+    assert!(
+        exchanged >= 2 + 3 * 2,
+        "1202 pages need several bounded batches"
+    );
+    assert!(b.1.replica.state().is_member(&b.1.identity.user_id()));
+}
+
+#[test]
+fn new_pages_are_pushed_at_once_and_forwarded() {
+    let (a, b) = room();
+    let mut a_s = (SyncSession::new(&a.replica, 0), a);
+    let mut b_s = (SyncSession::new(&b.replica, 0), b);
+    pump(&mut a_s, &mut b_s, 0);
+    let page = a_s
+        .1
+        .replica
+        .write(&a_s.1.identity, &text("hi"), 50, [1; 24])
+        .unwrap();
+    a_s.0.announce(std::slice::from_ref(&page));
+    let pushed = a_s.0.poll_transmit().unwrap();
+    assert!(matches!(&pushed, SyncMessage::Pages { reply: false, pages, .. } if pages.len() == 1));
+    let accepted = b_s.0.handle_message(pushed, &mut b_s.1.replica, 1);
+    assert_eq!(accepted.stored.len(), 1, "b stores it and must forward it");
+    // Announcing it back to the peer it came from sends nothing.
+    b_s.0.announce(&accepted.stored);
+    assert!(b_s.0.poll_transmit().is_none());
+    // A third member gets it from b, not from its author.
+    let (_, c) = room();
+    let mut c_s = (SyncSession::new(&c.replica, 0), c);
+    let mut b_to_c = (SyncSession::new(&b_s.1.replica, 0), b_s.1);
+    pump(&mut b_to_c, &mut c_s, 2);
+    assert!(c_s.1.replica.page(&page.page_ref()).is_some());
+}
+
+#[test]
+fn bad_signature_closes_the_session() {
+    let (a, b) = room();
+    let mut session = SyncSession::new(&b.replica, 0);
+    let mut replica = b.replica;
+    let page = a.replica.display_order().next().map(|k| k.id).unwrap();
+    let page = a.replica.page(&page).unwrap().page().clone();
+    let mut bytes = page.encode();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let forged = Page::decode(&bytes).unwrap();
+    session.handle_message(
+        SyncMessage::Pages {
+            room: replica.room(),
+            reply: false,
+            pages: vec![forged],
+        },
+        &mut replica,
+        0,
+    );
+    assert!(matches!(
+        session.state(),
+        SessionState::Closed(CloseReason::BadPage(_))
+    ));
+    assert_eq!(replica.page_count(), 0);
+}
+
+#[test]
+fn garbage_wrong_room_and_bad_ranges_close_the_session() {
+    let (a, _) = room();
+    let mut replica = a.replica;
+    let mut s = SyncSession::new(&replica, 0);
+    s.handle_bytes(&[0xff, 0xff, 0xff], &mut replica, 0);
+    assert!(matches!(
+        s.state(),
+        SessionState::Closed(CloseReason::Malformed(_))
+    ));
+
+    let mut s = SyncSession::new(&replica, 0);
+    let other = SyncMessage::Heads {
+        room: RoomId([0; 32]),
+        heads: Vec::new(),
+    };
+    s.handle_message(other, &mut replica, 0);
+    assert_eq!(*s.state(), SessionState::Closed(CloseReason::WrongRoom));
+
+    let mut s = SyncSession::new(&replica, 0);
+    let reversed = SyncMessage::Want {
+        room: replica.room(),
+        ranges: vec![WantRange {
+            author: UserId::from_bytes([1; 32]),
+            from: 5,
+            to: 1,
+        }],
+    };
+    s.handle_message(reversed, &mut replica, 0);
+    assert_eq!(*s.state(), SessionState::Closed(CloseReason::BadRange));
+}
+
+#[test]
+fn unanswered_wants_are_retried_then_given_up() {
+    let (a, b) = room();
+    let mut b_replica = b.replica;
+    let mut s = SyncSession::new(&b_replica, 0);
+    s.poll_transmit();
+    s.handle_message(
+        SyncMessage::Heads {
+            room: a.replica.room(),
+            heads: a.replica.heads(),
+        },
+        &mut b_replica,
+        0,
+    );
+    assert!(matches!(s.poll_transmit(), Some(SyncMessage::Want { .. })));
+    let mut now = 0;
+    let mut wants = 0;
+    while !s.is_closed() {
+        now = s.poll_timeout().unwrap();
+        s.handle_timeout(&b_replica, now);
+        while let Some(m) = s.poll_transmit() {
+            wants += usize::from(matches!(m, SyncMessage::Want { .. }));
+        }
+        assert!(now < 1_000_000);
+    }
+    assert_eq!(*s.state(), SessionState::Closed(CloseReason::Unresponsive));
+    assert_eq!(wants, MAX_RETRIES as usize - 1, "retried before giving up");
+    assert!(now >= REQUEST_TIMEOUT_MS * u64::from(MAX_RETRIES));
+}
+
+#[test]
+fn flooding_requests_close_the_session() {
+    let (a, _) = room();
+    let mut replica = a.replica;
+    let mut s = SyncSession::new(&replica, 0);
+    let want = SyncMessage::Want {
+        room: replica.room(),
+        ranges: vec![WantRange {
+            author: a.identity.user_id(),
+            from: 0,
+            to: 2,
+        }],
+    };
+    for _ in 0..=MAX_OUTBOX {
+        s.handle_message(want.clone(), &mut replica, 0);
+    }
+    assert_eq!(*s.state(), SessionState::Closed(CloseReason::Flooding));
+}
+
+#[test]
+fn equivocation_is_detected_through_sync_and_the_proof_spreads() {
+    let (mut a, b) = room();
+    // `a` forks its own book: two different pages at seq 2.
+    let mut twin = a.replica.clone();
+    let left = a
+        .replica
+        .write(&a.identity, &text("left"), 5, [1; 24])
+        .unwrap();
+    let right = twin.write(&a.identity, &text("right"), 5, [2; 24]).unwrap();
+    assert_eq!(left.seq(), right.seq());
+    let author = a.identity.user_id();
+    let mut a_s = (SyncSession::new(&a.replica, 0), a);
+    let mut b_s = (SyncSession::new(&b.replica, 0), b);
+    pump(&mut a_s, &mut b_s, 0);
+    assert!(b_s.1.replica.page(&left.page_ref()).is_some());
+    // A third peer shows b the other branch.
+    let mut from_c = SyncSession::new(&b_s.1.replica, 0);
+    let accepted = from_c.handle_message(
+        SyncMessage::Pages {
+            room: b_s.1.replica.room(),
+            reply: false,
+            pages: vec![right.page().clone()],
+        },
+        &mut b_s.1.replica,
+        1,
+    );
+    assert_eq!(accepted.equivocations.len(), 1, "b caught the fork");
+    assert_eq!(
+        b_s.1.replica.book(&author).unwrap().len(),
+        2,
+        "truncated at the fork"
+    );
+    assert!(
+        !from_c.is_closed(),
+        "showing a fork is not the forwarder's fault"
+    );
+    // The next heads exchange tells b that a still runs past the fork: b sends the proof.
+    a_s.0.handle_timeout(&a_s.1.replica, HEADS_INTERVAL_MS);
+    while let Some(m) = a_s.0.poll_transmit() {
+        b_s.0
+            .handle_message(m, &mut b_s.1.replica, HEADS_INTERVAL_MS);
+    }
+    let mut found = Vec::new();
+    while let Some(m) = b_s.0.poll_transmit() {
+        found.extend(
+            a_s.0
+                .handle_message(m, &mut a_s.1.replica, HEADS_INTERVAL_MS)
+                .equivocations,
+        );
+    }
+    assert_eq!(found.len(), 1);
+    assert!(
+        a_s.1.replica.proof(&author).is_some(),
+        "the proof reached a"
+    );
+    assert_eq!(order(&a_s.1), order(&b_s.1));
+}

@@ -1,0 +1,83 @@
+//! Deterministic simulation of room sync (see `quire_core::sim`).
+//!
+//! `cargo test -p quire-core --test sim` runs `DEFAULT_SEEDS` hostile seeds. More on demand:
+//! `QUIRE_SIM_SEEDS=5000 cargo test -p quire-core --release --test sim`. A failing seed is
+//! printed and replays exactly: `QUIRE_SIM_SEED=<seed> cargo test -p quire-core --test sim`.
+#![allow(clippy::unwrap_used)]
+
+use quire_core::sim::{Scenario, Sim};
+
+const DEFAULT_SEEDS: u64 = 500;
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+fn run(scenario: Scenario) -> Sim {
+    let seed = scenario.seed;
+    let mut sim = Sim::new(scenario);
+    if let Err(violation) = sim.run() {
+        panic!("{violation}\nreplay: QUIRE_SIM_SEED={seed} cargo test -p quire-core --test sim");
+    }
+    sim
+}
+
+#[test]
+fn hostile_network_converges_for_many_seeds() {
+    let seeds: Vec<u64> = match env_u64("QUIRE_SIM_SEED") {
+        Some(seed) => vec![seed],
+        None => (0..env_u64("QUIRE_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS)).collect(),
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    let chunks: Vec<Vec<u64>> = (0..workers)
+        .map(|w| seeds.iter().copied().skip(w).step_by(workers).collect())
+        .collect();
+    let handles: Vec<_> = chunks
+        .into_iter()
+        .map(|chunk| {
+            std::thread::spawn(move || {
+                let mut forks = 0;
+                for seed in chunk {
+                    let sim = run(Scenario::hostile(seed));
+                    forks += usize::from(sim.equivocated());
+                    assert!(
+                        sim.acked() > 20,
+                        "seed {seed}: too little traffic to mean anything"
+                    );
+                }
+                forks
+            })
+        })
+        .collect();
+    let mut forks = 0;
+    for handle in handles {
+        forks += handle.join().unwrap();
+    }
+    assert!(
+        forks * 10 >= seeds.len() * 9,
+        "the equivocation happened in only {forks} runs"
+    );
+}
+
+#[test]
+fn same_seed_replays_identically() {
+    let a = run(Scenario::hostile(7));
+    let b = run(Scenario::hostile(7));
+    assert_eq!(a.delivered, b.delivered);
+    assert_eq!(a.pages_held(), b.pages_held());
+}
+
+#[test]
+fn sixty_four_members_all_receive_every_page_over_few_links() {
+    let sim = run(Scenario::calm(64, 64));
+    assert!(sim.max_links <= 8, "a member held {} links", sim.max_links);
+    let held = sim.pages_held();
+    assert_eq!(held.len(), 64);
+    assert!(held.iter().all(|h| *h == held[0]));
+    assert!(
+        held[0] as usize >= sim.acked(),
+        "every acknowledged page reached everyone"
+    );
+}
