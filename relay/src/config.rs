@@ -4,6 +4,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use libp2p::Multiaddr;
+
+use crate::limits::Limits;
+
 /// Everything [`crate::Server::spawn`] needs. Plain data: no parsing, no I/O.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -21,7 +25,9 @@ pub struct Config {
     pub webrtc_listen: SocketAddr,
     /// Multiaddrs at which browsers reach this relay from outside (a reverse proxy's `wss`
     /// address, say); announced in `/relay.json` and in relay reservations.
-    pub public_addrs: Vec<String>,
+    pub public_addrs: Vec<Multiaddr>,
+    /// Connection, relay and presence caps.
+    pub limits: Limits,
 }
 
 impl Config {
@@ -34,6 +40,7 @@ impl Config {
             ws_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             webrtc_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_addrs: Vec::new(),
+            limits: Limits::default(),
         }
     }
 }

@@ -7,8 +7,17 @@
 mod config;
 mod error;
 mod http;
+mod limits;
+mod metrics;
+mod node;
+mod presence;
 mod server;
 
 pub use config::Config;
-pub use error::Error;
+pub use error::{Error, KeyError};
+pub use limits::Limits;
+pub use node::RelayInfo;
 pub use server::Server;
+
+/// Largest presence request the relay accepts, in bytes (exported for tests and clients).
+pub const MAX_PRESENCE_REQUEST_BYTES: usize = presence::MAX_REQUEST_BYTES;

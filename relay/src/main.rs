@@ -4,10 +4,12 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use quire_relay::{Config, Server};
+use libp2p::Multiaddr;
+use quire_relay::{Config, Limits, Server};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
@@ -36,7 +38,55 @@ struct Cli {
     /// A multiaddr at which browsers can reach this relay (repeatable; comma-separated in the
     /// environment), e.g. `/dns4/relay.example.org/tcp/443/wss`.
     #[arg(long = "public-addr", env = "QUIRE_PUBLIC_ADDR", value_delimiter = ',')]
-    public_addrs: Vec<String>,
+    public_addrs: Vec<Multiaddr>,
+    #[command(flatten)]
+    limits: LimitFlags,
+}
+
+/// Caps that depend on the machine; defaults fit a small VPS (see `Limits` for the reasons).
+#[derive(Debug, clap::Args)]
+struct LimitFlags {
+    /// Established libp2p connections in total.
+    #[arg(long, env = "QUIRE_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
+    max_connections: u32,
+    /// libp2p connections per remote IP address (loopback exempt unless --limit-loopback).
+    #[arg(long, env = "QUIRE_MAX_CONNECTIONS_PER_IP", default_value_t = Limits::default().max_connections_per_ip)]
+    max_connections_per_ip: u32,
+    /// Apply per-IP caps and rate limits to loopback peers too (off: a local reverse proxy
+    /// makes every browser look like loopback).
+    #[arg(long, env = "QUIRE_LIMIT_LOOPBACK")]
+    limit_loopback: bool,
+    /// Active relay reservations (one per online browser).
+    #[arg(long, env = "QUIRE_MAX_RESERVATIONS", default_value_t = Limits::default().max_reservations)]
+    max_reservations: usize,
+    /// Active relayed circuits.
+    #[arg(long, env = "QUIRE_MAX_CIRCUITS", default_value_t = Limits::default().max_circuits)]
+    max_circuits: usize,
+    /// Lifetime of a relayed circuit, in seconds.
+    #[arg(long, env = "QUIRE_MAX_CIRCUIT_SECS", default_value_t = Limits::default().max_circuit_duration.as_secs())]
+    max_circuit_secs: u64,
+    /// Bytes a relayed circuit may carry before it is closed (0: unlimited).
+    #[arg(long, env = "QUIRE_MAX_CIRCUIT_BYTES", default_value_t = Limits::default().max_circuit_bytes)]
+    max_circuit_bytes: u64,
+    /// Presence registrations in total.
+    #[arg(long, env = "QUIRE_MAX_PRESENCE", default_value_t = Limits::default().max_presence_total)]
+    max_presence: usize,
+}
+
+impl LimitFlags {
+    fn into_limits(self) -> Limits {
+        Limits {
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            limit_loopback: self.limit_loopback,
+            max_reservations: self.max_reservations,
+            max_circuits: self.max_circuits,
+            max_circuit_duration: Duration::from_secs(self.max_circuit_secs.max(1)),
+            max_circuit_bytes: self.max_circuit_bytes,
+            max_presence_total: self.max_presence,
+            ..Limits::default()
+        }
+    }
 }
 
 impl Cli {
@@ -48,6 +98,7 @@ impl Cli {
             ws_listen: self.ws_listen,
             webrtc_listen: self.webrtc_listen,
             public_addrs: self.public_addrs,
+            limits: self.limits.into_limits(),
         }
     }
 }

@@ -7,9 +7,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use libp2p::{Multiaddr, PeerId};
+
 use crate::config::Config;
 use crate::error::Error;
-use crate::http;
+use crate::http::{self, HttpState};
+use crate::metrics::{Metrics, MetricsRegistry};
+use crate::node::{self, RelayInfo};
 
 /// How long in-flight HTTP requests (a large wasm download, say) may take to finish after a
 /// shutdown request before their tasks are aborted; keeps `systemctl stop` and tests prompt.
@@ -19,6 +23,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct Server {
     local_addr: SocketAddr,
+    info: watch::Receiver<RelayInfo>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -42,7 +47,15 @@ impl Server {
             source,
         })?;
         let (stop, stopped) = watch::channel(false);
-        let app = http::router(&config.dist);
+        let mut registry = prometheus_client::registry::Registry::default();
+        let metrics = Metrics::register(&mut registry);
+        let libp2p_metrics = libp2p::metrics::Metrics::new(&mut registry);
+        let started = node::start(&config, metrics, libp2p_metrics, stopped.clone()).await?;
+        let state = HttpState {
+            info: started.info.clone(),
+            metrics: MetricsRegistry(std::sync::Arc::new(registry)),
+        };
+        let app = http::router(&config.dist, state);
         let http_task = tokio::spawn(async move {
             let result = axum::serve(listener, app)
                 .with_graceful_shutdown(wait_for_stop(stopped))
@@ -54,14 +67,26 @@ impl Server {
         tracing::info!(%local_addr, "HTTP listening");
         Ok(Self {
             local_addr,
+            info: started.info,
             stop,
-            tasks: vec![http_task],
+            tasks: vec![http_task, started.task],
         })
     }
 
     /// The bound HTTP address (the real port when the config asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The relay's libp2p identity (stable across restarts with the same data directory).
+    pub fn peer_id(&self) -> PeerId {
+        self.info.borrow().peer_id
+    }
+
+    /// The libp2p addresses browsers should dial, each ending in `/p2p/<peer id>`, WebSocket
+    /// first: the same list `/relay.json` serves.
+    pub fn relay_addrs(&self) -> Vec<Multiaddr> {
+        self.info.borrow().addrs.clone()
     }
 
     /// Stops accepting, lets in-flight work finish for at most [`SHUTDOWN_GRACE`], then aborts

@@ -1,6 +1,7 @@
 //! The relay's HTTP side: the built app, a health probe, and (with the libp2p node) the relay's
 //! own description and metrics. Browsers load the app from here and learn where to dial.
 
+mod relay_info;
 mod static_files;
 
 use std::path::Path;
@@ -8,14 +9,28 @@ use std::path::Path;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::routing::get;
+use tokio::sync::watch;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::metrics::MetricsRegistry;
+use crate::node::RelayInfo;
+
+/// What the HTTP handlers read from the rest of the relay.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpState {
+    pub(crate) info: watch::Receiver<RelayInfo>,
+    pub(crate) metrics: MetricsRegistry,
+}
+
 /// Builds the whole HTTP surface. Request logs carry method and path only (tower-http's
 /// defaults, at debug level): never client addresses, and URL fragments never reach a server.
-pub(crate) fn router(dist: &Path) -> Router {
+pub(crate) fn router(dist: &Path, state: HttpState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/relay.json", get(relay_info::relay_json))
+        .route("/metrics", get(relay_info::metrics))
+        .with_state(state)
         .merge(static_files::router(dist))
         // Revalidate everything: Trunk hashes asset names but index.html is not hashed, and a
         // relay that was upgraded must not keep serving an old app shell from caches.

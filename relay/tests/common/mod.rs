@@ -1,6 +1,8 @@
 //! Helpers shared by the relay's integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod client;
+
 use std::net::SocketAddr;
 use std::path::Path;
 
