@@ -329,6 +329,12 @@ impl PageContent {
     }
 }
 
+/// Bytes a LEB128 varint of `value` takes.
+const fn varint_len(value: u64) -> usize {
+    let bits = 64 - value.leading_zeros() as usize;
+    if bits == 0 { 1 } else { bits.div_ceil(7) }
+}
+
 fn hash_content_bytes(content: &[u8]) -> PageHash {
     let mut hasher = blake3::Hasher::new_derive_key(PAGE_HASH_CONTEXT);
     hasher.update(content);
@@ -412,6 +418,30 @@ impl Page {
         self.content.write(&mut w);
         w.raw(self.signature.as_bytes());
         w.finish()
+    }
+
+    /// Exact length of [`Page::encode`]'s output, computed without encoding (for packing
+    /// batches under a byte cap).
+    pub fn encoded_len(&self) -> usize {
+        let c = &self.content;
+        let refs: usize = c
+            .refs
+            .iter()
+            .map(|r| USER_ID_LEN + varint_len(r.seq) + HASH_LEN)
+            .sum();
+        1 + ROOM_ID_LEN
+            + USER_ID_LEN
+            + varint_len(c.head.seq)
+            + 1
+            + c.head.prev.map_or(0, |_| HASH_LEN)
+            + varint_len(c.refs.len() as u64)
+            + refs
+            + 1
+            + varint_len(c.meta.timestamp_ms)
+            + NONCE_LEN
+            + varint_len(c.data.len() as u64)
+            + c.data.len()
+            + SIGNATURE_LEN
     }
 
     /// Everything but the signature.

@@ -153,6 +153,7 @@ proptest! {
         sig[..32].copy_from_slice(&signature);
         let page = Page::from_parts(content, Signature::from_bytes(sig));
         let bytes = page.encode();
+        prop_assert_eq!(page.encoded_len(), bytes.len());
         let decoded = Page::decode(&bytes).unwrap();
         prop_assert_eq!(decoded.hash(), page.hash());
         prop_assert_eq!(decoded, page);
@@ -254,6 +255,7 @@ fn largest_page_fits_the_page_cap() {
     };
     let page = Page::from_parts(content, Signature::from_bytes([0xff; 64]));
     let bytes = page.encode();
+    assert_eq!(page.encoded_len(), bytes.len());
     assert!(bytes.len() <= MAX_PAGE_BYTES, "{} bytes", bytes.len());
     assert_eq!(Page::decode(&bytes).unwrap(), page);
 }
