@@ -62,3 +62,14 @@ test('a peer that closes its tab shows offline within 10 seconds', async ({ brow
   await expect.poll(() => alice.linkState(bobId), { timeout: 10_000, intervals: [250] }).toBe('offline');
   expect(Date.now() - closedAt).toBeLessThan(10_000);
 });
+
+test('peers that dial each other at the same time keep one direct link', async ({ browser, relay }) => {
+  const alice = await QuirePeer.open(browser, site, relay.url);
+  const bob = await QuirePeer.open(browser, site, relay.url);
+  await Promise.all([alice.connect(bob.peerId), bob.connect(alice.peerId)]);
+  await expect.poll(() => alice.linkState(bob.peerId), { timeout: 20_000 }).toBe('direct');
+  await expect.poll(() => bob.linkState(alice.peerId), { timeout: 20_000 }).toBe('direct');
+  await expect.poll(() => alice.connectionAddrs(bob.peerId), { timeout: 10_000 }).toHaveLength(1);
+  await expect.poll(() => bob.connectionAddrs(alice.peerId), { timeout: 10_000 }).toHaveLength(1);
+  expect(await alice.echoText(bob.peerId, 'still fine')).toBe('still fine');
+});

@@ -141,6 +141,8 @@ pub enum NodeError {
     Stopped,
     #[error("namespace too long or too many namespaces")]
     BadNamespace,
+    #[error("address does not name a peer (no /p2p/<id>): {0}")]
+    BadAddress(Multiaddr),
     #[error("already accepting {0}")]
     AlreadyAccepting(String),
     #[error("could not open {protocol} to {peer}: {reason}")]
@@ -263,6 +265,7 @@ impl Node {
             relay_redial: None,
             have_external_addr: false,
             last_alive: HashMap::new(),
+            direct: HashMap::new(),
         };
         let (abort, registration) = AbortHandle::new_pair();
         wasm_bindgen_futures::spawn_local(
@@ -408,7 +411,7 @@ impl NodeHandle {
                 _ => None,
             })
             .last()
-            .ok_or(NodeError::BadNamespace)?;
+            .ok_or_else(|| NodeError::BadAddress(addr.clone()))?;
         self.send(Command::Connect {
             peer,
             via: Some(addr),
@@ -506,6 +509,8 @@ struct Task {
     have_external_addr: bool,
     /// Peer connections and when they last proved alive (ms, `performance.now()` clock).
     last_alive: HashMap<ConnectionId, f64>,
+    /// Direct connections per peer and whether we dialed them (to drop duplicates).
+    direct: HashMap<PeerId, Vec<(ConnectionId, bool)>>,
 }
 
 fn now_ms() -> f64 {
@@ -574,6 +579,29 @@ impl Task {
                     self.close_silent_connections();
                 }
             }
+        }
+    }
+
+    /// When both peers dialed each other at once there are two direct connections. Both sides
+    /// keep the same one without talking: the one dialed by the smaller PeerId.
+    fn drop_duplicate_direct(&mut self, peer: PeerId, connection: ConnectionId, we_dialed: bool) {
+        let list = self.direct.entry(peer).or_default();
+        list.push((connection, we_dialed));
+        if list.len() < 2 {
+            return;
+        }
+        let keep_ours = *self.swarm.local_peer_id() < peer;
+        let (keep, drop): (Vec<_>, Vec<_>) = list
+            .iter()
+            .copied()
+            .partition(|(_, dialed)| *dialed == keep_ours);
+        if keep.is_empty() {
+            return;
+        }
+        *list = keep;
+        for (id, _) in drop {
+            tracing::debug!(%peer, "closing a duplicate direct connection");
+            self.swarm.close_connection(id);
         }
     }
 
@@ -780,6 +808,7 @@ impl Task {
                     }
                     Path::Relayed => {}
                     Path::Direct => {
+                        self.drop_duplicate_direct(peer_id, connection_id, endpoint.is_dialer());
                         let relayed: Vec<ConnectionId> = self
                             .published
                             .borrow()
@@ -810,6 +839,12 @@ impl Task {
                     return;
                 }
                 self.last_alive.remove(&connection_id);
+                if let Some(list) = self.direct.get_mut(&peer_id) {
+                    list.retain(|(id, _)| *id != connection_id);
+                    if list.is_empty() {
+                        self.direct.remove(&peer_id);
+                    }
+                }
                 {
                     let mut p = self.published.borrow_mut();
                     p.links.closed(&peer_id, &connection_id);
@@ -854,6 +889,20 @@ impl Task {
                     self.emit(NetEvent::Listening { addrs });
                     self.register_all();
                 }
+            }
+            SwarmEvent::ExternalAddrExpired { address }
+                if address.iter().any(|p| p == Protocol::P2pCircuit)
+                    && !address.iter().any(|p| p == Protocol::WebRTC) =>
+            {
+                // The reservation is gone: stop advertising its /webrtc twin too.
+                let base: Multiaddr = address
+                    .iter()
+                    .take_while(|p| *p != Protocol::P2pCircuit)
+                    .chain([Protocol::P2pCircuit])
+                    .collect();
+                self.swarm
+                    .remove_external_address(&base.with(Protocol::WebRTC));
+                self.published.borrow_mut().listen_addrs.clear();
             }
             SwarmEvent::ListenerClosed { listener_id, .. }
                 if self.circuit_listener == Some(listener_id) =>
