@@ -2,7 +2,7 @@
 # Rerunnable /webrtc benchmark: Quire's libp2p /webrtc stream vs a raw RTCDataChannel between the
 # same two headless Chromium contexts (RTT p50/p99 of 32-byte echoes, bulk throughput).
 #   tests/bench/webrtc-bench.sh            # builds the release test pages, runs in the netns
-# Env: RTT_COUNT (500), BULK_BYTES (33554432), QUIRE_BENCH_OUT (JSON result path),
+# Env: RTT_COUNT (500), BULK_BYTES (33554432), ROUNDS (3), QUIRE_BENCH_OUT (JSON result path),
 #      CARGO_TARGET_DIR (where quire-relay and the test pages are built).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
