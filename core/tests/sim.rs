@@ -1,7 +1,8 @@
 //! Deterministic simulation of room sync (see `quire_core::sim`).
 //!
 //! `cargo test -p quire-core --test sim` runs `DEFAULT_SEEDS` hostile seeds. More on demand:
-//! `QUIRE_SIM_SEEDS=5000 cargo test -p quire-core --release --test sim`. A failing seed is
+//! `QUIRE_SIM_SEEDS=5000 cargo test -p quire-core --release --test sim` (seeds
+//! `QUIRE_SIM_SEED_BASE..QUIRE_SIM_SEED_BASE + N`, base 0 by default). A failing seed is
 //! printed and replays exactly: `QUIRE_SIM_SEED=<seed> cargo test -p quire-core --test sim`.
 #![allow(clippy::unwrap_used)]
 
@@ -26,7 +27,10 @@ fn run(scenario: Scenario) -> Sim {
 fn hostile_network_converges_for_many_seeds() {
     let seeds: Vec<u64> = match env_u64("QUIRE_SIM_SEED") {
         Some(seed) => vec![seed],
-        None => (0..env_u64("QUIRE_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS)).collect(),
+        None => {
+            let base = env_u64("QUIRE_SIM_SEED_BASE").unwrap_or(0);
+            (base..base + env_u64("QUIRE_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS)).collect()
+        }
     };
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -38,23 +42,30 @@ fn hostile_network_converges_for_many_seeds() {
         .into_iter()
         .map(|chunk| {
             std::thread::spawn(move || {
-                let mut forks = 0;
+                let (mut forks, mut crashes) = (0, 0);
                 for seed in chunk {
                     let sim = run(Scenario::hostile(seed));
                     forks += usize::from(sim.equivocated());
+                    crashes += sim.crashes;
                     assert!(
                         sim.acked() > 20,
                         "seed {seed}: too little traffic to mean anything"
                     );
                 }
-                forks
+                (forks, crashes)
             })
         })
         .collect();
-    let mut forks = 0;
+    let (mut forks, mut crashes) = (0, 0);
     for handle in handles {
-        forks += handle.join().unwrap();
+        let (f, c) = handle.join().unwrap();
+        forks += f;
+        crashes += c;
     }
+    assert!(
+        crashes as usize >= seeds.len() / 2,
+        "only {crashes} crashes: the scenario is too tame"
+    );
     assert!(
         forks * 10 >= seeds.len() * 9,
         "the equivocation happened in only {forks} runs"

@@ -199,3 +199,132 @@ fn direct_room_id_is_symmetric_and_either_side_opens_it() {
         Err(RoomError::ForeignRoomId)
     );
 }
+
+mod replica {
+    use crate::book::Book;
+    use crate::crypto::RoomSecret;
+    use crate::identity::Identity;
+    use crate::page::{Body, BookId, ControlOp, MessageBody, PageMeta, Role};
+    use crate::room::{Replica, RoomError, WriteError, group_room_id};
+
+    const SECRET: [u8; 32] = [4; 32];
+
+    fn id(n: u8) -> Identity {
+        Identity::from_secret_bytes([n; 32]).unwrap()
+    }
+
+    fn text(t: &str) -> Body {
+        Body::Message(MessageBody::Text {
+            text: t.into(),
+            reply_to: None,
+        })
+    }
+
+    fn created(owner: &Identity) -> Replica {
+        let nonce = [1; 24];
+        let room = group_room_id(&owner.user_id(), &nonce);
+        let mut r = Replica::new(room, &RoomSecret::from_bytes(SECRET));
+        let create = Body::Control(ControlOp::Create {
+            name: "r".into(),
+            direct: None,
+        });
+        r.write(owner, &create, 1, nonce).unwrap();
+        r
+    }
+
+    #[test]
+    fn pages_by_non_members_are_not_stored() {
+        let owner = id(1);
+        let outsider = id(2);
+        let mut room = created(&owner);
+        assert_eq!(
+            room.write(&outsider, &text("hi"), 2, [2; 24]),
+            Err(WriteError::Room(RoomError::NotMember(outsider.user_id())))
+        );
+        // The outsider holds the room secret (e.g. a leaked invite) and signs a message anyway.
+        let mut book = Book::new(BookId {
+            room: room.room(),
+            author: outsider.user_id(),
+        });
+        let key = RoomSecret::from_bytes(SECRET).page_key();
+        let forged = book
+            .append(
+                &outsider,
+                &key,
+                &text("spam"),
+                Vec::new(),
+                PageMeta::default(),
+                [3; 24],
+            )
+            .unwrap();
+        let ingested = room.ingest(vec![forged.into_page()]);
+        assert!(ingested.stored.is_empty());
+        assert!(room.book(&outsider.user_id()).is_none());
+        // A join request is the one page a non-member may write.
+        let request = Body::Control(ControlOp::JoinRequest {
+            display_name: "out".into(),
+            invite: None,
+        });
+        let mut book = Book::new(BookId {
+            room: room.room(),
+            author: outsider.user_id(),
+        });
+        let request = book
+            .append(
+                &outsider,
+                &key,
+                &request,
+                Vec::new(),
+                PageMeta::default(),
+                [5; 24],
+            )
+            .unwrap();
+        assert_eq!(room.ingest(vec![request.into_page()]).stored.len(), 1);
+        assert!(
+            room.state()
+                .join_requests()
+                .contains_key(&outsider.user_id())
+        );
+    }
+
+    #[test]
+    fn deleted_room_refuses_new_messages() {
+        let owner = id(1);
+        let mut room = created(&owner);
+        room.write(&owner, &text("before"), 2, [2; 24]).unwrap();
+        room.write(&owner, &Body::Control(ControlOp::Delete), 3, [3; 24])
+            .unwrap();
+        assert_eq!(
+            room.write(&owner, &text("after"), 4, [4; 24]),
+            Err(WriteError::Room(RoomError::Deleted))
+        );
+        let shown: Vec<bool> = room.display_order().map(|k| room.counts(k)).collect();
+        assert_eq!(shown, vec![true, true, true]);
+    }
+
+    #[test]
+    fn restore_rebuilds_the_same_room() {
+        let owner = id(1);
+        let member = id(2);
+        let mut room = created(&owner);
+        let admit = Body::Control(ControlOp::Admit {
+            member: member.user_id(),
+            role: Role::Member,
+        });
+        room.write(&owner, &admit, 2, [2; 24]).unwrap();
+        for i in 0..20u8 {
+            room.write(&owner, &text("m"), 10 + u64::from(i), [i + 10; 24])
+                .unwrap();
+        }
+        let pages: Vec<_> = room.book(&owner.user_id()).unwrap().range(0..100).to_vec();
+        let restored = Replica::restore(
+            room.room(),
+            &RoomSecret::from_bytes(SECRET),
+            [(owner.user_id(), pages, None)],
+        )
+        .unwrap();
+        let order = |r: &Replica| r.display_order().cloned().collect::<Vec<_>>();
+        assert_eq!(order(&restored), order(&room));
+        assert!(restored.state().is_member(&member.user_id()));
+    }
+}

@@ -169,6 +169,8 @@ pub struct Sim {
     pub max_links: usize,
     /// Messages delivered.
     pub delivered: u64,
+    /// Crashes injected (each followed by a restart from persisted state).
+    pub crashes: u64,
     /// Messages sent, by kind (heads, want, pages reply, pages push).
     pub sent: BTreeMap<&'static str, u64>,
 }
@@ -229,6 +231,7 @@ impl Sim {
             fork: None,
             max_links: 0,
             delivered: 0,
+            crashes: 0,
             sent: BTreeMap::new(),
         };
         let create = Body::Control(ControlOp::Create {
@@ -458,6 +461,7 @@ impl Sim {
     }
 
     fn crash(&mut self, i: usize) {
+        self.crashes += 1;
         let node = &mut self.nodes[i];
         node.replica = None;
         node.sessions.clear();
