@@ -61,6 +61,27 @@ pub fn encode<M: prost::Message>(
     Ok(())
 }
 
+/// Appends a data frame (`Frame { message: payload }`) without building a [`Frame`] first: the hot
+/// write path then copies the payload once instead of twice. Byte-identical to [`encode`].
+pub fn encode_data_frame(payload: &[u8], dst: &mut BytesMut) -> Result<(), CodecError> {
+    /// Field 2 (`message`), wire type 2 (length-delimited).
+    const MESSAGE_TAG: u8 = 0x12;
+    let body = 1 + varint_len(payload.len()) + payload.len();
+    let total = varint_len(body) + body;
+    if total > MAX_DATA_CHANNEL_FRAME {
+        return Err(CodecError::TooLarge {
+            len: total,
+            max: MAX_DATA_CHANNEL_FRAME,
+        });
+    }
+    dst.reserve(total);
+    put_varint(body, dst);
+    dst.put_u8(MESSAGE_TAG);
+    put_varint(payload.len(), dst);
+    dst.extend_from_slice(payload);
+    Ok(())
+}
+
 /// Takes one complete frame off the front of `src`; `Ok(None)` means "need more bytes".
 pub fn decode<M: prost::Message + Default>(
     src: &mut BytesMut,
@@ -202,6 +223,19 @@ mod tests {
             &mut BytesMut::new(),
         );
         assert!(matches!(err, Err(CodecError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn fast_data_frame_encoding_matches_prost() {
+        for len in [0, 1, 127, 128, 300, 16_000, MAX_FRAME_PAYLOAD] {
+            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut fast = BytesMut::new();
+            encode_data_frame(&payload, &mut fast).unwrap();
+            let mut reference = BytesMut::new();
+            encode(&Frame::data(payload), MAX_DATA_CHANNEL_FRAME, &mut reference).unwrap();
+            assert_eq!(fast, reference, "payload of {len} bytes");
+        }
+        assert!(encode_data_frame(&[0; MAX_DATA_CHANNEL_FRAME], &mut BytesMut::new()).is_err());
     }
 
     #[test]

@@ -327,7 +327,11 @@ impl AsyncWrite for Stream {
             return Poll::Ready(Ok(0));
         }
         let n = buf.len().min(MAX_FRAME_PAYLOAD);
-        send_frame(&ch.channel, &Frame::data(buf[..n].to_vec()))?;
+        let mut frame = BytesMut::new();
+        codec::encode_data_frame(&buf[..n], &mut frame)?;
+        ch.channel
+            .send_with_u8_array(&frame)
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
         Poll::Ready(Ok(n))
     }
 
