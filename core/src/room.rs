@@ -564,7 +564,6 @@ impl<K: Ord + Clone> RoomLog<K> {
 }
 
 mod replica;
-pub(crate) use replica::encoded_len_bound;
 pub use replica::{BookHead, Ingested, Position, Replica, WriteError};
 
 #[cfg(test)]

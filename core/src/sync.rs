@@ -279,7 +279,7 @@ impl SyncSession {
             for page in
                 replica.pages_for(&range.author, range.from..range.to, room_left, bytes_left)
             {
-                bytes += crate::room::encoded_len_bound(&page);
+                bytes += page.encoded_len();
                 pages.push(page);
             }
         }

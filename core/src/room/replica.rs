@@ -488,7 +488,7 @@ impl Replica {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         for page in book.range(range.clone()) {
-            let len = encoded_len_bound(page);
+            let len = page.encoded_len();
             if !out.is_empty() && (out.len() >= max_pages || bytes + len > max_bytes) {
                 return out;
             }
@@ -517,9 +517,3 @@ impl Replica {
     }
 }
 
-/// An upper bound of a page's encoded size without encoding it: the fixed fields at their
-/// widest (version, room, author, seq, prev, ref count, kind, timestamp, nonce, data length,
-/// signature: 217 bytes), 74 bytes per ref, and the data.
-pub(crate) fn encoded_len_bound(page: &Page) -> usize {
-    217 + page.refs().len() * 74 + page.data().len()
-}
