@@ -49,6 +49,14 @@ pub struct QuireNetDev {
     servers: Vec<AbortHandle>,
 }
 
+impl std::fmt::Debug for QuireNetDev {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuireNetDev")
+            .field("peer_id", &self.handle.peer_id())
+            .finish()
+    }
+}
+
 impl Drop for QuireNetDev {
     fn drop(&mut self) {
         for s in &self.servers {
