@@ -6,5 +6,8 @@
 //! - `storage`: IndexedDB persistence (identity, rooms, books, pages).
 //! - `ui`: the messenger views that fill the shell's sidebar and main pane.
 
+pub mod model;
 pub mod net;
 pub mod shell;
+pub mod storage;
+pub mod ui;

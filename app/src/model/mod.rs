@@ -1,0 +1,15 @@
+//! The messenger's state and rules as plain Rust: no DOM, no IndexedDB, no network, so every
+//! rule here is unit-tested natively. The UI renders these types; drivers (storage, net) feed
+//! them.
+
+pub mod chat;
+pub mod delivery;
+pub mod identity;
+pub mod ids;
+pub mod invite_link;
+pub mod unread;
+
+pub use chat::{ComposeError, MessageView, RoomPane, RoomSummary, compose};
+pub use delivery::{Delivery, PeerHeads};
+pub use invite_link::{InviteProblem, LinkRoute};
+pub use unread::ReadMarker;

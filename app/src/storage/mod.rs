@@ -1,0 +1,30 @@
+//! Durable local state in IndexedDB: identity, profile, rooms, books and their pages.
+//!
+//! Why this shape:
+//! - One database per browser profile (`quire`), opened once and shared through [`Storage`],
+//!   which is cheap to clone. Browser handles are `!Send`, so UI code keeps it in a local
+//!   `StoredValue`.
+//! - Pages are stored as core's encoded, signed bytes under the key `[book, seq]`: storage never
+//!   interprets them, so a page read back is exactly the page that was verified and signed.
+//! - Every batch of pages and the matching book heads are written in **one** readwrite
+//!   transaction, and [`Storage::write_pages`] resolves only after IndexedDB reports `complete`.
+//!   The UI marks a message "saved on this device" only then, so nothing acknowledged is lost.
+//! - IndexedDB commits a transaction as soon as the event loop runs with no request pending, so
+//!   no function here awaits anything but its own transaction's requests while one is open.
+//!   All async work (crypto, network) happens before a transaction starts.
+//! - Schema changes are numbered migrations in [`schema`]; see its docs for the upgrade path.
+
+mod batch;
+mod error;
+mod handle;
+mod persist;
+mod records;
+pub mod schema;
+
+pub use batch::PageBatch;
+pub use error::{StorageError, StorageOp};
+pub use handle::{DEFAULT_DB_NAME, Storage};
+pub use persist::{Persistence, request_persistence};
+pub use records::{
+    BookRecord, IdentityRecord, PageRecord, PeerHeadsRecord, ProfileRecord, RoomRecord,
+};

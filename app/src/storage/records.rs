@@ -1,0 +1,105 @@
+//! The values kept in each object store.
+//!
+//! Records are serde structs stored as plain JS objects. Adding a field is not a schema change:
+//! give it `#[serde(default)]` so records written by older versions still read. Only new stores,
+//! new indexes or rewrites of existing data need a new schema version ([`super::schema`]).
+//!
+//! Ids are strings chosen by the model (core's ids in their text form): IndexedDB compares
+//! string keys exactly, they show up readably in the browser's storage inspector, and they
+//! keep core's binary id types out of the storage layer.
+//!
+//! Numbers: IndexedDB keys and values are JS numbers, exact up to 2^53. Sequence numbers and
+//! lengths are far below that (a book is capped long before), and timestamps are milliseconds.
+
+use serde::{Deserialize, Serialize};
+
+/// This device's identity: the user's ed25519 key. Exactly one per database.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityRecord {
+    /// The 32-byte ed25519 secret key (seed), as core's `Identity::from_secret_bytes` takes it.
+    #[serde(with = "serde_bytes")]
+    pub secret_key: Vec<u8>,
+    /// When this identity was created (ms since the Unix epoch), shown in the backup dialog.
+    pub created_at_ms: f64,
+}
+
+impl std::fmt::Debug for IdentityRecord {
+    // The secret key must never reach logs or panic messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityRecord")
+            .field("secret_key", &"<secret>")
+            .field("created_at_ms", &self.created_at_ms)
+            .finish()
+    }
+}
+
+/// What the user tells others about themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileRecord {
+    pub display_name: String,
+}
+
+/// A room this device takes part in (or took part in: left and deleted rooms stay readable).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomRecord {
+    pub id: String,
+    /// The room key that encrypts page bodies; never leaves members' devices except in invites.
+    #[serde(with = "serde_bytes")]
+    pub key: Vec<u8>,
+    /// The room's name as last known locally (the control pages are the source of truth).
+    pub name: String,
+    /// When this device joined or created the room (ms since the Unix epoch); sorts new rooms.
+    pub joined_at_ms: f64,
+    /// Read markers: (author's user key, number of that author's pages read).
+    #[serde(default)]
+    pub read: Vec<(String, u64)>,
+    /// Encoded invite this device used to join, kept until the join is confirmed.
+    #[serde(default, with = "serde_bytes")]
+    pub pending_invite: Vec<u8>,
+}
+
+impl std::fmt::Debug for RoomRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomRecord")
+            .field("id", &self.id)
+            .field("key", &"<secret>")
+            .field("name", &self.name)
+            .field("joined_at_ms", &self.joined_at_ms)
+            .field("read", &self.read)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a book stands locally: how many pages are stored and the hash of the last one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookRecord {
+    pub id: String,
+    pub room: String,
+    pub author: String,
+    /// Number of pages stored; they have seqs `0..length`, without gaps.
+    pub length: u64,
+    /// Hash of the page at `length - 1` (empty while the book is empty).
+    #[serde(with = "serde_bytes")]
+    pub head: Vec<u8>,
+}
+
+/// One page as core encoded and signed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRecord {
+    pub book: String,
+    pub seq: u64,
+    #[serde(with = "serde_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+/// The book lengths a peer last reported for one room: what it has, so delivery ticks
+/// ("on k of n devices") survive a reload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeerHeadsRecord {
+    pub room: String,
+    pub peer: String,
+    /// (book id, length) pairs.
+    pub lengths: Vec<(String, u64)>,
+    /// When the peer last reported (ms since the Unix epoch), shown as "last seen".
+    pub seen_at_ms: f64,
+}

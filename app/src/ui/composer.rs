@@ -1,0 +1,52 @@
+//! The message composer: Enter sends, Shift+Enter starts a new line.
+
+use leptos::ev::KeyboardEvent;
+use leptos::prelude::*;
+
+use crate::model::compose;
+
+/// A text area with a send button. Calls `on_send` with the trimmed text; refuses blank or
+/// overlong messages with a message next to the field. Disabled when `disabled` is true
+/// (read-only rooms).
+#[component]
+pub fn Composer(on_send: Callback<String>, #[prop(into)] disabled: Signal<bool>) -> impl IntoView {
+    let typed = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let send = move || match compose(&typed.get_untracked()) {
+        Ok(text) => {
+            error.set(None);
+            typed.set(String::new());
+            on_send.run(text);
+        }
+        Err(why) => error.set(Some(why.to_string())),
+    };
+    let on_keydown = move |ev: KeyboardEvent| {
+        // While an input method is composing (e.g. Japanese), Enter confirms the composition.
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            send();
+        }
+    };
+    view! {
+        <form class="composer" data-testid="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
+            <label for="composer-input" class="visually-hidden">"Message"</label>
+            <textarea
+                id="composer-input"
+                data-testid="composer-input"
+                rows="1"
+                placeholder=move || if disabled.get() { "This room is read-only" } else { "Write a message" }
+                disabled=move || disabled.get()
+                aria-describedby="composer-error"
+                prop:value=move || typed.get()
+                on:input=move |ev| typed.set(event_target_value(&ev))
+                on:keydown=on_keydown
+            ></textarea>
+            <button type="submit" class="primary" data-testid="composer-send" disabled=move || disabled.get()>
+                "Send"
+            </button>
+            <p id="composer-error" class="field-error" role="alert" data-testid="composer-error">
+                {move || error.get()}
+            </p>
+        </form>
+    }
+}

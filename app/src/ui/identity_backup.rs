@@ -1,0 +1,126 @@
+//! Saving the identity to a file and restoring it from one.
+//!
+//! Restoring replaces this browser's identity, so it asks first when one exists, then reloads
+//! the page: the network node and every open room restart under the restored identity.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use super::identity_keeper::Messenger;
+use crate::model::identity::{BACKUP_FILE_NAME, MAX_BACKUP_BYTES, export_backup, import_backup};
+
+/// "Save a backup" and "Restore from a backup" controls.
+#[component]
+pub fn IdentityBackup() -> impl IntoView {
+    let messenger = Messenger::expect();
+    let notice = RwSignal::new(None::<String>);
+
+    let save = move |_| {
+        spawn_local(async move {
+            notice.set(Some(match save_backup(messenger).await {
+                Ok(()) => "Backup saved. Keep it private: it is your account.".to_owned(),
+                Err(why) => format!("Could not save the backup: {why}"),
+            }));
+        });
+    };
+    let restore = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        input.set_value("");
+        spawn_local(async move {
+            if let Err(why) = restore_backup(messenger, file).await {
+                notice.set(Some(why));
+            }
+        });
+    };
+
+    view! {
+        <div class="identity-backup" data-testid="identity-backup">
+            <button type="button" data-testid="backup-save" on:click=save
+                disabled=move || messenger.identity().is_none()>
+                "Save a backup of my identity"
+            </button>
+            <label class="file-button">
+                "Restore from a backup…"
+                <input type="file" accept="application/json,.json" data-testid="backup-restore"
+                    on:change=restore />
+            </label>
+            <p class="hint" role="status" data-testid="backup-notice">{move || notice.get()}</p>
+        </div>
+    }
+}
+
+async fn save_backup(messenger: Messenger) -> Result<(), String> {
+    let (Some(db), Some(identity)) = (messenger.storage(), messenger.identity()) else {
+        return Err("no identity yet".to_owned());
+    };
+    let profile = db
+        .profile()
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no profile yet")?;
+    let record = db
+        .identity()
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no identity yet")?;
+    let text = export_backup(&identity, &profile, record.created_at_ms);
+    download(BACKUP_FILE_NAME, &text).map_err(|_| "the browser refused the download".to_owned())
+}
+
+async fn restore_backup(messenger: Messenger, file: web_sys::File) -> Result<(), String> {
+    if file.size() > MAX_BACKUP_BYTES as f64 {
+        return Err("This file is too large to be a Quire identity backup.".to_owned());
+    }
+    let text = JsFuture::from(file.text())
+        .await
+        .map_err(|_| "The file could not be read.".to_owned())?;
+    let text = text.as_string().unwrap_or_default();
+    let restored = import_backup(text.as_bytes()).map_err(|e| e.to_string())?;
+    let db = messenger.storage().ok_or("Storage is not open.")?;
+    let window = web_sys::window().ok_or("no window")?;
+    if let Some(current) = messenger.identity()
+        && current.user_id() != restored.identity.user_id()
+    {
+        let replace = window
+            .confirm_with_message("Replace the identity in this browser with the one in the backup? Rooms joined with the current identity will no longer be yours here.")
+            .unwrap_or(false);
+        if !replace {
+            return Ok(());
+        }
+    }
+    db.register(&restored.record, &restored.profile)
+        .await
+        .map_err(|e| e.to_string())?;
+    // Restart everything under the restored identity.
+    window
+        .location()
+        .reload()
+        .map_err(|_| "Reload the page to finish.".to_owned())
+}
+
+/// Offers `text` as a file download named `name`.
+fn download(name: &str, text: &str) -> Result<(), JsValue> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or(JsValue::NULL)?;
+    let anchor: web_sys::HtmlAnchorElement = document.create_element("a")?.unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(name);
+    anchor.click();
+    web_sys::Url::revoke_object_url(&url)
+}

@@ -1,0 +1,60 @@
+//! The rooms in the sidebar, with unread badges.
+
+use leptos::prelude::*;
+
+use crate::model::RoomSummary;
+
+/// `<li>` rows for the sidebar's room list. `selected` holds the open room's id; clicking a row
+/// (or Enter on it: rows are buttons) selects it.
+#[component]
+pub fn RoomListItems(
+    rooms: Signal<Vec<RoomSummary>>,
+    selected: RwSignal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <For
+            each=move || rooms.get()
+            // Unread count and preview are in the key so a changed room re-renders its row.
+            key=|room| (room.id.clone(), room.unread, room.preview.clone(), room.name.clone())
+            let:room
+        >
+            <RoomRow room=room selected=selected />
+        </For>
+    }
+}
+
+#[component]
+fn RoomRow(room: RoomSummary, selected: RwSignal<Option<String>>) -> impl IntoView {
+    let id = room.id.clone();
+    let is_selected = {
+        let id = id.clone();
+        move || selected.with(|s| s.as_deref() == Some(id.as_str()))
+    };
+    let unread_label = match room.unread {
+        0 => String::new(),
+        1 => "1 unread message".to_owned(),
+        n => format!("{n} unread messages"),
+    };
+    let badge = (room.unread > 0).then(|| {
+        view! {
+            <span class="unread-badge" data-testid="unread-count" aria-label=unread_label.clone()>
+                {room.unread.min(99).to_string()}{(room.unread > 99).then_some("+")}
+            </span>
+        }
+    });
+    let room_attr = id.clone();
+    view! {
+        <li class="room-item" data-testid="room-item" data-room=room_attr class:read-only=room.read_only>
+            <button
+                type="button"
+                class="room-button"
+                aria-current=move || if is_selected() { "page" } else { "false" }
+                on:click=move |_| selected.set(Some(id.clone()))
+            >
+                <span class="room-name" data-testid="room-name">{room.name.clone()}</span>
+                <span class="room-preview">{room.preview.clone()}</span>
+                {badge}
+            </button>
+        </li>
+    }
+}

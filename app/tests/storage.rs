@@ -1,0 +1,294 @@
+//! IndexedDB storage in a real browser (headless Chromium via wasm-bindgen-test-runner).
+//!
+//! Every test uses its own randomly named database, so tests never see each other's data.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use indexed_db_futures::database::Database;
+use quire_app::storage::{
+    BookRecord, IdentityRecord, PageBatch, PageRecord, PeerHeadsRecord, Persistence, ProfileRecord,
+    RoomRecord, Storage, StorageError, request_persistence, schema::SCHEMA_VERSION,
+};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn fresh_name() -> String {
+    format!("quire-test-{}", js_sys::Math::random().to_bits())
+}
+
+fn identity() -> IdentityRecord {
+    IdentityRecord {
+        secret_key: (0..32).collect(),
+        created_at_ms: 1_700_000_000_000.0,
+    }
+}
+
+fn profile() -> ProfileRecord {
+    ProfileRecord {
+        display_name: "Ada".into(),
+    }
+}
+
+fn room(id: &str) -> RoomRecord {
+    RoomRecord {
+        id: id.into(),
+        key: vec![9; 32],
+        name: "Book club".into(),
+        joined_at_ms: 1_700_000_000_500.0,
+        read: vec![("someone".into(), 3)],
+        pending_invite: Vec::new(),
+    }
+}
+
+fn empty_book(id: &str, room: &str) -> BookRecord {
+    BookRecord {
+        id: id.into(),
+        room: room.into(),
+        author: format!("author-of-{id}"),
+        length: 0,
+        head: Vec::new(),
+    }
+}
+
+fn page_bytes(book: &str, seq: u64) -> Vec<u8> {
+    format!("signed page {seq} of {book}").into_bytes()
+}
+
+/// A batch appending `count` pages to `book` as stored in `before`.
+fn batch_of(before: &BookRecord, count: u64) -> PageBatch {
+    let mut batch = PageBatch::own();
+    for seq in before.length..before.length + count {
+        let page = PageRecord {
+            book: before.id.clone(),
+            seq,
+            bytes: page_bytes(&before.id, seq),
+        };
+        batch.push(before, page, vec![seq as u8; 32]).unwrap();
+    }
+    batch
+}
+
+#[wasm_bindgen_test]
+async fn everything_written_survives_closing_and_reopening() {
+    let name = fresh_name();
+    let db = Storage::open(&name).await.unwrap();
+    assert_eq!(
+        db.identity().await.unwrap(),
+        None,
+        "a new database has no identity"
+    );
+    db.register(&identity(), &profile()).await.unwrap();
+    db.save_room(&room("r1")).await.unwrap();
+    db.write_pages(batch_of(&empty_book("b1", "r1"), 3))
+        .await
+        .unwrap();
+    let heads = PeerHeadsRecord {
+        room: "r1".into(),
+        peer: "p1".into(),
+        lengths: vec![("b1".into(), 2)],
+        seen_at_ms: 5.0,
+    };
+    db.save_peer_heads(&heads).await.unwrap();
+    db.close();
+
+    let db = Storage::open(&name).await.unwrap();
+    assert_eq!(db.identity().await.unwrap(), Some(identity()));
+    assert_eq!(db.profile().await.unwrap(), Some(profile()));
+    assert_eq!(db.rooms().await.unwrap(), vec![room("r1")]);
+    let book = db.book("b1").await.unwrap().expect("book stored");
+    assert_eq!((book.length, book.head.clone()), (3, vec![2; 32]));
+    let pages = db.pages("b1", 0..10).await.unwrap();
+    let bytes: Vec<_> = pages.iter().map(|p| p.bytes.clone()).collect();
+    assert_eq!(
+        bytes,
+        (0..3).map(|s| page_bytes("b1", s)).collect::<Vec<_>>()
+    );
+    assert_eq!(db.peer_heads("r1").await.unwrap(), vec![heads]);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_batch_with_a_failing_page_stores_nothing_of_the_batch() {
+    let name = fresh_name();
+    let db = Storage::open(&name).await.unwrap();
+    let stale_a = empty_book("a", "r1");
+    db.write_pages(batch_of(&stale_a, 2)).await.unwrap();
+
+    // One batch: two pages of a new book B and, in the middle, a page of A at a seq that is
+    // already stored (the writer worked from a stale head).
+    let b = empty_book("b", "r1");
+    let mut batch = PageBatch::received();
+    batch
+        .push(
+            &b,
+            PageRecord {
+                book: "b".into(),
+                seq: 0,
+                bytes: vec![1],
+            },
+            vec![1],
+        )
+        .unwrap();
+    let mut a_after_one = stale_a.clone();
+    a_after_one.length = 1;
+    batch
+        .push(
+            &a_after_one,
+            PageRecord {
+                book: "a".into(),
+                seq: 1,
+                bytes: b"forged".to_vec(),
+            },
+            vec![7],
+        )
+        .unwrap();
+    batch
+        .push(
+            &b,
+            PageRecord {
+                book: "b".into(),
+                seq: 1,
+                bytes: vec![2],
+            },
+            vec![2],
+        )
+        .unwrap();
+
+    let err = db.write_pages(batch).await.unwrap_err();
+    assert_eq!(err, StorageError::PageConflict);
+
+    assert_eq!(
+        db.pages("b", 0..10).await.unwrap(),
+        vec![],
+        "no page of B was kept"
+    );
+    assert_eq!(db.book("b").await.unwrap(), None, "B's head was not kept");
+    let a = db.book("a").await.unwrap().unwrap();
+    assert_eq!(a.length, 2, "A's head is unchanged");
+    assert_eq!(
+        db.pages("a", 1..2).await.unwrap()[0].bytes,
+        page_bytes("a", 1),
+        "A's page is unchanged"
+    );
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn pages_written_are_visible_to_another_connection_once_the_write_resolves() {
+    let name = fresh_name();
+    let writer = Storage::open(&name).await.unwrap();
+    let reader = Storage::open(&name).await.unwrap();
+    writer
+        .write_pages(batch_of(&empty_book("b", "r"), 5))
+        .await
+        .unwrap();
+    assert_eq!(reader.pages("b", 0..5).await.unwrap().len(), 5);
+    assert_eq!(
+        reader
+            .pages("b", 2..4)
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.seq)
+            .collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    writer.close();
+    reader.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_batch_with_a_gap_is_refused_before_touching_the_database() {
+    let mut batch = PageBatch::own();
+    let b = empty_book("b", "r");
+    let err = batch
+        .push(
+            &b,
+            PageRecord {
+                book: "b".into(),
+                seq: 1,
+                bytes: vec![],
+            },
+            vec![],
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StorageError::BatchNotContiguous {
+            book: "b".into(),
+            expected: 0,
+            found: 1
+        }
+    );
+}
+
+#[wasm_bindgen_test]
+async fn upgrading_from_schema_v1_keeps_all_data() {
+    let name = fresh_name();
+    let old = Storage::open_at_version(&name, 1).await.unwrap();
+    assert_eq!(old.schema_version(), 1);
+    old.register(&identity(), &profile()).await.unwrap();
+    old.save_room(&room("r1")).await.unwrap();
+    old.write_pages(batch_of(&empty_book("b1", "r1"), 2))
+        .await
+        .unwrap();
+    old.write_pages(batch_of(&empty_book("b2", "other"), 1))
+        .await
+        .unwrap();
+    old.close();
+
+    let db = Storage::open(&name).await.unwrap();
+    assert_eq!(db.schema_version(), SCHEMA_VERSION);
+    assert_eq!(db.identity().await.unwrap(), Some(identity()));
+    assert_eq!(db.rooms().await.unwrap(), vec![room("r1")]);
+    assert_eq!(db.pages("b1", 0..2).await.unwrap().len(), 2);
+    // The index added in v2 covers books written before it existed.
+    let books: Vec<_> = db
+        .books_in_room("r1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(books, vec!["b1".to_string()]);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_database_from_a_newer_quire_is_reported_not_damaged() {
+    let name = fresh_name();
+    let newer = Database::open(name.as_str())
+        .with_version(SCHEMA_VERSION + 1)
+        .await
+        .unwrap();
+    newer.close();
+    let err = Storage::open(&name).await.unwrap_err();
+    assert_eq!(
+        err,
+        StorageError::NewerSchema {
+            supported: SCHEMA_VERSION
+        }
+    );
+    assert!(err.to_string().contains("reload"));
+}
+
+#[wasm_bindgen_test]
+async fn an_upgrade_in_another_tab_closes_this_connection_instead_of_hanging() {
+    let name = fresh_name();
+    let old_tab = Storage::open_at_version(&name, 1).await.unwrap();
+    // Would wait forever if the old connection did not close itself on `versionchange`.
+    let new_tab = Storage::open(&name).await.unwrap();
+    assert_eq!(old_tab.identity().await.unwrap_err(), StorageError::Closed);
+    new_tab.close();
+}
+
+#[wasm_bindgen_test]
+async fn persistence_is_requested_and_answered() {
+    let answer = request_persistence().await;
+    assert_ne!(
+        answer,
+        Persistence::Unsupported,
+        "Chromium has navigator.storage.persist()"
+    );
+}
