@@ -18,7 +18,7 @@ use libp2p::swarm::{
     NetworkBehaviour, NotifyHandler, THandler, THandlerInEvent, THandlerOutEvent, ToSwarm,
 };
 
-use super::codec::{Codec, PROTOCOL, rejection_reason};
+use super::codec::{COMPONENT, Codec, PROTOCOL};
 use super::keep_alive::KeepAliveHandler;
 use super::registry::{Registry, RegistryLimits};
 use super::wire::{Request, Response, Status};
@@ -37,8 +37,6 @@ const REQUESTS_PER_SECOND: f64 = 4.0;
 const MAX_CONCURRENT_REQUESTS: usize = 4;
 /// A request must arrive and be answered within this time, or its stream is reset.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Metrics label for inputs refused by presence.
-const COMPONENT: &str = "presence";
 
 type RpcHandler = <request_response::Behaviour<Codec> as NetworkBehaviour>::ConnectionHandler;
 
@@ -99,7 +97,7 @@ impl Behaviour {
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Self {
             rpc: request_response::Behaviour::with_codec(
-                Codec,
+                Codec::new(metrics.clone()),
                 [(PROTOCOL, ProtocolSupport::Inbound)],
                 config,
             ),
@@ -141,16 +139,12 @@ impl Behaviour {
                     let _gone = self.rpc.send_response(channel, response);
                 }
             }
-            request_response::Event::InboundFailure { error, .. } => match error {
-                request_response::InboundFailure::Io(error) => {
-                    self.metrics.reject(COMPONENT, rejection_reason(&error));
-                }
-                request_response::InboundFailure::Timeout => {
-                    self.metrics.reject(COMPONENT, "timeout");
-                }
-                // Closed connections and our own omitted unregister responses are normal.
-                _ => {}
-            },
+            // Unreadable requests are counted by the codec; closed connections, peers leaving
+            // mid-response and our own omitted unregister responses are normal.
+            request_response::Event::InboundFailure {
+                error: request_response::InboundFailure::Timeout,
+                ..
+            } => self.metrics.reject(COMPONENT, "timeout"),
             // Server only: no outbound requests, so no responses or outbound failures.
             _ => {}
         }

@@ -7,6 +7,10 @@ use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use libp2p::StreamProtocol;
 
 use super::wire::{Request, Response};
+use crate::metrics::Metrics;
+
+/// Metrics label for inputs refused by presence.
+pub(crate) const COMPONENT: &str = "presence";
 
 /// The protocol id the libp2p rendezvous client speaks.
 pub(crate) const PROTOCOL: StreamProtocol = StreamProtocol::new("/rendezvous/1.0.0");
@@ -38,8 +42,29 @@ impl FrameError {
 }
 
 /// The rendezvous server side of the protocol: reads requests, writes responses.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Codec;
+///
+/// It counts the requests it refuses itself: request-response drops a stream whose request
+/// cannot be read without telling the behaviour.
+#[derive(Debug, Clone)]
+pub(crate) struct Codec {
+    metrics: Metrics,
+}
+
+impl Codec {
+    pub(crate) fn new(metrics: Metrics) -> Self {
+        Self { metrics }
+    }
+
+    async fn read_frame<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Request> {
+        let length = read_length(io).await?;
+        if length > MAX_REQUEST_BYTES as u64 {
+            return Err(FrameError::Oversized(length).into_io());
+        }
+        let mut frame = vec![0; usize::try_from(length).unwrap_or(MAX_REQUEST_BYTES)];
+        io.read_exact(&mut frame).await?;
+        Request::decode(&frame).map_err(|error| FrameError::from(error).into_io())
+    }
+}
 
 impl libp2p::request_response::Codec for Codec {
     type Protocol = StreamProtocol;
@@ -50,13 +75,11 @@ impl libp2p::request_response::Codec for Codec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        let length = read_length(io).await?;
-        if length > MAX_REQUEST_BYTES as u64 {
-            return Err(FrameError::Oversized(length).into_io());
+        let result = Self::read_frame(io).await;
+        if let Err(error) = &result {
+            self.metrics.reject(COMPONENT, rejection_reason(error));
         }
-        let mut frame = vec![0; usize::try_from(length).unwrap_or(MAX_REQUEST_BYTES)];
-        io.read_exact(&mut frame).await?;
-        Request::decode(&frame).map_err(|error| FrameError::from(error).into_io())
+        result
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, _: &mut T) -> io::Result<Response>
@@ -132,14 +155,15 @@ fn write_uvarint(out: &mut Vec<u8>, mut value: u64) {
 }
 
 /// Tells why an inbound request failed, for the rejected-inputs metric.
-pub(crate) fn rejection_reason(error: &io::Error) -> &'static str {
+fn rejection_reason(error: &io::Error) -> &'static str {
     match error
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<FrameError>())
     {
         Some(FrameError::Oversized(_)) => "oversized",
         Some(FrameError::BadLengthPrefix | FrameError::Malformed(_)) => "malformed",
-        None => "io",
+        // The peer closed or reset the stream mid-request.
+        None => "truncated",
     }
 }
 
@@ -151,7 +175,8 @@ mod tests {
 
     fn read(bytes: &[u8]) -> io::Result<Request> {
         let mut io = futures::io::Cursor::new(bytes.to_vec());
-        futures::executor::block_on(Codec.read_request(&PROTOCOL, &mut io))
+        let metrics = Metrics::register(&mut prometheus_client::registry::Registry::default());
+        futures::executor::block_on(Codec::new(metrics).read_request(&PROTOCOL, &mut io))
     }
 
     #[test]
