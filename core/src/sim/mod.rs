@@ -712,6 +712,19 @@ impl Sim {
                 }
             }
         }
+        if let Some(state) = reference.map(Replica::state) {
+            for (i, node) in self.nodes.iter().enumerate() {
+                let id = node.identity.user_id();
+                if node.left && state.is_member(&id) {
+                    return Err(self.violation(format!("node {i} left but is still a member")));
+                }
+                if node.joined && !node.left && !state.is_member(&id) {
+                    return Err(
+                        self.violation(format!("node {i} asked to join but was not admitted"))
+                    );
+                }
+            }
+        }
         if let (Some(e), Some(_)) = (self.equivocator, &self.fork) {
             let cheater = self.nodes[e].identity.user_id();
             for &i in &online {
