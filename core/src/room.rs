@@ -564,7 +564,7 @@ impl<K: Ord + Clone> RoomLog<K> {
 }
 
 mod replica;
-pub use replica::{BookHead, Ingested, Position, Replica, WriteError};
+pub use replica::{BookHead, DisplayChanges, Ingested, Position, Replica, WriteError};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

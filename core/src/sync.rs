@@ -103,7 +103,7 @@ struct Outstanding {
 /// 2. Feed every frame received with [`SyncSession::handle_bytes`] (or a decoded message with
 ///    [`SyncSession::handle_message`]). Persist the returned [`Accepted::stored`] pages, then
 ///    call [`SyncSession::announce`] on **every other** session of the room (this one already
-///    knows its peer has them).
+///    knows its peer has them). [`Replica::display_changes`] then says what to show where.
 /// 3. When the local user writes a page, persist it, then [`SyncSession::announce`] it to every
 ///    session; equivocation proofs go to [`SyncSession::announce_proof`].
 /// 4. After any of the above, drain [`SyncSession::poll_transmit`] until `None` and send each

@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::book::{AppendError, Book, InsertStatus};
-use crate::causal::{CausalOrder, DisplayKey};
+use crate::causal::{CausalOrder, DisplayKey, Released};
 use crate::crypto::{PageKey, RoomSecret};
 use crate::identity::{Identity, UserId};
 use crate::page::{Body, BookId, MAX_REFS, NONCE_LEN, Page, PageKind, PageMeta, PageRef, RoomId};
@@ -62,6 +62,17 @@ pub struct Ingested {
     pub peer_lacks_proof: BTreeSet<UserId>,
 }
 
+/// How the display changed during the last [`Replica::write`] or [`Replica::ingest`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DisplayChanges {
+    /// Pages that became displayable, in release order, each with the page it follows (a UI
+    /// inserts each after that one; see [`crate::causal`] on late arrivals).
+    pub released: Vec<Released<PageRef>>,
+    /// The whole order was rebuilt (an equivocation truncated a book): redraw from
+    /// [`Replica::display_order`] instead of applying `released`.
+    pub rebuilt: bool,
+}
+
 /// Why the local user could not write.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WriteError {
@@ -85,6 +96,8 @@ pub struct Replica {
     unindexed: BTreeSet<PageRef>,
     /// Per other author, the seq this peer's own latest page referenced (sparse vector clock).
     referenced: BTreeMap<UserId, u64>,
+    /// Display changes of the current call only (reset by each write and ingest: bounded).
+    changes: DisplayChanges,
 }
 
 impl Replica {
@@ -98,6 +111,7 @@ impl Replica {
             log: RoomLog::new(room),
             unindexed: BTreeSet::new(),
             referenced: BTreeMap::new(),
+            changes: DisplayChanges::default(),
         }
     }
 
@@ -161,7 +175,7 @@ impl Replica {
     }
 
     /// Released pages in display order.
-    pub fn display_order(&self) -> impl Iterator<Item = &Position> + '_ {
+    pub fn display_order(&self) -> impl DoubleEndedIterator<Item = &Position> + '_ {
         self.causal.iter()
     }
 
@@ -175,6 +189,11 @@ impl Replica {
             return matches!(self.log.verdict(position), Some(Ok(_)));
         }
         self.log.check_content_at(&page.author(), position).is_ok()
+    }
+
+    /// How the display changed during the last [`Replica::write`] or [`Replica::ingest`].
+    pub fn display_changes(&self) -> &DisplayChanges {
+        &self.changes
     }
 
     /// Pages stored but waiting for dependencies.
@@ -205,6 +224,7 @@ impl Replica {
         nonce: [u8; NONCE_LEN],
     ) -> Result<VerifiedPage, WriteError> {
         let me = identity.user_id();
+        self.changes = DisplayChanges::default();
         if !matches!(body, Body::Control(_)) {
             self.state().check_content(&me)?;
         }
@@ -261,6 +281,7 @@ impl Replica {
     /// Verifies and stores pages received from a peer.
     pub fn ingest(&mut self, pages: Vec<Page>) -> Ingested {
         let mut out = Ingested::default();
+        self.changes = DisplayChanges::default();
         let batch: BTreeSet<crate::page::PageHash> = pages.iter().map(Page::hash).collect();
         // Flooding delivers most pages several times: a page whose hash we already hold is the
         // same content (the hash covers everything but the signature, and ours was verified),
@@ -357,7 +378,8 @@ impl Replica {
         match self.causal.insert(r, timestamp, deps) {
             Ok(released) => {
                 for rel in released {
-                    self.fold(rel.key);
+                    self.fold(rel.key.clone());
+                    self.changes.released.push(rel);
                 }
             }
             Err(_) => {
@@ -420,6 +442,7 @@ impl Replica {
 
     /// Rebuilds the display order and room fold from the books (after a restore or a fork).
     fn reindex(&mut self) {
+        self.changes.rebuilt = true;
         self.causal = CausalOrder::new();
         self.log = RoomLog::new(self.room);
         self.unindexed.clear();
@@ -516,4 +539,3 @@ impl Replica {
         self.books.values().map(Book::len).sum()
     }
 }
-

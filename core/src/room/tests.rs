@@ -298,6 +298,11 @@ mod replica {
             room.write(&owner, &text("after"), 4, [4; 24]),
             Err(WriteError::Room(RoomError::Deleted))
         );
+        let changes = room.display_changes();
+        assert!(
+            changes.released.is_empty(),
+            "a refused write changes nothing"
+        );
         let shown: Vec<bool> = room.display_order().map(|k| room.counts(k)).collect();
         assert_eq!(shown, vec![true, true, true]);
     }
@@ -323,6 +328,12 @@ mod replica {
             [(owner.user_id(), pages, None)],
         )
         .unwrap();
+        let last = room.display_changes().released.clone();
+        assert_eq!(last.len(), 1, "the last write released one page");
+        assert_eq!(
+            last[0].follows,
+            room.display_order().rev().nth(1).map(|k| k.id)
+        );
         let order = |r: &Replica| r.display_order().cloned().collect::<Vec<_>>();
         assert_eq!(order(&restored), order(&room));
         assert!(restored.state().is_member(&member.user_id()));
