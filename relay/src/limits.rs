@@ -6,8 +6,8 @@ use std::time::Duration;
 /// Caps chosen by the operator (defaults sized for a small VPS: 2 cores, 1-2 GB of RAM).
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Established libp2p connections in total. About 50 KB each when idle (see the load
-    /// benchmark), so 10,000 is roughly 500 MB at worst.
+    /// Established libp2p connections in total. About 55 KB of relay memory each when idle (see
+    /// the load benchmark), so 10,000 is roughly 550 MB.
     pub max_connections: u32,
     /// Connections still in their handshake. A handshake costs CPU (Noise, DTLS), so a small
     /// number bounds what a connection flood can make us compute at once.

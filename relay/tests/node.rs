@@ -389,5 +389,24 @@ async fn connection_reservation_and_presence_limits_hold() {
             >= 1.0
     );
     assert_eq!(first.discover("two").await.unwrap(), vec![first.peer_id()]);
+
+    // A connection that floods presence requests is refused once its burst is spent.
+    let mut refused = 0;
+    for _ in 0..100 {
+        if second.discover("one").await.is_err() {
+            refused += 1;
+        }
+    }
+    assert!(
+        refused > 0,
+        "a flood of presence requests was never refused"
+    );
+    assert!(
+        relay
+            .metric("quire_rejected_inputs_total{component=\"presence\",reason=\"rate_limited\"}")
+            .await
+            >= 1.0
+    );
+    assert_eq!(first.discover("one").await.unwrap(), vec![first.peer_id()]);
     relay.server.shutdown().await;
 }

@@ -88,10 +88,16 @@ fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, KeyError> {
 }
 
 fn ensure_dir(dir: &Path) -> Result<(), KeyError> {
-    std::fs::create_dir_all(dir).map_err(|source| KeyError::DataDir {
-        path: dir.to_owned(),
-        source,
-    })
+    use std::os::unix::fs::DirBuilderExt as _;
+    // Only the relay's user may list or read the keys.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| KeyError::DataDir {
+            path: dir.to_owned(),
+            source,
+        })
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {

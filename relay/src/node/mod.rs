@@ -136,9 +136,12 @@ pub(crate) async fn start(
         swarm.add_external_address(addr.clone());
     }
     let peer_id = *swarm.local_peer_id();
+    for addr in swarm.listeners() {
+        tracing::info!(%addr, "libp2p listening");
+    }
     let (info_tx, info) = watch::channel(describe(peer_id, swarm.external_addresses()));
     for addr in &info.borrow().addrs {
-        tracing::info!(%addr, "libp2p listening");
+        tracing::info!(%addr, "announcing to browsers");
     }
     let node = NodeTask {
         swarm,
@@ -205,10 +208,8 @@ impl NodeTask {
     fn on_relay(&mut self, event: relay::Event) {
         self.libp2p_metrics.record(&event);
         match event {
-            relay::Event::ReservationReqAccepted { renewed, .. } => {
-                if !renewed {
-                    self.metrics.reservations.inc();
-                }
+            relay::Event::ReservationReqAccepted { renewed: false, .. } => {
+                self.metrics.reservations.inc();
             }
             relay::Event::ReservationClosed { .. } | relay::Event::ReservationTimedOut { .. } => {
                 self.metrics.reservations.dec();
