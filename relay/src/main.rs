@@ -106,7 +106,7 @@ impl Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_new(&cli.log_level)
+    let filter = EnvFilter::try_new(privacy_capped(&cli.log_level))
         .with_context(|| format!("invalid --log-level {:?}", cli.log_level))?;
     // Logs go to stderr: stdout carries only the ready line that scripts wait for.
     tracing_subscriber::fmt()
@@ -154,4 +154,18 @@ impl ShutdownSignals {
         }
         Ok(())
     }
+}
+
+/// libp2p's and webrtc-rs's own debug logs print remote addresses next to peer ids, which would
+/// make the log a record of who connected from where. They stay at `info` (`warn` for webrtc)
+/// unless the operator names them explicitly, e.g. `--log-level debug,libp2p_swarm=debug`.
+fn privacy_capped(directives: &str) -> String {
+    let mut capped = directives.to_owned();
+    if !directives.contains("libp2p") {
+        capped.push_str(",libp2p=info");
+    }
+    if !directives.contains("webrtc") {
+        capped.push_str(",webrtc=warn");
+    }
+    capped
 }

@@ -57,7 +57,7 @@ impl Server {
         };
         let app = http::router(&config.dist, state);
         let http_task = tokio::spawn(async move {
-            let result = axum::serve(listener, app)
+            let result = axum::serve(http::CappedListener::new(listener), app)
                 .with_graceful_shutdown(wait_for_stop(stopped))
                 .await;
             if let Err(error) = result {

@@ -1,6 +1,7 @@
 //! The relay's HTTP side: the built app, a health probe, and (with the libp2p node) the relay's
 //! own description and metrics. Browsers load the app from here and learn where to dial.
 
+mod capped_listener;
 mod relay_info;
 mod static_files;
 
@@ -13,6 +14,7 @@ use tokio::sync::watch;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+pub(crate) use self::capped_listener::CappedListener;
 use crate::metrics::MetricsRegistry;
 use crate::node::RelayInfo;
 
