@@ -294,3 +294,50 @@ fn equivocation_is_detected_through_sync_and_the_proof_spreads() {
     );
     assert_eq!(order(&a_s.1), order(&b_s.1));
 }
+
+#[test]
+fn both_sides_open_the_same_direct_room_concurrently_and_converge() {
+    use crate::crypto::direct_room_secret;
+    use crate::room::direct_room_id;
+    let (a, b) = (identity(1), identity(2));
+    let room = direct_room_id(&a.user_id(), &b.user_id());
+    let open = |me: &Identity, peer: &Identity, nonce: u8| {
+        let secret = direct_room_secret(me, &peer.user_id()).unwrap();
+        let mut replica = Replica::new(room, &secret);
+        let create = Body::Control(ControlOp::Create {
+            name: String::new(),
+            direct: Some(peer.user_id()),
+        });
+        replica.write(me, &create, 1, [nonce; 24]).unwrap();
+        replica.write(me, &text("hi"), 2, [nonce + 1; 24]).unwrap();
+        replica
+    };
+    let ra = open(&a, &b, 10);
+    let rb = open(&b, &a, 20);
+    let mut a_s = (
+        SyncSession::new(&ra, 0),
+        Peer {
+            identity: a,
+            replica: ra,
+        },
+    );
+    let mut b_s = (
+        SyncSession::new(&rb, 0),
+        Peer {
+            identity: b,
+            replica: rb,
+        },
+    );
+    pump(&mut a_s, &mut b_s, 0);
+    assert_eq!(order(&a_s.1), order(&b_s.1));
+    assert_eq!(a_s.1.replica.page_count(), 4);
+    let state = a_s.1.replica.state();
+    assert!(state.is_owner(&a_s.1.identity.user_id()) && state.is_owner(&b_s.1.identity.user_id()));
+    let shown = a_s
+        .1
+        .replica
+        .display_order()
+        .filter(|k| a_s.1.replica.counts(k))
+        .count();
+    assert_eq!(shown, 4, "both creates and both messages count");
+}
