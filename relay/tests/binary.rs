@@ -15,6 +15,14 @@ fn run_until_signal(signal: &str) {
     common::write_fake_dist(dist.path());
     let mut child = Command::new(env!("CARGO_BIN_EXE_quire-relay"))
         .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
+        .args([
+            "--ws-listen",
+            "127.0.0.1:0",
+            "--webrtc-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--public-addr", "/dns4/quire.example.org/tcp/443/wss"])
+        .env("QUIRE_MAX_CONNECTIONS", "100")
         .arg("--dist")
         .arg(dist.path())
         .env("QUIRE_DATA_DIR", data.path())
@@ -38,6 +46,13 @@ fn run_until_signal(signal: &str) {
         .unwrap();
     let health = runtime.block_on(common::http_get(addr, "/healthz"));
     assert_eq!(health.text(), "ok");
+    let relay = runtime
+        .block_on(common::http_get(addr, "/relay.json"))
+        .text();
+    assert!(
+        relay.contains("\"/dns4/quire.example.org/tcp/443/wss/p2p/12D3Koo"),
+        "the public address is what browsers are told to dial: {relay}"
+    );
 
     let status = Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
