@@ -73,15 +73,18 @@ ensure_browser() {
     [ "$node_major" -ge 20 ] || die "Node $node_major found; the end-to-end tests need Node 20 or newer"
 }
 
-# `npm ci` only when tests/node_modules was not installed from the current package-lock.json.
+# `npm ci` in DIR only when its node_modules was not installed from the current package-lock.json.
+# --ignore-scripts: nothing here needs an install script, and some (node-datachannel in the
+# interop peer) would download binaries. No browser download either: @playwright/test has no
+# install script, and the config points at Debian's Chromium.
 ensure_npm_packages() {
-    local dir=$QUIRE_ROOT/tests stamp want
+    local dir=$1 stamp want
+    [ -f "$dir/package-lock.json" ] || return 0
     stamp=$dir/node_modules/.quire-lock.sha256
     want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
     [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return
-    # No browser download: @playwright/test has no install script, and the config points at
-    # Debian's Chromium.
-    timed "npm packages for tests/" npm ci --prefix "$dir" --no-audit --no-fund
+    timed "npm packages for ${dir#"$QUIRE_ROOT"/}/" \
+        npm ci --prefix "$dir" --ignore-scripts --no-audit --no-fund
     printf '%s\n' "$want" >"$stamp"
 }
 
@@ -95,7 +98,9 @@ main() {
         run) ;;
         test)
             ensure_browser
-            ensure_npm_packages
+            ensure_npm_packages "$QUIRE_ROOT/tests"
+            # The js-libp2p reference peer of the /webrtc interop specs (tests/interop/).
+            ensure_npm_packages "$QUIRE_ROOT/tests/interop"
             ;;
         *) die "usage: $0 run|test" ;;
     esac

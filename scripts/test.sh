@@ -70,9 +70,22 @@ count_playwright_tests() {
     ' "$1" 2>/dev/null || echo 0
 }
 
+# Debug info off for the wasm32 test builds: the runner never reads DWARF (panic messages come
+# from console_error_panic_hook), and without it the test modules shrink from ~90 MB to ~4 MB,
+# which makes both the build and wasm-bindgen's pass over every test binary much faster.
+export_wasm_test_profile() { export CARGO_PROFILE_DEV_DEBUG=0; }
+
 wasm_tests() {
+    export_wasm_test_profile
     # Inside the namespace too: the app's transport tests open WebRTC connections.
     bash scripts/netns.sh cargo test --offline $LOCK -p quire-app --target "$WASM_TARGET" --tests
+}
+
+# The pages of the /webrtc interop specs (Quire's node and the js-libp2p peer), when present.
+# A dev build with the wasm test profile: it reuses much of what the wasm-test layer compiled.
+interop_pages() {
+    export_wasm_test_profile
+    bash tests/interop/build.sh --dev
 }
 
 e2e_tests() {
@@ -112,10 +125,15 @@ main() {
 
     run_layer build-app check bash scripts/build-app.sh
     run_layer build-relay check cargo build $LOCK -p quire-relay
-    if [ -n "${passed[build-app]:-}" ] && [ -n "${passed[build-relay]:-}" ]; then
+    local pages=ok
+    if [ -f tests/interop/build.sh ]; then
+        run_layer build-interop check interop_pages
+        [ -n "${passed[build-interop]:-}" ] || pages=
+    fi
+    if [ -n "${passed[build-app]:-}" ] && [ -n "${passed[build-relay]:-}" ] && [ -n "$pages" ]; then
         run_layer e2e playwright e2e_tests
     else
-        skip_layer e2e "the app or relay build"
+        skip_layer e2e "a build"
     fi
 
     print_summary
