@@ -18,7 +18,7 @@ use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, futu
 use libp2p::core::muxing::StreamMuxerExt as _;
 use quire_app::net::webrtc::{
     codec::{self, MAX_SIGNAL_MESSAGE},
-    connection::Connection,
+    connection::{Connection, IceConfig},
     proto::{SignalKind, SignalMessage},
     signaling::{self, SignalingError},
     stream::Stream,
@@ -104,9 +104,10 @@ impl AsyncWrite for End {
 
 async fn connected_pair() -> (Connection, Connection) {
     let (a, b) = duplex();
+    let ice = IceConfig::default();
     let (ca, cb) = futures::join!(
-        signaling::initiate(a, &[], DEADLINE),
-        signaling::respond(b, &[], DEADLINE)
+        signaling::initiate(a, &ice, DEADLINE),
+        signaling::respond(b, &ice, DEADLINE)
     );
     (
         ca.expect("initiator connects"),
@@ -252,7 +253,7 @@ async fn responder_rejects_a_candidate_before_the_offer() {
     )
     .unwrap();
     a.write_all(&buf).await.unwrap();
-    let err = signaling::respond(b, &[], DEADLINE)
+    let err = signaling::respond(b, &IceConfig::default(), DEADLINE)
         .await
         .expect_err("must fail");
     assert!(matches!(
@@ -267,7 +268,7 @@ async fn responder_rejects_a_candidate_before_the_offer() {
 #[wasm_bindgen_test]
 async fn silent_peer_times_out() {
     let (_a, b) = duplex();
-    let err = signaling::respond(b, &[], Duration::from_millis(300))
+    let err = signaling::respond(b, &IceConfig::default(), Duration::from_millis(300))
         .await
         .expect_err("must time out");
     assert!(matches!(err, SignalingError::Timeout(_)));

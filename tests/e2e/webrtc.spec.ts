@@ -73,3 +73,19 @@ test('peers that dial each other at the same time keep one direct link', async (
   await expect.poll(() => bob.connectionAddrs(alice.peerId), { timeout: 10_000 }).toHaveLength(1);
   expect(await alice.echoText(bob.peerId, 'still fine')).toBe('still fine');
 });
+
+test('when ICE finds no direct path the link stays on the relay and says so', async ({ browser, relay }) => {
+  // Alice allows only TURN candidates and there is no TURN server: no direct path can form.
+  const alice = await QuirePeer.open(browser, site, relay.url, { relayOnly: true });
+  const bob = await QuirePeer.open(browser, site, relay.url);
+  await alice.connect(bob.peerId);
+  await expect.poll(() => alice.linkState(bob.peerId), { timeout: 30_000 }).toBe('relayed');
+  expect(await bob.linkState(alice.peerId)).toBe('relayed');
+  const addrs = await alice.connectionAddrs(bob.peerId);
+  expect(addrs).toHaveLength(1);
+  expect(addrs[0]).toContain('/p2p-circuit');
+
+  // Streams still work, through the relay.
+  expect(await alice.echoText(bob.peerId, 'via the relay')).toBe('via the relay');
+  expect(await bob.echoText(alice.peerId, 'and back')).toBe('and back');
+});

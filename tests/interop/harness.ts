@@ -76,7 +76,13 @@ export class QuirePeer {
     readonly addrs: string[],
   ) {}
 
-  static async open(browser: Browser, site: Site, relayUrl: string): Promise<QuirePeer> {
+  /** `relayOnly`: forbid direct ICE paths, as when no path exists between two networks. */
+  static async open(
+    browser: Browser,
+    site: Site,
+    relayUrl: string,
+    options: { relayOnly?: boolean } = {},
+  ): Promise<QuirePeer> {
     const context = await browser.newContext();
     const page = await context.newPage();
     const errors: string[] = [];
@@ -86,12 +92,15 @@ export class QuirePeer {
     if (log) page.on('console', (m) => console.log(`[quire ${page.url().slice(-4)}] ${m.text()}`));
     await page.goto(`${site.url}/quire-peer.html${log ? `?log=${encodeURIComponent(log)}` : ''}`);
     const json = await relayJson(relayUrl);
-    const peerId = await page.evaluate(async (json) => {
-      await window.quireReady;
-      window.net = await window.QuireNetDev.start(json);
-      window.net.serveTestProtocols();
-      return window.net.peerId() as string;
-    }, json);
+    const peerId = await page.evaluate(
+      async ({ json, relayOnly }) => {
+        await window.quireReady;
+        window.net = await window.QuireNetDev.start(json, relayOnly);
+        window.net.serveTestProtocols();
+        return window.net.peerId() as string;
+      },
+      { json, relayOnly: options.relayOnly ?? false },
+    );
     await page.waitForFunction(() => window.net.listenAddrs().length > 0, null, { timeout: 15_000 });
     const addrs = await page.evaluate(() => window.net.listenAddrs() as string[]);
     if (errors.length) throw new Error(`quire peer page errors: ${errors.join('\n')}`);

@@ -102,9 +102,13 @@ fn parse_peer(peer: &str) -> Result<PeerId, JsError> {
 #[wasm_bindgen]
 impl QuireNetDev {
     /// Starts a node with a fresh identity. `relay_json` is a `/relay.json` body; when absent the
-    /// page's origin is asked.
-    pub async fn start(relay_json: Option<String>) -> Result<QuireNetDev, JsError> {
+    /// page's origin is asked. `relay_only` forbids direct ICE paths (links stay relayed).
+    pub async fn start(
+        relay_json: Option<String>,
+        relay_only: Option<bool>,
+    ) -> Result<QuireNetDev, JsError> {
         let mut config = NodeConfig::default();
+        config.webrtc.ice.relay_only = relay_only.unwrap_or(false);
         if let Some(json) = relay_json {
             config.relay =
                 RelaySource::Info(RelayInfo::parse("relay json", &json).map_err(js_err)?);

@@ -164,7 +164,7 @@ pub enum RelaySource {
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
     pub relay: RelaySource,
-    /// `/webrtc` settings; when `ice_servers` is empty the relay's recommendation is used.
+    /// `/webrtc` settings; when `ice.servers` is empty the relay's recommendation is used.
     pub webrtc: webrtc::Config,
 }
 
@@ -229,6 +229,13 @@ impl Drop for Node {
     }
 }
 
+/// The node's libp2p identity from the user's ed25519 secret key (32 bytes). The app keeps its
+/// identity with `libp2p-identity` 0.2 (quire-core) while libp2p 0.57 uses 0.3; the raw secret is
+/// the stable bridge, and both derive the same PeerId from it.
+pub fn keypair_from_ed25519_secret(mut secret: [u8; 32]) -> Result<Keypair, NodeError> {
+    Keypair::ed25519_from_bytes(&mut secret).map_err(|e| NodeError::Build(e.to_string()))
+}
+
 impl Node {
     /// Fetches the relay info, builds the swarm, and starts the node's task.
     pub async fn start(
@@ -240,8 +247,8 @@ impl Node {
             RelaySource::Info(info) => info,
         };
         let relay = RelayTarget::from_info(&info)?;
-        if config.webrtc.ice_servers.is_empty() {
-            config.webrtc.ice_servers = info.ice_servers.clone();
+        if config.webrtc.ice.servers.is_empty() {
+            config.webrtc.ice.servers = info.ice_servers.clone();
         }
         let peer_id = keypair.public().to_peer_id();
         let streams = libp2p_stream::Behaviour::new();
@@ -785,7 +792,16 @@ impl Task {
                     self.on_relay_connected();
                     return;
                 }
-                let addr = endpoint.get_remote_address().clone();
+                // An inbound relayed connection shows the circuit only in its local address
+                // (the remote one is just `/p2p/<peer>`).
+                let addr = match &endpoint {
+                    libp2p::core::ConnectedPoint::Listener { local_addr, .. }
+                        if local_addr.iter().any(|p| p == Protocol::P2pCircuit) =>
+                    {
+                        local_addr.clone().with(Protocol::P2p(peer_id))
+                    }
+                    other => other.get_remote_address().clone(),
+                };
                 let Some(path) = path_of(&addr) else {
                     return;
                 };

@@ -232,7 +232,12 @@ mod tests {
             let mut fast = BytesMut::new();
             encode_data_frame(&payload, &mut fast).unwrap();
             let mut reference = BytesMut::new();
-            encode(&Frame::data(payload), MAX_DATA_CHANNEL_FRAME, &mut reference).unwrap();
+            encode(
+                &Frame::data(payload),
+                MAX_DATA_CHANNEL_FRAME,
+                &mut reference,
+            )
+            .unwrap();
             assert_eq!(fast, reference, "payload of {len} bytes");
         }
         assert!(encode_data_frame(&[0; MAX_DATA_CHANNEL_FRAME], &mut BytesMut::new()).is_err());

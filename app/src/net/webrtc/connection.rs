@@ -21,8 +21,8 @@ use libp2p::core::muxing::{StreamMuxer, StreamMuxerEvent};
 use send_wrapper::SendWrapper;
 use wasm_bindgen::{JsCast as _, closure::Closure};
 use web_sys::{
-    Event, RtcConfiguration, RtcDataChannelEvent, RtcDataChannelInit, RtcPeerConnection,
-    RtcPeerConnectionState,
+    Event, RtcConfiguration, RtcDataChannelEvent, RtcDataChannelInit, RtcIceTransportPolicy,
+    RtcPeerConnection, RtcPeerConnectionState,
 };
 
 use super::stream::Stream;
@@ -35,6 +35,16 @@ pub const MAX_PENDING_INBOUND_STREAMS: usize = 32;
 /// Chromium reports `disconnected` a few seconds after the remote vanishes (a closed tab) and
 /// sometimes for brief network hiccups; this keeps "offline within 10 s" while riding out blips.
 pub const DISCONNECTED_GRACE: Duration = Duration::from_secs(3);
+
+/// ICE settings of every peer connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IceConfig {
+    /// STUN/TURN URLs; empty = host candidates only (tests, LAN).
+    pub servers: Vec<String>,
+    /// Use only TURN-relayed candidates (hides the user's addresses from peers). Without TURN
+    /// servers no direct path can form, so links stay on the libp2p relay circuit.
+    pub relay_only: bool,
+}
 
 /// The label js-libp2p and we give the data channel that only exists to put ICE/SCTP in the
 /// offer; it is never a stream.
@@ -77,15 +87,18 @@ fn js_err(e: wasm_bindgen::JsValue) -> io::Error {
 
 impl Connection {
     /// Creates the `RTCPeerConnection` and starts listening for data channels at once.
-    pub fn new(ice_servers: &[String]) -> io::Result<Self> {
+    pub fn new(ice: &IceConfig) -> io::Result<Self> {
         let config = RtcConfiguration::new();
         let servers = js_sys::Array::new();
-        for url in ice_servers {
+        for url in &ice.servers {
             let server = js_sys::Object::new();
             js_sys::Reflect::set(&server, &"urls".into(), &url.into()).map_err(js_err)?;
             servers.push(&server);
         }
         config.set_ice_servers(&servers);
+        if ice.relay_only {
+            config.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
+        }
         let pc = RtcPeerConnection::new_with_configuration(&config).map_err(js_err)?;
         let shared = Rc::new(RefCell::new(Shared {
             inbound: VecDeque::new(),

@@ -28,7 +28,7 @@ use web_sys::{
 
 use super::{
     codec::{CodecError, LengthPrefixed, MAX_SIGNAL_MESSAGE},
-    connection::{Connection, INIT_CHANNEL_LABEL},
+    connection::{Connection, INIT_CHANNEL_LABEL, IceConfig},
     proto::{SignalKind, SignalMessage},
 };
 
@@ -135,13 +135,13 @@ fn sdp_of(description: &JsValue) -> Result<String, SignalingError> {
 /// Runs the initiator side on `stream` and returns the connected connection.
 pub async fn initiate<S>(
     stream: S,
-    ice_servers: &[String],
+    ice: &IceConfig,
     deadline: Duration,
 ) -> Result<Connection, SignalingError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let conn = Connection::new(ice_servers).map_err(|e| SignalingError::Browser(e.to_string()))?;
+    let conn = Connection::new(ice).map_err(|e| SignalingError::Browser(e.to_string()))?;
     let work = async {
         let pc = conn.peer_connection();
         let (hook, candidates) = CandidateHook::install(pc);
@@ -182,13 +182,13 @@ where
 /// Runs the responder side on `stream` and returns the connected connection.
 pub async fn respond<S>(
     stream: S,
-    ice_servers: &[String],
+    ice: &IceConfig,
     deadline: Duration,
 ) -> Result<Connection, SignalingError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let conn = Connection::new(ice_servers).map_err(|e| SignalingError::Browser(e.to_string()))?;
+    let conn = Connection::new(ice).map_err(|e| SignalingError::Browser(e.to_string()))?;
     let work = async {
         let pc = conn.peer_connection();
         let (hook, candidates) = CandidateHook::install(pc);

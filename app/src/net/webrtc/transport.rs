@@ -27,7 +27,7 @@ use libp2p::{
 use send_wrapper::SendWrapper;
 
 use super::{
-    connection::Connection,
+    connection::{Connection, IceConfig},
     signaling::{self, SIGNALING_PROTOCOL, SignalingError},
 };
 
@@ -37,8 +37,7 @@ pub const MAX_CONCURRENT_INBOUND_HANDSHAKES: usize = 8;
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// STUN/TURN URLs for `RTCPeerConnection`; empty = host candidates only (tests, LAN).
-    pub ice_servers: Vec<String>,
+    pub ice: IceConfig,
     /// Whole outbound handshake (signaling stream + ICE). Keep the swarm's connection timeout
     /// above it.
     pub dial_timeout: Duration,
@@ -49,7 +48,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            ice_servers: Vec::new(),
+            ice: IceConfig::default(),
             dial_timeout: Duration::from_secs(15),
             answer_timeout: Duration::from_secs(9),
         }
@@ -184,8 +183,7 @@ impl libp2p::Transport for Transport {
                 .open_stream(peer, signaling_protocol())
                 .await
                 .map_err(|e| Error::NoSignalingStream(e.to_string()))?;
-            let conn =
-                signaling::initiate(stream, &config.ice_servers, config.dial_timeout).await?;
+            let conn = signaling::initiate(stream, &config.ice, config.dial_timeout).await?;
             Ok((peer, conn))
         })))
     }
@@ -232,8 +230,7 @@ impl libp2p::Transport for Transport {
                 .handshakes
                 .push(SendWrapper::new(Box::pin(async move {
                     let result =
-                        signaling::respond(stream, &config.ice_servers, config.answer_timeout)
-                            .await;
+                        signaling::respond(stream, &config.ice, config.answer_timeout).await;
                     (peer, result)
                 })));
             // Poll it once now so it registers its wakers.
