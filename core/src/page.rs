@@ -192,8 +192,10 @@ impl PageKind {
 /// Plaintext metadata chosen by the author.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct PageMeta {
-    /// The author's wall clock when writing, in ms since the Unix epoch. Informational only
-    /// (shown next to messages); never used for ordering or validity, because clocks lie.
+    /// The author's wall clock when writing, in ms since the Unix epoch. Shown next to messages
+    /// and used by `causal` only as a display-order hint: a page's order time is the larger of
+    /// this and its dependencies' order times, so a lying clock can move the author's own pages
+    /// later but never break causal order. Never used for validity.
     pub timestamp_ms: u64,
 }
 
