@@ -7,7 +7,7 @@ use indexed_db_futures::database::Database;
 use indexed_db_futures::error::Error as IdbError;
 use indexed_db_futures::internals::SystemRepr;
 use indexed_db_futures::prelude::*;
-use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::transaction::{TransactionDurability, TransactionMode, TransactionOptions};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::closure::Closure;
 use web_sys::IdbOpenDbRequest;
@@ -102,6 +102,8 @@ impl Storage {
     }
 
     /// Saves identity and profile together: registration either happened or it did not.
+    /// Strict durability: losing the identity after the user was told it exists loses the
+    /// account.
     pub async fn register(
         &self,
         identity: &IdentityRecord,
@@ -113,6 +115,7 @@ impl Storage {
             .db
             .transaction(schema::META)
             .with_mode(TransactionMode::Readwrite)
+            .with_options(TransactionOptions::new().with_durability(TransactionDurability::Strict))
             .build()
             .map_err(map)?;
         let store = tx.object_store(schema::META).map_err(map)?;

@@ -11,6 +11,7 @@ mod composer;
 mod identity_backup;
 mod identity_keeper;
 mod room_list;
+mod rooms;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests;
 
@@ -20,3 +21,4 @@ pub use composer::Composer;
 pub use identity_backup::IdentityBackup;
 pub use identity_keeper::{IdentityStatus, Messenger, StorageNotice, provide_messenger};
 pub use room_list::RoomListItems;
+pub use rooms::Rooms;

@@ -1,0 +1,529 @@
+//! One room as the messenger holds it: core's [`Replica`] plus what only the app knows —
+//! which of the user's pages are committed to storage, what peers reported holding, what the
+//! user has read, and the names to show.
+//!
+//! # Calling contract (the browser driver)
+//! 1. Build with [`RoomSession::create`] (new room), [`RoomSession::join`] or
+//!    [`RoomSession::restore`] (from storage).
+//! 2. [`RoomSession::send_text`] (and every other local write) returns an [`Outgoing`]: store it
+//!    with `Storage::write_pages` in one batch, then call [`RoomSession::mark_saved`]. Only then
+//!    does the message show "saved on this device".
+//! 3. Pages from peers go through [`RoomSession::receive`]; it returns the pages to store
+//!    (relaxed durability: they can be fetched again).
+//! 4. Peers' head reports go to [`RoomSession::peer_reported`].
+//! 5. The UI reads [`RoomSession::pane`] and [`RoomSession::summary`].
+
+use std::collections::BTreeMap;
+
+use quire_core::crypto::{PageKey, RoomSecret};
+use quire_core::identity::{Identity, UserId};
+use quire_core::page::{Body, ControlOp, MessageBody, NONCE_LEN, Page, PageKind, RoomId};
+use quire_core::room::{Replica, WriteError, group_room_id};
+use quire_core::validate::{ValidationError, VerifiedPage};
+
+use super::chat::{MessageView, RoomPane, RoomSummary, preview};
+use super::delivery::PeerHeads;
+use super::ids::{book_key, room_key, user_key};
+use super::unread::ReadMarker;
+use crate::storage::{BookRecord, PageRecord};
+
+/// A page the session wrote or accepted, ready for `PageBatch::push`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The book as stored before this page.
+    pub before: BookRecord,
+    pub page: PageRecord,
+    /// This page's hash: the book's new head.
+    pub head: Vec<u8>,
+}
+
+/// Why a message could not be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("you can't write in this room: {0}")]
+    NotAllowed(#[from] WriteError),
+}
+
+/// One room, for the messenger.
+#[derive(Debug, Clone)]
+pub struct RoomSession {
+    me: UserId,
+    replica: Replica,
+    key: PageKey,
+    /// Pages of the user's own book committed to storage (`0..saved_len`).
+    saved_len: u64,
+    heads: PeerHeads,
+    read: ReadMarker,
+}
+
+impl RoomSession {
+    /// Creates a group room named `name`. `nonce` must be fresh randomness: it seals the create
+    /// page and derives the room id.
+    pub fn create(
+        identity: &Identity,
+        name: &str,
+        secret: &RoomSecret,
+        now_ms: u64,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<(Self, Outgoing), SendError> {
+        let me = identity.user_id();
+        let room = group_room_id(&me, &nonce);
+        let mut session = Self::empty(me, room, secret);
+        let body = Body::Control(ControlOp::Create {
+            name: name.to_owned(),
+            direct: None,
+        });
+        let out = session.write(identity, &body, now_ms, nonce)?;
+        Ok((session, out))
+    }
+
+    /// A room the user is joining (its pages arrive by sync).
+    pub fn join(me: UserId, room: RoomId, secret: &RoomSecret) -> Self {
+        Self::empty(me, room, secret)
+    }
+
+    /// Rebuilds a session from stored pages (each book's pages in seq order).
+    pub fn restore(
+        me: UserId,
+        room: RoomId,
+        secret: &RoomSecret,
+        books: Vec<(UserId, Vec<Page>)>,
+        read: ReadMarker,
+    ) -> Result<Self, Box<ValidationError>> {
+        let saved_len = books
+            .iter()
+            .find(|(a, _)| *a == me)
+            .map_or(0, |(_, p)| p.len() as u64);
+        // Stored pages were verified before they were stored.
+        let books = books.into_iter().map(|(author, pages)| {
+            (
+                author,
+                pages
+                    .into_iter()
+                    .map(VerifiedPage::assume_verified)
+                    .collect(),
+                None,
+            )
+        });
+        let replica = Replica::restore(room, secret, books).map_err(Box::new)?;
+        Ok(Self {
+            me,
+            replica,
+            key: secret.page_key(),
+            saved_len,
+            heads: PeerHeads::default(),
+            read,
+        })
+    }
+
+    fn empty(me: UserId, room: RoomId, secret: &RoomSecret) -> Self {
+        Self {
+            me,
+            replica: Replica::new(room, secret),
+            key: secret.page_key(),
+            saved_len: 0,
+            heads: PeerHeads::default(),
+            read: ReadMarker::default(),
+        }
+    }
+
+    pub fn room(&self) -> RoomId {
+        self.replica.room()
+    }
+
+    pub fn replica(&self) -> &Replica {
+        &self.replica
+    }
+
+    /// Writes a text message. Returns the page to store; it shows as "sending" until
+    /// [`Self::mark_saved`].
+    pub fn send_text(
+        &mut self,
+        identity: &Identity,
+        text: String,
+        now_ms: u64,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Outgoing, SendError> {
+        let body = Body::Message(MessageBody::Text {
+            text,
+            reply_to: None,
+        });
+        self.write(identity, &body, now_ms, nonce)
+    }
+
+    /// Writes a room control operation (admit, remove, rename, leave, delete).
+    pub fn control(
+        &mut self,
+        identity: &Identity,
+        op: ControlOp,
+        now_ms: u64,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Outgoing, SendError> {
+        self.write(identity, &Body::Control(op), now_ms, nonce)
+    }
+
+    fn write(
+        &mut self,
+        identity: &Identity,
+        body: &Body,
+        now_ms: u64,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Outgoing, SendError> {
+        let before = self.book_record(&self.me);
+        let page = self.replica.write(identity, body, now_ms, nonce)?;
+        Ok(self.outgoing(before, &page))
+    }
+
+    /// Pages from a peer: verified and placed by core. Returns what to store, in order.
+    pub fn receive(&mut self, pages: Vec<Page>) -> Vec<Outgoing> {
+        let mut lengths: BTreeMap<UserId, u64> = self
+            .replica
+            .heads()
+            .into_iter()
+            .map(|h| (h.author, h.len))
+            .collect();
+        let ingested = self.replica.ingest(pages);
+        let mut out = Vec::with_capacity(ingested.stored.len());
+        for page in &ingested.stored {
+            let author = page.author();
+            let len = lengths.entry(author).or_insert(0);
+            let before = BookRecord {
+                length: *len,
+                ..self.book_record_at(&author, *len)
+            };
+            *len += 1;
+            out.push(self.outgoing(before, page));
+        }
+        out
+    }
+
+    /// The user's pages up to `seq` are committed to storage.
+    pub fn mark_saved(&mut self, seq: u64) {
+        self.saved_len = self.saved_len.max(seq + 1);
+    }
+
+    /// A peer said which book lengths it holds.
+    pub fn peer_reported(
+        &mut self,
+        peer: UserId,
+        lengths: impl IntoIterator<Item = (UserId, u64)>,
+        now_ms: u64,
+    ) -> bool {
+        self.heads.record(peer, lengths, now_ms)
+    }
+
+    /// The room is on screen: everything in it is read. Returns whether to save the markers.
+    pub fn mark_all_read(&mut self) -> bool {
+        let lengths: Vec<_> = self
+            .replica
+            .heads()
+            .into_iter()
+            .map(|h| (h.author, h.len))
+            .collect();
+        self.read.mark_read(lengths)
+    }
+
+    pub fn read_marker(&self) -> &ReadMarker {
+        &self.read
+    }
+
+    /// Messages that count, in display order.
+    pub fn messages(&self) -> Vec<MessageView> {
+        let members: Vec<UserId> = self.replica.state().members().keys().copied().collect();
+        let names = self.names();
+        let mut out = Vec::new();
+        for position in self.replica.display_order() {
+            if !self.replica.counts(position) {
+                continue;
+            }
+            let Some(page) = self.replica.page(&position.id) else {
+                continue;
+            };
+            if page.kind() != PageKind::Message {
+                continue;
+            }
+            let text = match self.key.open_body(page.page()) {
+                Ok(Body::Message(MessageBody::Text { text, .. })) => text,
+                // Edits and retractions are applied by later versions of this view; a body
+                // that does not open is shown as such rather than hidden.
+                Ok(_) => continue,
+                Err(_) => "(this message could not be decrypted)".to_owned(),
+            };
+            let author = page.author();
+            let own = author == self.me;
+            let seq = page.seq();
+            out.push(MessageView {
+                key: format!("{}.{seq}", user_key(&author)),
+                author_name: names
+                    .get(&author)
+                    .cloned()
+                    .unwrap_or_else(|| author.short()),
+                own,
+                text,
+                timestamp_ms: page.meta().timestamp_ms,
+                delivery: own.then(|| {
+                    self.heads
+                        .delivery(&author, seq, seq < self.saved_len, &members)
+                }),
+            });
+        }
+        out
+    }
+
+    /// Display names: the name each member asked to join with.
+    fn names(&self) -> BTreeMap<UserId, String> {
+        let mut names: BTreeMap<UserId, String> = self
+            .replica
+            .state()
+            .join_requests()
+            .iter()
+            .map(|(user, request)| (*user, request.display_name.clone()))
+            .collect();
+        names.insert(self.me, "You".to_owned());
+        names
+    }
+
+    pub fn pane(&self) -> RoomPane {
+        let state = self.replica.state();
+        RoomPane::Open {
+            name: state.name().to_owned(),
+            messages: self.messages(),
+            read_only: state.is_deleted() || !state.is_member(&self.me),
+        }
+    }
+
+    pub fn summary(&self) -> RoomSummary {
+        let messages = self.messages();
+        let keys: Vec<(UserId, u64)> = self
+            .replica
+            .display_order()
+            .filter(|p| self.replica.counts(p))
+            .filter_map(|p| self.replica.page(&p.id))
+            .filter(|p| p.kind() == PageKind::Message)
+            .map(|p| (p.author(), p.seq()))
+            .collect();
+        let state = self.replica.state();
+        RoomSummary {
+            id: room_key(&self.room()),
+            name: state.name().to_owned(),
+            unread: self.read.unread(&self.me, &keys),
+            preview: messages
+                .last()
+                .map(|m| preview(&m.text))
+                .unwrap_or_default(),
+            read_only: state.is_deleted() || !state.is_member(&self.me),
+        }
+    }
+
+    fn book_record(&self, author: &UserId) -> BookRecord {
+        let len = self.replica.book(author).map_or(0, |b| b.len());
+        self.book_record_at(author, len)
+    }
+
+    fn book_record_at(&self, author: &UserId, length: u64) -> BookRecord {
+        let book = quire_core::page::BookId {
+            room: self.room(),
+            author: *author,
+        };
+        let head = match length
+            .checked_sub(1)
+            .and_then(|s| self.replica.book(author).and_then(|b| b.get(s)))
+        {
+            Some(page) => page.hash().0.to_vec(),
+            None => Vec::new(),
+        };
+        BookRecord {
+            id: book_key(&book),
+            room: room_key(&book.room),
+            author: user_key(author),
+            length,
+            head,
+        }
+    }
+
+    fn outgoing(&self, before: BookRecord, page: &VerifiedPage) -> Outgoing {
+        Outgoing {
+            page: PageRecord {
+                book: before.id.clone(),
+                seq: page.seq(),
+                bytes: page.page().encode(),
+            },
+            head: page.hash().0.to_vec(),
+            before,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::model::Delivery;
+    use quire_core::page::Role;
+
+    fn person(n: u8) -> Identity {
+        Identity::from_secret_bytes([n; 32]).unwrap()
+    }
+
+    fn pages(out: &[Outgoing]) -> Vec<Page> {
+        out.iter()
+            .map(|o| Page::decode(&o.page.bytes).unwrap())
+            .collect()
+    }
+
+    fn texts(session: &RoomSession) -> Vec<(String, Option<Delivery>)> {
+        session
+            .messages()
+            .into_iter()
+            .map(|m| (m.text, m.delivery))
+            .collect()
+    }
+
+    #[test]
+    fn a_sent_message_is_sending_until_stored_then_delivered_when_a_member_reports_it() {
+        let (ada, bo) = (person(1), person(2));
+        let secret = RoomSecret::from_bytes([7; 32]);
+        let (mut room, create) =
+            RoomSession::create(&ada, "Book club", &secret, 1_000, [1; 24]).unwrap();
+        assert_eq!((create.before.length, create.page.seq), (0, 0));
+        room.mark_saved(0);
+        let admit = room
+            .control(
+                &ada,
+                ControlOp::Admit {
+                    member: bo.user_id(),
+                    role: Role::Member,
+                },
+                1_001,
+                [2; 24],
+            )
+            .unwrap();
+        room.mark_saved(admit.page.seq);
+
+        let hello = room
+            .send_text(&ada, "hello".into(), 1_002, [3; 24])
+            .unwrap();
+        assert_eq!(
+            hello.before.length, 2,
+            "stored after the create and admit pages"
+        );
+        assert_eq!(
+            texts(&room),
+            [("hello".to_string(), Some(Delivery::Sending))]
+        );
+        room.mark_saved(hello.page.seq);
+        assert_eq!(texts(&room), [("hello".to_string(), Some(Delivery::Saved))]);
+        room.peer_reported(bo.user_id(), [(ada.user_id(), 3)], 2_000);
+        assert_eq!(
+            texts(&room),
+            [(
+                "hello".to_string(),
+                Some(Delivery::OnDevices { on: 1, of: 1 })
+            )]
+        );
+        assert_eq!(
+            room.pane(),
+            RoomPane::Open {
+                name: "Book club".into(),
+                messages: room.messages(),
+                read_only: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_joining_member_receives_the_history_and_sees_it_unread() {
+        let (ada, bo) = (person(1), person(2));
+        let secret = RoomSecret::from_bytes([7; 32]);
+        let (mut room, create) =
+            RoomSession::create(&ada, "Book club", &secret, 1_000, [1; 24]).unwrap();
+        let admit = room
+            .control(
+                &ada,
+                ControlOp::Admit {
+                    member: bo.user_id(),
+                    role: Role::Member,
+                },
+                1_001,
+                [2; 24],
+            )
+            .unwrap();
+        let hello = room
+            .send_text(&ada, "hello".into(), 1_002, [3; 24])
+            .unwrap();
+        let history = [create, admit, hello];
+
+        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        let to_store = bos.receive(pages(&history));
+        assert_eq!(
+            to_store
+                .iter()
+                .map(|o| (o.before.length, o.page.seq))
+                .collect::<Vec<_>>(),
+            [(0, 0), (1, 1), (2, 2)]
+        );
+        assert_eq!(
+            to_store[2].page.bytes, history[2].page.bytes,
+            "pages are stored exactly as signed"
+        );
+        let view = bos.messages();
+        assert_eq!(
+            (view[0].text.as_str(), view[0].own, view[0].delivery),
+            ("hello", false, None)
+        );
+        assert_eq!(bos.summary().name, "Book club");
+        assert_eq!(bos.summary().unread, 1);
+        assert!(bos.mark_all_read());
+        assert_eq!(bos.summary().unread, 0);
+
+        // Bo is a member now and can answer.
+        let reply = bos.send_text(&bo, "hi Ada".into(), 1_003, [4; 24]).unwrap();
+        room.receive(pages(&[reply]));
+        assert_eq!(
+            room.messages()
+                .iter()
+                .map(|m| m.text.as_str())
+                .collect::<Vec<_>>(),
+            ["hello", "hi Ada"]
+        );
+        assert_eq!(room.summary().unread, 1, "Bo's reply is unread for Ada");
+    }
+
+    #[test]
+    fn a_restored_room_shows_the_same_messages_as_saved() {
+        let ada = person(1);
+        let secret = RoomSecret::from_bytes([7; 32]);
+        let (mut room, create) =
+            RoomSession::create(&ada, "Notes", &secret, 1_000, [1; 24]).unwrap();
+        let note = room
+            .send_text(&ada, "remember milk".into(), 1_001, [2; 24])
+            .unwrap();
+        let stored = vec![(ada.user_id(), pages(&[create, note]))];
+        let back = RoomSession::restore(
+            ada.user_id(),
+            room.room(),
+            &secret,
+            stored,
+            ReadMarker::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            texts(&back),
+            [("remember milk".to_string(), Some(Delivery::Saved))]
+        );
+    }
+
+    #[test]
+    fn a_non_member_cannot_send() {
+        let (ada, eve) = (person(1), person(9));
+        let secret = RoomSecret::from_bytes([7; 32]);
+        let (room, create) = RoomSession::create(&ada, "Private", &secret, 1_000, [1; 24]).unwrap();
+        let mut eves = RoomSession::join(eve.user_id(), room.room(), &secret);
+        eves.receive(pages(&[create]));
+        assert!(
+            eves.send_text(&eve, "let me in".into(), 1_001, [2; 24])
+                .is_err()
+        );
+        assert!(eves.summary().read_only);
+    }
+}
