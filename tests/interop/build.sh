@@ -11,7 +11,9 @@ target_dir="${CARGO_TARGET_DIR:-$here/../../target}"
 out="$here/dist"
 mkdir -p "$out"
 
+# quire-peer is its own workspace, so name the target dir: the wasm is read from there below.
 cargo build --manifest-path "$here/quire-peer/Cargo.toml" --target wasm32-unknown-unknown \
+  --target-dir "$target_dir" \
   $([[ $profile == release ]] && echo --release)
 dir=$([[ $profile == release ]] && echo release || echo debug)
 wasm-bindgen --target web --no-typescript --out-dir "$out/quire-peer" \
