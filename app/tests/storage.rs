@@ -38,6 +38,8 @@ fn room(id: &str) -> RoomRecord {
         joined_at_ms: 1_700_000_000_500.0,
         read: vec![("someone".into(), 3)],
         pending_invite: Vec::new(),
+        declined: Vec::new(),
+        auto_admit_invites: Vec::new(),
     }
 }
 

@@ -30,6 +30,25 @@
 
 use std::collections::BTreeSet;
 
+use crate::page::RoomId;
+
+/// BLAKE3 key-derivation context for presence namespaces.
+pub const PRESENCE_NAMESPACE_CONTEXT: &str = "quire 2026-11 presence namespace v1";
+
+/// The rendezvous namespace under which a room's members announce themselves to the relay.
+///
+/// Why hashed: the relay must not learn room ids (they name rooms in pages and invites); a
+/// keyed hash gives members one shared, unguessable label while the relay sees only that label.
+/// 128 bits keep it short (the rendezvous limit is 255 bytes) and collision-free in practice.
+pub fn presence_namespace(room: &RoomId) -> String {
+    let hash = blake3::derive_key(PRESENCE_NAMESPACE_CONTEXT, &room.0);
+    let mut out = String::from("quire/");
+    for byte in &hash[..16] {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
 /// Up to this many online members (including me) every member links to every other one.
 ///
 /// Why 10: browsers comfortably hold that many WebRTC peer connections, and at 10 a full mesh is 9
@@ -73,6 +92,16 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::{BTreeMap, VecDeque};
+
+    #[test]
+    fn presence_namespaces_differ_per_room_and_hide_the_room_id() {
+        let a = presence_namespace(&RoomId([1; 32]));
+        let b = presence_namespace(&RoomId([2; 32]));
+        assert_ne!(a, b);
+        assert_eq!(a, presence_namespace(&RoomId([1; 32])));
+        assert_eq!(a.len(), "quire/".len() + 32);
+        assert!(!a.contains("0101010101"), "the room id is not in the label");
+    }
 
     fn plan_all(n: u32) -> BTreeMap<u32, BTreeSet<u32>> {
         let online: Vec<u32> = (0..n).map(|i| i * 7 + 3).collect();

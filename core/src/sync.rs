@@ -177,6 +177,11 @@ impl SyncSession {
         self.next_heads_at = now.saturating_add(HEADS_INTERVAL_MS);
     }
 
+    /// The book heads the peer last reported (what its device holds), for delivery ticks.
+    pub fn peer_heads(&self) -> impl Iterator<Item = &BookHead> + '_ {
+        self.peer_heads.values()
+    }
+
     /// The next message to send, if any.
     pub fn poll_transmit(&mut self) -> Option<SyncMessage> {
         self.outbox.pop_front()

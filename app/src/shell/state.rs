@@ -14,6 +14,9 @@ pub enum ConnectionStatus {
     Connecting,
     /// Connected to the relay; `peers` direct links to other browsers are open.
     Online { peers: usize },
+    /// The relay is unreachable but `peers` links to other browsers are still up: chat goes on
+    /// with them, new members cannot be found until the relay is back.
+    Direct { peers: usize },
 }
 
 impl ConnectionStatus {
@@ -25,6 +28,10 @@ impl ConnectionStatus {
             Self::Online { peers: 0 } => "Online: no peers connected".to_owned(),
             Self::Online { peers: 1 } => "Online: 1 peer connected".to_owned(),
             Self::Online { peers } => format!("Online: {peers} peers connected"),
+            Self::Direct { peers: 1 } => "Relay unreachable: still connected to 1 peer".to_owned(),
+            Self::Direct { peers } => {
+                format!("Relay unreachable: still connected to {peers} peers")
+            }
         }
     }
 
@@ -34,6 +41,7 @@ impl ConnectionStatus {
             Self::Offline => "offline",
             Self::Connecting => "connecting",
             Self::Online { .. } => "online",
+            Self::Direct { .. } => "direct",
         }
     }
 }

@@ -56,6 +56,13 @@ pub struct RoomRecord {
     /// Encoded invite this device used to join, kept until the join is confirmed.
     #[serde(default, with = "serde_bytes")]
     pub pending_invite: Vec<u8>,
+    /// Join requests an owner on this device declined (user keys): hidden from the list. Core
+    /// has no "decline" page: a declined requester simply stays outside.
+    #[serde(default)]
+    pub declined: Vec<String>,
+    /// Invites made here that admit whoever joins through them without asking (16-byte ids).
+    #[serde(default)]
+    pub auto_admit_invites: Vec<[u8; 16]>,
 }
 
 impl std::fmt::Debug for RoomRecord {

@@ -1,23 +1,86 @@
-//! The rooms this device holds, driven from the UI: load at start, create, select, send.
+//! The rooms this device holds, driven from the UI and the network: load at start, create,
+//! join, select, send, manage members, and keep everything stored.
 //!
-//! Every local write follows the same path: core writes the page ([`RoomSession`]), the view
-//! shows it as "sending", one IndexedDB batch stores it, and only after that transaction
-//! commits is it marked saved. Writes are serialised through one lock so a book is never stored
-//! with a gap: if a write fails, the room shows the error and later writes wait for a reload.
+//! # One write path
+//! Every page, written here or received from a peer, first lands in memory (core's replica in
+//! a [`RoomSession`]); the *persister* task then stores whatever is held but not yet stored
+//! ([`RoomSession::unstored`]), one IndexedDB batch per room, in book order. Because it always
+//! stores the delta from what storage holds, a failed write (quota, private mode) is simply
+//! retried on the next wake with nothing lost or reordered. A message shows "saved on this
+//! device" only after its transaction committed, and the user's own pages are announced to
+//! peers only after that commit, so no peer ever holds a page this device could lose and
+//! rewrite differently.
+//!
+//! # Network
+//! On wasm32 the [`net`] driver starts the browser node, announces presence under each room's
+//! hashed namespace, links to the members it finds and runs one `/quire/sync/1` session per
+//! linked peer per room.
 
-use std::collections::BTreeMap;
+// The network driver is wasm32-only; the framing is tested natively.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod frame;
+#[cfg(target_arch = "wasm32")]
+mod net;
 
-use futures::lock::Mutex;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use futures::StreamExt as _;
+use futures::channel::mpsc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use quire_core::crypto::RoomSecret;
-use quire_core::page::{NONCE_LEN, Page};
+use quire_core::crypto::{RoomSecret, direct_room_secret};
+use quire_core::identity::{Identity, UserId};
+use quire_core::invite::Invite;
+use quire_core::page::{ControlOp, InviteId, NONCE_LEN, Page, Role};
+use quire_core::room::direct_room_id;
 
 use super::identity_keeper::Messenger;
 use crate::model::identity::generate_secret;
-use crate::model::ids::{parse_room_key, parse_user_key, room_key};
-use crate::model::{Outgoing, ReadMarker, RoomPane, RoomSession, RoomSummary};
-use crate::storage::{PageBatch, RoomRecord, Storage, StorageError};
+use crate::model::ids::{parse_room_key, parse_user_key, room_key, user_key};
+use crate::model::room_view::{InspectedError, InspectorSnapshot, Presence, RoomDetails};
+use crate::model::{ReadMarker, RoomPane, RoomSession, RoomSummary};
+use crate::shell::ShellState;
+use crate::storage::{PageBatch, RoomRecord, Storage};
+
+/// How long a made invite works. Why: a link pasted in a group chat should not admit strangers
+/// forever; a week covers "I'll join tonight" while bounding the damage of a leaked link.
+pub const INVITE_LIFETIME_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+
+/// Recent errors the inspector keeps. Why: enough to see a pattern, bounded memory.
+const MAX_RECENT_ERRORS: usize = 50;
+
+/// One room as this device holds it.
+#[derive(Debug)]
+pub(crate) struct Held {
+    pub(crate) session: RoomSession,
+    pub(crate) record: RoomRecord,
+    declined: BTreeSet<UserId>,
+    auto_admit: BTreeSet<InviteId>,
+    /// Auto-admissions written but not yet seen folded (so each request is admitted once).
+    admitting: BTreeSet<UserId>,
+}
+
+impl Held {
+    fn new(session: RoomSession, record: RoomRecord) -> Self {
+        let declined = record
+            .declined
+            .iter()
+            .filter_map(|u| parse_user_key(u).ok())
+            .collect();
+        let auto_admit = record
+            .auto_admit_invites
+            .iter()
+            .map(|id| InviteId(*id))
+            .collect();
+        Self {
+            session,
+            record,
+            declined,
+            auto_admit,
+            admitting: BTreeSet::new(),
+        }
+    }
+}
 
 /// Reactive handles for the room list and the open room. `Copy`; provided as context.
 #[derive(Debug, Clone, Copy)]
@@ -25,23 +88,39 @@ pub struct Rooms {
     pub list: RwSignal<Vec<RoomSummary>>,
     pub selected: RwSignal<Option<String>>,
     pub pane: RwSignal<RoomPane>,
-    sessions: StoredValue<BTreeMap<String, RoomSession>, LocalStorage>,
-    write_lock: StoredValue<std::rc::Rc<Mutex<()>>, LocalStorage>,
-    /// Set when a write failed: the in-memory books are then ahead of storage, and writing on
-    /// would store a gap.
-    write_failed: StoredValue<Option<StorageError>>,
+    /// The open room's side panel.
+    pub details: RwSignal<Option<RoomDetails>>,
+    /// The last action that failed, in words for the user.
+    pub notice: RwSignal<Option<String>>,
+    messenger: Messenger,
+    shell: ShellState,
+    held: StoredValue<BTreeMap<String, Held>, LocalStorage>,
+    /// Wakes the persister (capacity 1: a pending wake covers any number of new pages).
+    persist_wake: StoredValue<Option<mpsc::Sender<()>>, LocalStorage>,
+    refresh_scheduled: StoredValue<bool>,
+    errors: StoredValue<VecDeque<InspectedError>>,
+    #[cfg(target_arch = "wasm32")]
+    net: StoredValue<Option<net::Net>, LocalStorage>,
 }
 
 impl Rooms {
-    /// Creates the handles and loads every stored room once the identity is ready.
+    /// Creates the handles and, once the identity is ready, loads every stored room, starts
+    /// the persister and (in the browser) the network.
     pub fn provide(messenger: Messenger) -> Self {
         let rooms = Self {
             list: RwSignal::new(Vec::new()),
             selected: RwSignal::new(None),
             pane: RwSignal::new(RoomPane::Nothing),
-            sessions: StoredValue::new_local(BTreeMap::new()),
-            write_lock: StoredValue::new_local(std::rc::Rc::new(Mutex::new(()))),
-            write_failed: StoredValue::new(None),
+            details: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            messenger,
+            shell: ShellState::expect(),
+            held: StoredValue::new_local(BTreeMap::new()),
+            persist_wake: StoredValue::new_local(None),
+            refresh_scheduled: StoredValue::new(false),
+            errors: StoredValue::new(VecDeque::new()),
+            #[cfg(target_arch = "wasm32")]
+            net: StoredValue::new_local(None),
         };
         provide_context(rooms);
         let loaded = StoredValue::new(false);
@@ -52,7 +131,7 @@ impl Rooms {
             {
                 loaded.set_value(true);
                 rooms.pane.set(RoomPane::Loading);
-                spawn_local(rooms.load(messenger));
+                spawn_local(rooms.load());
             }
         });
         Effect::new(move |_| {
@@ -62,135 +141,697 @@ impl Rooms {
         rooms
     }
 
-    async fn load(self, messenger: Messenger) {
-        let (Some(db), Some(me)) = (messenger.storage(), messenger.identity()) else {
-            return;
-        };
-        match load_sessions(&db, me.user_id()).await {
-            Ok(sessions) => self.sessions.set_value(sessions),
-            Err(e) => return self.pane.set(RoomPane::Failed(e.to_string())),
-        }
-        self.pane.set(RoomPane::Nothing);
-        self.refresh();
+    pub fn expect() -> Self {
+        expect_context::<Self>()
     }
 
-    /// Recomputes the room list and the open room from the sessions.
+    async fn load(self) {
+        let (Some(db), Some(me)) = (self.messenger.storage(), self.messenger.identity()) else {
+            return;
+        };
+        match load_rooms(&db, me.user_id()).await {
+            Ok(held) => self.held.set_value(held),
+            Err(e) => return self.pane.set(RoomPane::Failed(e)),
+        }
+        self.pane.set(RoomPane::Nothing);
+        let (wake, woken) = mpsc::channel(1);
+        self.persist_wake.set_value(Some(wake));
+        spawn_local(self.persist_loop(db, me.user_id(), woken));
+        // Pages restored from storage may still need their auto-admissions.
+        self.after_change();
+        #[cfg(target_arch = "wasm32")]
+        net::Net::start(self, me);
+    }
+
+    pub(crate) fn me(&self) -> Option<std::rc::Rc<Identity>> {
+        self.messenger.identity()
+    }
+
+    /// Recomputes the room list, the open room and its side panel, now.
     pub fn refresh(&self) {
         let selected = self.selected.get_untracked();
-        let (list, pane) = self.sessions.with_value(|sessions| {
-            let mut list: Vec<RoomSummary> = sessions.values().map(RoomSession::summary).collect();
-            crate::model::chat::sort_rooms(&mut list);
-            let pane = selected
-                .as_ref()
-                .and_then(|id| sessions.get(id))
-                .map(RoomSession::pane);
-            (list, pane)
-        });
+        let presence = |user: &UserId| self.presence_of(user);
+        let (list, open) = self
+            .held
+            .try_update_value(|held| {
+                let mut list: Vec<RoomSummary> = held.values().map(summary_of).collect();
+                crate::model::chat::sort_rooms(&mut list);
+                let open = selected.as_ref().and_then(|id| held.get_mut(id)).map(|h| {
+                    let newly_read = h.session.mark_all_read();
+                    let mut pane = h.session.pane();
+                    if let RoomPane::Open { name, .. } = &mut pane
+                        && name.is_empty()
+                    {
+                        name.clone_from(&h.record.name);
+                    }
+                    let mut details = h.session.details(presence, &h.declined);
+                    if details.name.is_empty() {
+                        details.name.clone_from(&h.record.name);
+                    }
+                    let record = newly_read.then(|| {
+                        h.record.read = h
+                            .session
+                            .read_marker()
+                            .lengths()
+                            .map(|(u, n)| (user_key(u), n))
+                            .collect();
+                        h.record.clone()
+                    });
+                    (pane, details, record)
+                });
+                (list, open)
+            })
+            .unwrap_or_default();
         self.list.set(list);
-        if let Some(pane) = pane {
-            self.pane.set(pane);
+        match open {
+            Some((pane, details, record)) => {
+                self.pane.set(pane);
+                self.details.set(Some(details));
+                if let Some(record) = record {
+                    self.save_record(record);
+                }
+                // The list was built before marking read.
+                self.list.set(self.held.with_value(|held| {
+                    let mut list: Vec<RoomSummary> = held.values().map(summary_of).collect();
+                    crate::model::chat::sort_rooms(&mut list);
+                    list
+                }));
+            }
+            None => {
+                self.details.set(None);
+                if !matches!(
+                    self.pane.get_untracked(),
+                    RoomPane::Loading | RoomPane::Failed(_)
+                ) {
+                    self.pane.set(RoomPane::Nothing);
+                }
+            }
         }
+    }
+
+    /// Refreshes once after the current burst of events (frames often arrive in bursts).
+    pub(crate) fn schedule_refresh(self) {
+        if self.refresh_scheduled.get_value() {
+            return;
+        }
+        self.refresh_scheduled.set_value(true);
+        spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(30).await;
+            self.refresh_scheduled.set_value(false);
+            self.refresh();
+        });
+    }
+
+    fn presence_of(&self, user: &UserId) -> Presence {
+        #[cfg(target_arch = "wasm32")]
+        if let Some(net) = self.net.get_value() {
+            return net.presence_of(user);
+        }
+        let _ = user;
+        Presence::Offline { last_seen_ms: None }
+    }
+
+    /// Opens a room (and marks it read).
+    pub fn select(self, id: String) {
+        self.selected.set(Some(id));
+    }
+
+    /// Records an error for the inspector and shows it to the user.
+    pub(crate) fn report(&self, what: String, tell_user: bool) {
+        tracing::warn!("{what}");
+        self.errors.update_value(|errors| {
+            errors.push_front(InspectedError {
+                at_ms: js_sys::Date::now(),
+                what: what.clone(),
+            });
+            errors.truncate(MAX_RECENT_ERRORS);
+        });
+        if tell_user {
+            self.notice.set(Some(what));
+        }
+    }
+
+    fn wake_persister(&self) {
+        if let Some(mut wake) = self.persist_wake.get_value() {
+            // Full means a wake is already pending, which covers these pages too.
+            let _ = wake.try_send(());
+        }
+    }
+
+    /// After pages landed (written or received): store them, answer join requests this device
+    /// auto-admits, and redraw.
+    pub(crate) fn after_change(self) {
+        self.wake_persister();
+        self.auto_admit();
+        self.schedule_refresh();
+    }
+
+    /// Stores what is held but not stored, whenever woken. Runs for the app's lifetime.
+    async fn persist_loop(self, db: Storage, me: UserId, mut woken: mpsc::Receiver<()>) {
+        let me_key = user_key(&me);
+        while woken.next().await.is_some() {
+            let work: Vec<(String, Vec<crate::model::Outgoing>)> = self.held.with_value(|held| {
+                held.iter()
+                    .map(|(id, h)| (id.clone(), h.session.unstored()))
+                    .filter(|(_, out)| !out.is_empty())
+                    .collect()
+            });
+            for (room, outgoing) in work {
+                let own = outgoing.iter().any(|o| o.before.author == me_key);
+                let mut batch = if own {
+                    PageBatch::own()
+                } else {
+                    PageBatch::received()
+                };
+                let mut pushed = Ok(());
+                for o in outgoing {
+                    pushed = pushed.and_then(|()| batch.push(&o.before, o.page, o.head));
+                }
+                let ends: Vec<(String, u64)> = batch
+                    .books()
+                    .map(|b| (b.author.clone(), b.length))
+                    .collect();
+                match pushed {
+                    Ok(()) => match db.write_pages(batch).await {
+                        Ok(()) => self.stored(&room, &me, ends),
+                        Err(e) => self.report(format!("Could not save messages: {e}"), own),
+                    },
+                    Err(e) => self.report(format!("Could not save messages: {e}"), own),
+                }
+            }
+            self.schedule_refresh();
+        }
+    }
+
+    /// Pages up to `ends` are committed: mark them, and announce the user's own new pages.
+    fn stored(&self, room: &str, me: &UserId, ends: Vec<(String, u64)>) {
+        let own_new = self
+            .held
+            .try_update_value(|held| {
+                let h = held.get_mut(room)?;
+                let mut own_new = Vec::new();
+                for (author, len) in ends {
+                    let Ok(author) = parse_user_key(&author) else {
+                        continue;
+                    };
+                    if author == *me {
+                        let from = h.session.stored_len(me);
+                        if let Some(book) = h.session.replica().book(me) {
+                            own_new.extend(book.range(from..len).iter().cloned());
+                        }
+                    }
+                    h.session.mark_stored(author, len);
+                }
+                Some(own_new)
+            })
+            .flatten()
+            .unwrap_or_default();
+        #[cfg(target_arch = "wasm32")]
+        if !own_new.is_empty()
+            && let Some(net) = self.net.get_value()
+        {
+            net.announce(self, room, &own_new, None);
+        }
+        let _ = own_new;
+    }
+
+    fn save_record(&self, record: RoomRecord) {
+        let Some(db) = self.messenger.storage() else {
+            return;
+        };
+        let rooms = *self;
+        spawn_local(async move {
+            if let Err(e) = db.save_room(&record).await {
+                rooms.report(format!("Could not save the room's settings: {e}"), false);
+            }
+        });
+    }
+
+    /// Writes one page of the local user into `room` with `write`; it is stored by the
+    /// persister and sent to peers once stored.
+    fn write(
+        self,
+        room: &str,
+        write: impl FnOnce(&mut RoomSession, &Identity, u64, [u8; NONCE_LEN]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let me = self
+            .me()
+            .ok_or_else(|| "Quire is still starting".to_owned())?;
+        let nonce = nonce()?;
+        let result = self
+            .held
+            .try_update_value(|held| {
+                let h = held
+                    .get_mut(room)
+                    .ok_or_else(|| "That room is not on this device".to_owned())?;
+                write(&mut h.session, &me, now_ms(), nonce)
+            })
+            .unwrap_or_else(|| Err("Quire is shutting down".to_owned()));
+        if result.is_ok() {
+            self.wake_persister();
+            self.schedule_refresh();
+        }
+        result
+    }
+
+    /// Like [`Self::write`] on the open room, reporting a failure in the notice banner.
+    fn write_open(
+        self,
+        what: &str,
+        write: impl FnOnce(&mut RoomSession, &Identity, u64, [u8; NONCE_LEN]) -> Result<(), String>,
+    ) {
+        let Some(room) = self.selected.get_untracked() else {
+            return;
+        };
+        if let Err(why) = self.write(&room, write) {
+            self.notice.set(Some(format!("Could not {what}: {why}")));
+        }
+    }
+
+    fn my_name(&self) -> String {
+        self.shell
+            .display_name
+            .get_untracked()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
     }
 
     /// Creates a group room named `name` and opens it.
-    pub fn create_room(self, messenger: Messenger, name: String) {
-        spawn_local(async move {
-            if let Err(why) = self.try_create(messenger, name).await {
-                self.pane.set(RoomPane::Failed(why));
-            }
-        });
+    pub fn create_room(self, _messenger: Messenger, name: String) {
+        if let Err(why) = self.try_create(name) {
+            self.notice
+                .set(Some(format!("Could not create the room: {why}")));
+        }
     }
 
-    async fn try_create(self, messenger: Messenger, name: String) -> Result<(), String> {
-        let (Some(db), Some(me)) = (messenger.storage(), messenger.identity()) else {
-            return Err("Quire is still starting".to_owned());
-        };
+    fn try_create(self, name: String) -> Result<(), String> {
+        let me = self
+            .me()
+            .ok_or_else(|| "Quire is still starting".to_owned())?;
+        let name = name.trim().to_owned();
+        if name.is_empty() {
+            return Err("give the room a name".to_owned());
+        }
         let secret = RoomSecret::from_bytes(generate_secret().map_err(|e| e.to_string())?);
-        let (session, out) = RoomSession::create(&me, &name, &secret, now_ms(), nonce()?)
+        let (mut session, _create) = RoomSession::create(&me, &name, &secret, now_ms(), nonce()?)
+            .map_err(|e| e.to_string())?;
+        session
+            .set_profile(&me, &self.my_name(), now_ms(), nonce()?)
             .map_err(|e| e.to_string())?;
         let id = room_key(&session.room());
-        let record = RoomRecord {
-            id: id.clone(),
-            key: secret.as_bytes().to_vec(),
-            name,
-            joined_at_ms: js_sys::Date::now(),
-            read: Vec::new(),
-            pending_invite: Vec::new(),
-        };
-        let lock = self.write_lock.get_value();
-        let _guard = lock.lock().await;
-        db.save_room(&record).await.map_err(|e| e.to_string())?;
-        self.sessions.update_value(|s| {
-            s.insert(id.clone(), session);
-        });
-        self.store(&db, &id, out).await.map_err(|e| e.to_string())?;
-        self.selected.set(Some(id));
+        let record = new_record(&id, &secret, name);
+        self.adopt(id, session, record);
         Ok(())
+    }
+
+    /// Takes a new room into the held set, saves its record and opens it.
+    fn adopt(self, id: String, session: RoomSession, record: RoomRecord) {
+        self.save_record(record.clone());
+        self.held.update_value(|held| {
+            held.insert(id.clone(), Held::new(session, record));
+        });
+        self.selected.set(Some(id.clone()));
+        self.after_change();
+        #[cfg(target_arch = "wasm32")]
+        if let Some(net) = self.net.get_value() {
+            net.room_added(self, &id);
+        }
     }
 
     /// Sends `text` in the open room.
-    pub fn send(self, messenger: Messenger, text: String) {
-        spawn_local(async move {
-            let (Some(db), Some(me), Some(id)) = (
-                messenger.storage(),
-                messenger.identity(),
-                self.selected.get_untracked(),
-            ) else {
-                return;
-            };
-            let Ok(nonce) = nonce() else { return };
-            let written = self
-                .sessions
-                .try_update_value(|s| {
-                    s.get_mut(&id)
-                        .map(|room| room.send_text(&me, text, now_ms(), nonce))
-                })
-                .flatten();
-            match written {
-                Some(Ok(out)) => {
-                    self.refresh();
-                    let lock = self.write_lock.get_value();
-                    let _guard = lock.lock().await;
-                    if let Err(e) = self.store(&db, &id, out).await {
-                        self.pane.set(RoomPane::Failed(e.to_string()));
-                    }
-                }
-                Some(Err(e)) => self.pane.set(RoomPane::Failed(e.to_string())),
-                None => {}
-            }
+    pub fn send(self, _messenger: Messenger, text: String) {
+        self.write_open("send the message", |s, me, now, nonce| {
+            s.send_text(me, text, now, nonce)
+                .map(drop)
+                .map_err(|e| e.to_string())
         });
     }
 
-    /// Stores one written page and marks it saved once the transaction committed.
-    async fn store(&self, db: &Storage, room: &str, out: Outgoing) -> Result<(), StorageError> {
-        if let Some(why) = self.write_failed.get_value() {
-            return Err(why);
+    /// The invite link for the open room. With `auto_admit`, this device admits whoever joins
+    /// through it without asking (it must be online to do so).
+    pub fn invite_link(self, _messenger: Messenger, auto_admit: bool) -> Result<String, String> {
+        let me = self
+            .me()
+            .ok_or_else(|| "Quire is still starting".to_owned())?;
+        let room = self
+            .selected
+            .get_untracked()
+            .ok_or_else(|| "Open a room first".to_owned())?;
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id)
+            .map_err(|_| "this browser cannot generate secure randomness".to_owned())?;
+        let relays = self.relay_addrs();
+        let made = self
+            .held
+            .try_update_value(|held| {
+                let h = held
+                    .get_mut(&room)
+                    .ok_or_else(|| "That room is not on this device".to_owned())?;
+                let state = h.session.replica().state();
+                if state.direct().is_some() {
+                    return Err("A private chat has no invite links".to_owned());
+                }
+                if state.is_deleted() {
+                    return Err("This room was deleted".to_owned());
+                }
+                if !state.is_owner(&me.user_id()) {
+                    return Err("Only the room's owners can invite".to_owned());
+                }
+                let secret = RoomSecret::from_bytes(
+                    h.record
+                        .key
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| "the stored room key is damaged".to_owned())?,
+                );
+                let invite = Invite {
+                    room: h.session.room(),
+                    room_name: state.name().to_owned(),
+                    secret,
+                    inviter: me.user_id(),
+                    id: InviteId(id),
+                    relays,
+                    expires_at_ms: Some(now_ms().saturating_add(INVITE_LIFETIME_MS)),
+                    auto_admit,
+                };
+                let link = invite
+                    .to_link(&base_url(), &me)
+                    .map_err(|e| e.to_string())?;
+                let record = auto_admit.then(|| {
+                    h.auto_admit.insert(InviteId(id));
+                    h.record.auto_admit_invites.push(id);
+                    h.record.clone()
+                });
+                Ok((link, record))
+            })
+            .unwrap_or_else(|| Err("Quire is shutting down".to_owned()));
+        let (link, record) = made?;
+        if let Some(record) = record {
+            self.save_record(record);
         }
-        let seq = out.page.seq;
-        let mut batch = PageBatch::own();
-        let written = match batch.push(&out.before, out.page, out.head) {
-            Ok(()) => db.write_pages(batch).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = written {
-            self.write_failed.set_value(Some(e.clone()));
-            return Err(e);
+        Ok(link)
+    }
+
+    fn relay_addrs(&self) -> Vec<String> {
+        #[cfg(target_arch = "wasm32")]
+        if let Some(net) = self.net.get_value() {
+            return net.relay_addrs();
         }
-        self.sessions.update_value(|s| {
-            if let Some(session) = s.get_mut(room) {
-                session.mark_saved(seq);
-            }
-        });
-        self.refresh();
+        Vec::new()
+    }
+
+    /// Asks to join the invite's room (or opens it, if this device already holds it).
+    pub fn join(self, _messenger: Messenger, invite: Invite) {
+        if let Err(why) = self.try_join(invite) {
+            self.notice.set(Some(format!("Could not join: {why}")));
+        }
+    }
+
+    fn try_join(self, invite: Invite) -> Result<(), String> {
+        let me = self
+            .me()
+            .ok_or_else(|| "Quire is still starting".to_owned())?;
+        let id = room_key(&invite.room);
+        if self.held.with_value(|held| held.contains_key(&id)) {
+            self.selected.set(Some(id));
+            return Ok(());
+        }
+        let mut session = RoomSession::join(me.user_id(), invite.room, &invite.secret);
+        session
+            .control(
+                &me,
+                ControlOp::JoinRequest {
+                    display_name: self.my_name(),
+                    invite: Some(invite.id),
+                },
+                now_ms(),
+                nonce()?,
+            )
+            .map_err(|e| e.to_string())?;
+        let record = new_record(&id, &invite.secret, invite.room_name.clone());
+        self.adopt(id.clone(), session, record);
+        #[cfg(target_arch = "wasm32")]
+        if let Some(net) = self.net.get_value() {
+            net.reach(&invite.inviter);
+        }
         Ok(())
+    }
+
+    fn control_open(self, what: &str, op: ControlOp) {
+        self.write_open(what, |s, me, now, nonce| {
+            s.control(me, op, now, nonce)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        });
+    }
+
+    /// Lets a requester in (owners only; core voids it otherwise).
+    pub fn admit(self, _messenger: Messenger, user: String) {
+        match parse_user_key(&user) {
+            Ok(member) => self.control_open(
+                "let them in",
+                ControlOp::Admit {
+                    member,
+                    role: Role::Member,
+                },
+            ),
+            Err(e) => self.notice.set(Some(e.to_string())),
+        }
+    }
+
+    /// Hides a join request on this device. There is no "decline" page: the requester just
+    /// stays outside, and any other owner may still admit them.
+    pub fn decline(self, _messenger: Messenger, user: String) {
+        let Ok(user) = parse_user_key(&user) else {
+            return;
+        };
+        let Some(room) = self.selected.get_untracked() else {
+            return;
+        };
+        let record = self
+            .held
+            .try_update_value(|held| {
+                let h = held.get_mut(&room)?;
+                h.declined.insert(user).then(|| {
+                    h.record.declined.push(user_key(&user));
+                    h.record.clone()
+                })
+            })
+            .flatten();
+        if let Some(record) = record {
+            self.save_record(record);
+        }
+        self.refresh();
+    }
+
+    pub fn remove(self, _messenger: Messenger, user: String) {
+        match parse_user_key(&user) {
+            Ok(member) => self.control_open("remove them", ControlOp::Remove { member }),
+            Err(e) => self.notice.set(Some(e.to_string())),
+        }
+    }
+
+    pub fn rename(self, _messenger: Messenger, name: String) {
+        let name = name.trim().to_owned();
+        if name.is_empty() {
+            self.notice.set(Some("A room needs a name.".to_owned()));
+            return;
+        }
+        self.control_open("rename the room", ControlOp::Rename { name });
+    }
+
+    /// Leaves the open room: it stays on this device, read-only.
+    pub fn leave(self, _messenger: Messenger) {
+        self.control_open("leave the room", ControlOp::Leave);
+    }
+
+    /// Deletes the open room for everyone (owners only): it becomes read-only everywhere.
+    pub fn delete(self, _messenger: Messenger) {
+        self.control_open("delete the room", ControlOp::Delete);
+    }
+
+    /// Opens (creating if needed) the 1:1 chat with `user` and selects it.
+    pub fn open_direct(self, _messenger: Messenger, user: String) {
+        if let Err(why) = self.try_open_direct(&user) {
+            self.notice
+                .set(Some(format!("Could not open the chat: {why}")));
+        }
+    }
+
+    fn try_open_direct(self, user: &str) -> Result<(), String> {
+        let me = self
+            .me()
+            .ok_or_else(|| "Quire is still starting".to_owned())?;
+        let peer = parse_user_key(user).map_err(|e| e.to_string())?;
+        if peer == me.user_id() {
+            return Err("that's you".to_owned());
+        }
+        let id = room_key(&direct_room_id(&me.user_id(), &peer));
+        if self.held.with_value(|held| held.contains_key(&id)) {
+            self.selected.set(Some(id));
+            return Ok(());
+        }
+        let (mut session, secret, _create) =
+            RoomSession::create_direct(&me, &peer, now_ms(), nonce()?)
+                .map_err(|e| e.to_string())?;
+        session
+            .set_profile(&me, &self.my_name(), now_ms(), nonce()?)
+            .map_err(|e| e.to_string())?;
+        let record = new_record(&id, &secret, String::new());
+        self.adopt(id, session, record);
+        #[cfg(target_arch = "wasm32")]
+        if let Some(net) = self.net.get_value() {
+            net.reach(&peer);
+        }
+        Ok(())
+    }
+
+    /// A peer opened a sync stream for a room this device does not hold: if it is the 1:1 room
+    /// between us, take it (the peer's create page arrives over that stream).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn accept_direct(self, room: &str, peer: &UserId) -> bool {
+        let Some(me) = self.me() else {
+            return false;
+        };
+        if room_key(&direct_room_id(&me.user_id(), peer)) != room {
+            return false;
+        }
+        let Ok(secret) = direct_room_secret(&me, peer) else {
+            return false;
+        };
+        // Our profile page follows once the peer's create page arrives (see `auto_admit`).
+        let session = RoomSession::join(me.user_id(), direct_room_id(&me.user_id(), peer), &secret);
+        let record = new_record(room, &secret, String::new());
+        self.save_record(record.clone());
+        self.held.update_value(|held| {
+            held.insert(room.to_owned(), Held::new(session, record));
+        });
+        self.after_change();
+        true
+    }
+
+    /// Join requests this device promised to admit (auto-admit invites) get their admit page,
+    /// and rooms where members would not know our name get a profile page.
+    fn auto_admit(self) {
+        let Some(me) = self.me() else {
+            return;
+        };
+        let unnamed: Vec<String> = self.held.with_value(|held| {
+            held.iter()
+                .filter(|(_, h)| h.session.needs_profile())
+                .map(|(id, _)| id.clone())
+                .collect()
+        });
+        let name = self.my_name();
+        for room in unnamed {
+            let written = self.write(&room, |s, me, now, nonce| {
+                s.set_profile(me, &name, now, nonce)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            });
+            if let Err(why) = written {
+                self.report(format!("Could not write your profile: {why}"), false);
+            }
+        }
+        let due: Vec<(String, UserId)> = self.held.with_value(|held| {
+            held.iter()
+                .flat_map(|(id, h)| {
+                    h.session
+                        .auto_admittable(&h.auto_admit)
+                        .into_iter()
+                        .filter(|u| !h.admitting.contains(u))
+                        .map(|u| (id.clone(), u))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        });
+        for (room, member) in due {
+            let Ok(nonce) = nonce() else { return };
+            let written = self.held.try_update_value(|held| {
+                let h = held.get_mut(&room)?;
+                h.admitting.insert(member);
+                h.session
+                    .control(
+                        &me,
+                        ControlOp::Admit {
+                            member,
+                            role: Role::Member,
+                        },
+                        now_ms(),
+                        nonce,
+                    )
+                    .ok()
+            });
+            if written.flatten().is_some() {
+                self.wake_persister();
+                self.schedule_refresh();
+            }
+        }
+    }
+
+    /// Everything the inspector shows.
+    pub fn inspect(self) -> InspectorSnapshot {
+        #[cfg_attr(not(target_arch = "wasm32"), allow(unused_mut))]
+        let mut snapshot = InspectorSnapshot {
+            me: self
+                .me()
+                .map(|me| user_key(&me.user_id()))
+                .unwrap_or_default(),
+            rooms: self.held.with_value(|held| {
+                held.values()
+                    .map(|h| {
+                        let mut room = h.session.inspect();
+                        if room.name.is_empty() {
+                            room.name.clone_from(&h.record.name);
+                        }
+                        room
+                    })
+                    .collect()
+            }),
+            errors: self.errors.with_value(|e| e.iter().cloned().collect()),
+            ..InspectorSnapshot::default()
+        };
+        #[cfg(target_arch = "wasm32")]
+        if let Some(net) = self.net.get_value() {
+            net.inspect(&mut snapshot);
+        }
+        snapshot
     }
 }
 
-async fn load_sessions(
-    db: &Storage,
-    me: quire_core::identity::UserId,
-) -> Result<BTreeMap<String, RoomSession>, String> {
-    let mut sessions = BTreeMap::new();
+fn summary_of(h: &Held) -> RoomSummary {
+    let mut summary = h.session.summary();
+    if summary.name.is_empty() {
+        summary.name.clone_from(&h.record.name);
+    }
+    summary
+}
+
+fn new_record(id: &str, secret: &RoomSecret, name: String) -> RoomRecord {
+    RoomRecord {
+        id: id.to_owned(),
+        key: secret.as_bytes().to_vec(),
+        name,
+        joined_at_ms: js_sys::Date::now(),
+        read: Vec::new(),
+        pending_invite: Vec::new(),
+        declined: Vec::new(),
+        auto_admit_invites: Vec::new(),
+    }
+}
+
+/// The app's address without fragment: what invite links are built on.
+fn base_url() -> String {
+    web_sys::window()
+        .and_then(|w| {
+            let l = w.location();
+            Some(format!("{}{}", l.origin().ok()?, l.pathname().ok()?))
+        })
+        .unwrap_or_else(|| "/".to_owned())
+}
+
+async fn load_rooms(db: &Storage, me: UserId) -> Result<BTreeMap<String, Held>, String> {
+    let mut held = BTreeMap::new();
     for record in db.rooms().await.map_err(|e| e.to_string())? {
         let room = parse_room_key(&record.id).map_err(|e| e.to_string())?;
         let secret_bytes: [u8; 32] = record
@@ -225,12 +866,12 @@ async fn load_sessions(
         );
         let session =
             RoomSession::restore(me, room, &secret, books, read).map_err(|e| e.to_string())?;
-        sessions.insert(record.id.clone(), session);
+        held.insert(record.id.clone(), Held::new(session, record));
     }
-    Ok(sessions)
+    Ok(held)
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     // Date.now() is a non-negative integer number of ms since the epoch.
     js_sys::Date::now().max(0.0) as u64
 }

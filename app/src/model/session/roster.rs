@@ -58,6 +58,28 @@ impl RoomSession {
         names.get(user).cloned().unwrap_or_else(|| user.short())
     }
 
+    /// Whether members of this room have no name for the local user yet: neither a join request
+    /// nor a profile page of theirs is held, and they may write one.
+    pub fn needs_profile(&self) -> bool {
+        if !self.writable() {
+            return false;
+        }
+        let Some(book) = self.replica.book(&self.me) else {
+            return true;
+        };
+        !book.range(0..book.len()).iter().any(|page| {
+            matches!(
+                self.key.open_body(page.page()),
+                Ok(Body::Profile(_) | Body::Control(ControlOp::JoinRequest { .. }))
+            )
+        })
+    }
+
+    /// How many of `author`'s pages are committed to storage.
+    pub fn stored_len(&self, author: &UserId) -> u64 {
+        self.stored.get(author).copied().unwrap_or(0)
+    }
+
     /// Whether the local user asked to join and no owner has answered yet.
     pub fn waiting_for_approval(&self) -> bool {
         let state = self.replica.state();

@@ -1,0 +1,728 @@
+//! The network driver: the browser node, presence, links and one `/quire/sync/1` session per
+//! linked peer per room.
+//!
+//! - **Presence.** Every held room is registered under its hashed namespace
+//!   ([`presence_namespace`]) and discovered every [`DISCOVER_EVERY_MS`]; the peers found there
+//!   are the room's online members (the relay never learns room ids).
+//! - **Links.** For each room, [`planned_links`] over its online members says whom to link to
+//!   (full mesh up to 10, a log-degree overlay beyond); the node dials through the relay and
+//!   upgrades to a direct `/webrtc` connection. Once a link is up it carries every room the two
+//!   share, so conversations continue when the relay goes away.
+//! - **Streams.** One stream per (peer, room). The peer with the lower peer id opens it at once;
+//!   the other opens only if none arrived after [`OPEN_GRACE_MS`] (it may know of a room the
+//!   lower one does not, like a new 1:1 chat). When both open anyway, both sides keep the stream
+//!   opened by the lower id, so they always agree on which stream is live.
+//! - **Sync.** Frames go to core's `SyncSession` through the room's `RoomSession`; accepted pages
+//!   go to the persister and are forwarded at once to the room's other sessions (they are signed
+//!   by their authors, so forwarding needs no trust). The user's own pages are announced only
+//!   after their storage commit (see the module above).
+//!
+//! Every task is owned: stream tasks are aborted when their link is dropped; the node, tick and
+//! accept tasks live as long as the app.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use futures::channel::mpsc;
+use futures::future::{AbortHandle, Abortable};
+use futures::{AsyncReadExt as _, FutureExt as _, StreamExt as _};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId, Stream};
+use quire_core::identity::{Identity, UserId};
+use quire_core::invite::MAX_RELAY_ADDRS;
+use quire_core::plan::{planned_links, presence_namespace};
+use quire_core::sync::{PROTOCOL, SessionState, SyncMessage, SyncSession};
+use quire_core::validate::VerifiedPage;
+
+use super::frame::{read_frame, write_frame};
+use super::{Rooms, now_ms};
+use crate::model::ids::{parse_room_key, room_key, user_key};
+use crate::model::room_view::{InspectedLink, InspectedSession, InspectorSnapshot, Presence};
+use crate::net::link::LinkState;
+use crate::net::node::{NetEvent, Node, NodeConfig, NodeHandle, keypair_from_ed25519_secret};
+use crate::shell::ConnectionStatus;
+
+/// Presence is re-read this often. Why: a member who comes online is found within this time
+/// even if no event told us; one small rendezvous query per room.
+const DISCOVER_EVERY_MS: f64 = 5_000.0;
+/// Sync timers, stream reconciliation and redials run on this tick.
+const TICK_MS: u32 = 1_000;
+/// The higher peer id waits this long for the lower one to open a room's stream.
+const OPEN_GRACE_MS: f64 = 3_000.0;
+/// A peer that could not be reached is dialled again after this long.
+const REDIAL_MS: f64 = 10_000.0;
+/// Node start is retried this often while the relay is unreachable.
+const START_RETRY_MS: u32 = 5_000;
+/// Frames queued for one stream's writer. Why: matches core's outbox bound; beyond it the
+/// stream cannot keep up and dropped pushes are repaired by the next heads exchange.
+const STREAM_QUEUE: usize = 64;
+
+type Key = (PeerId, String);
+
+struct Link {
+    id: u64,
+    sync: SyncSession,
+    out: mpsc::Sender<Vec<u8>>,
+    opened_by_me: bool,
+    tasks: AbortHandle,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.tasks.abort();
+    }
+}
+
+#[derive(Default)]
+struct State {
+    node: Option<Node>,
+    handle: Option<NodeHandle>,
+    relay_connected: bool,
+    links: BTreeMap<Key, Link>,
+    opening: BTreeSet<Key>,
+    /// When a (peer, room) pair was first seen without a stream (for [`OPEN_GRACE_MS`]).
+    waiting: BTreeMap<Key, f64>,
+    /// Online members per room key, from presence.
+    present: BTreeMap<String, BTreeSet<PeerId>>,
+    namespaces: BTreeMap<String, String>,
+    registered: BTreeSet<String>,
+    last_discover: f64,
+    last_dial: BTreeMap<PeerId, f64>,
+    last_seen: BTreeMap<UserId, f64>,
+    next_link: u64,
+}
+
+/// The driver's handle (cheap to clone, single-threaded).
+#[derive(Clone)]
+pub(super) struct Net {
+    state: Rc<RefCell<State>>,
+    me: PeerId,
+}
+
+fn peer_of(user: &UserId) -> Option<PeerId> {
+    libp2p::identity::ed25519::PublicKey::try_from_bytes(user.as_bytes())
+        .ok()
+        .map(|k| libp2p::identity::PublicKey::from(k).to_peer_id())
+}
+
+fn user_of(peer: &PeerId) -> Option<UserId> {
+    let multihash = peer.as_ref();
+    if multihash.code() != 0 {
+        return None;
+    }
+    let key = libp2p::identity::PublicKey::try_decode_protobuf(multihash.digest())
+        .ok()?
+        .try_into_ed25519()
+        .ok()?;
+    Some(UserId::from_bytes(key.to_bytes()))
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+impl Net {
+    /// Starts the node (retrying while the relay is unreachable) and the driver's tasks.
+    pub(super) fn start(rooms: Rooms, identity: Rc<Identity>) {
+        let Some(me) = peer_of(&identity.user_id()) else {
+            rooms.report(
+                "this identity's key cannot be used on the network".into(),
+                true,
+            );
+            return;
+        };
+        let net = Self {
+            state: Rc::new(RefCell::new(State::default())),
+            me,
+        };
+        rooms.net.set_value(Some(net.clone()));
+        rooms.shell.connection.set(ConnectionStatus::Connecting);
+        spawn_local(async move {
+            let (node, events) = loop {
+                let keypair = match keypair_from_ed25519_secret(identity.secret_bytes()) {
+                    Ok(k) => k,
+                    Err(e) => return rooms.report(format!("Cannot start networking: {e}"), true),
+                };
+                match Node::start(keypair, NodeConfig::default()).await {
+                    Ok(started) => break started,
+                    Err(e) => {
+                        rooms.shell.connection.set(ConnectionStatus::Offline);
+                        rooms.report(format!("Cannot reach the relay: {e}; retrying"), false);
+                        gloo_timers::future::TimeoutFuture::new(START_RETRY_MS).await;
+                    }
+                }
+            };
+            let handle = node.handle();
+            let incoming = handle.accept(PROTOCOL);
+            {
+                let mut state = net.state.borrow_mut();
+                state.handle = Some(handle);
+                state.node = Some(node);
+            }
+            match incoming {
+                Ok(incoming) => spawn_local(net.clone().accept_loop(rooms, incoming)),
+                Err(e) => rooms.report(format!("Cannot accept sync streams: {e}"), true),
+            }
+            spawn_local(net.clone().tick_loop(rooms));
+            net.event_loop(rooms, events).await;
+        });
+    }
+
+    fn handle(&self) -> Option<NodeHandle> {
+        self.state.borrow().handle.clone()
+    }
+
+    async fn event_loop(self, rooms: Rooms, mut events: mpsc::Receiver<NetEvent>) {
+        while let Some(event) = events.next().await {
+            match event {
+                NetEvent::Relay { connected } => {
+                    self.state.borrow_mut().relay_connected = connected;
+                    if connected {
+                        self.state.borrow_mut().last_discover = 0.0;
+                    }
+                }
+                NetEvent::Link { peer, state } => {
+                    if state == LinkState::Offline {
+                        self.peer_gone(&peer);
+                    }
+                }
+                NetEvent::Discovered { namespace, peers } => {
+                    let mut state = self.state.borrow_mut();
+                    if let Some(room) = state.namespaces.get(&namespace).cloned() {
+                        let online: BTreeSet<PeerId> = peers
+                            .into_iter()
+                            .map(|(p, _)| p)
+                            .filter(|p| *p != self.me)
+                            .collect();
+                        state.present.insert(room, online);
+                    }
+                }
+                NetEvent::RegisterFailed { namespace, reason } => {
+                    self.state.borrow_mut().registered.remove(&namespace);
+                    rooms.report(format!("Presence registration failed: {reason}"), false);
+                }
+                NetEvent::DiscoverFailed { .. }
+                | NetEvent::Registered { .. }
+                | NetEvent::Listening { .. } => {}
+            }
+            self.update_status(rooms);
+            self.reconcile(rooms);
+        }
+    }
+
+    fn update_status(&self, rooms: Rooms) {
+        let Some(handle) = self.handle() else { return };
+        let peers = handle
+            .links()
+            .into_iter()
+            .filter(|(_, s)| matches!(s, LinkState::Direct | LinkState::Relayed))
+            .count();
+        let status = if self.state.borrow().relay_connected {
+            ConnectionStatus::Online { peers }
+        } else if peers > 0 {
+            ConnectionStatus::Direct { peers }
+        } else {
+            ConnectionStatus::Offline
+        };
+        if rooms.shell.connection.get_untracked() != status {
+            rooms.shell.connection.set(status);
+        }
+    }
+
+    fn peer_gone(&self, peer: &PeerId) {
+        let mut state = self.state.borrow_mut();
+        state.links.retain(|(p, _), _| p != peer);
+        state.waiting.retain(|(p, _), _| p != peer);
+    }
+
+    async fn tick_loop(self, rooms: Rooms) {
+        loop {
+            gloo_timers::future::TimeoutFuture::new(TICK_MS).await;
+            self.update_status(rooms);
+            self.presence(rooms);
+            self.reconcile(rooms);
+            self.run_timers(rooms);
+            rooms.schedule_refresh();
+        }
+    }
+
+    /// Registers every held room's namespace and re-reads who is there.
+    fn presence(&self, rooms: Rooms) {
+        let Some(handle) = self.handle() else { return };
+        let room_ids: Vec<String> = rooms.held.with_value(|h| h.keys().cloned().collect());
+        let mut state = self.state.borrow_mut();
+        if !state.relay_connected {
+            return;
+        }
+        let discover = now() - state.last_discover >= DISCOVER_EVERY_MS;
+        if discover {
+            state.last_discover = now();
+        }
+        for id in room_ids {
+            let Ok(room) = parse_room_key(&id) else {
+                continue;
+            };
+            let ns = presence_namespace(&room);
+            state.namespaces.insert(ns.clone(), id);
+            if !state.registered.contains(&ns) {
+                match handle.register(&ns) {
+                    Ok(()) => {
+                        state.registered.insert(ns.clone());
+                    }
+                    Err(e) => tracing::warn!("register {ns}: {e}"),
+                }
+            }
+            if discover && let Err(e) = handle.discover(&ns) {
+                tracing::warn!("discover {ns}: {e}");
+            }
+        }
+    }
+
+    /// A room was just created or joined: announce it and look for its members now.
+    pub(super) fn room_added(&self, rooms: Rooms, _room: &str) {
+        self.state.borrow_mut().last_discover = 0.0;
+        self.presence(rooms);
+        self.reconcile(rooms);
+    }
+
+    /// Dials `user` through the relay (an inviter, the other side of a new 1:1 chat).
+    pub(super) fn reach(&self, user: &UserId) {
+        let (Some(handle), Some(peer)) = (self.handle(), peer_of(user)) else {
+            return;
+        };
+        if handle.link_state(&peer) == LinkState::Offline {
+            self.state.borrow_mut().last_dial.insert(peer, now());
+            if let Err(e) = handle.connect(peer) {
+                tracing::warn!("connect {peer}: {e}");
+            }
+        }
+    }
+
+    /// Dials the planned peers of every room and opens the streams that are missing.
+    fn reconcile(&self, rooms: Rooms) {
+        let Some(handle) = self.handle() else { return };
+        let wanted: Vec<(String, BTreeSet<PeerId>)> = rooms.held.with_value(|held| {
+            let state = self.state.borrow();
+            held.iter()
+                .map(|(id, h)| {
+                    let mut peers: BTreeSet<PeerId> =
+                        state.present.get(id).cloned().unwrap_or_default();
+                    // Linked participants count as online even when presence is unknown
+                    // (the relay is down).
+                    for user in h.session.participants() {
+                        if let Some(peer) = peer_of(&user)
+                            && matches!(
+                                handle.link_state(&peer),
+                                LinkState::Direct | LinkState::Relayed
+                            )
+                        {
+                            peers.insert(peer);
+                        }
+                    }
+                    (id.clone(), peers)
+                })
+                .collect()
+        });
+        let now = now();
+        for (room, online) in wanted {
+            let online: Vec<PeerId> = online.into_iter().collect();
+            let planned = planned_links(&self.me, &online);
+            for peer in planned {
+                match handle.link_state(&peer) {
+                    LinkState::Direct | LinkState::Relayed => {
+                        self.ensure_stream(rooms, &peer, &room)
+                    }
+                    LinkState::Connecting => {}
+                    LinkState::Offline => {
+                        let mut state = self.state.borrow_mut();
+                        let due = state
+                            .last_dial
+                            .get(&peer)
+                            .is_none_or(|at| now - at >= REDIAL_MS);
+                        if due && state.relay_connected {
+                            state.last_dial.insert(peer, now);
+                            if let Err(e) = handle.connect(peer) {
+                                tracing::warn!("connect {peer}: {e}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn ensure_stream(&self, rooms: Rooms, peer: &PeerId, room: &str) {
+        let key = (*peer, room.to_owned());
+        {
+            let mut state = self.state.borrow_mut();
+            if state.links.contains_key(&key) || state.opening.contains(&key) {
+                state.waiting.remove(&key);
+                return;
+            }
+            if self.me > *peer {
+                let since = *state.waiting.entry(key.clone()).or_insert_with(now);
+                if now() - since < OPEN_GRACE_MS {
+                    return;
+                }
+            }
+            state.opening.insert(key.clone());
+            state.waiting.remove(&key);
+        }
+        let Some(handle) = self.handle() else { return };
+        let net = self.clone();
+        spawn_local(async move {
+            let opened = handle.open_stream(key.0, PROTOCOL).await;
+            net.state.borrow_mut().opening.remove(&key);
+            match opened {
+                Ok(stream) => {
+                    let sync = rooms.held.with_value(|held| {
+                        held.get(&key.1).map(|h| h.session.sync_session(now_ms()))
+                    });
+                    if let Some(sync) = sync {
+                        net.add_link(rooms, key, stream, sync, true, None);
+                    }
+                }
+                Err(e) => tracing::debug!("open sync stream: {e}"),
+            }
+        });
+    }
+
+    async fn accept_loop(self, rooms: Rooms, mut incoming: libp2p_stream::IncomingStreams) {
+        while let Some((peer, stream)) = incoming.next().await {
+            spawn_local(self.clone().accept_one(rooms, peer, stream));
+        }
+    }
+
+    /// An inbound stream: its first frame names the room.
+    async fn accept_one(self, rooms: Rooms, peer: PeerId, mut stream: Stream) {
+        let first = match read_frame(&mut stream).await {
+            Ok(frame) => frame,
+            Err(e) => return tracing::debug!("inbound sync stream from {peer}: {e}"),
+        };
+        let room = match SyncMessage::decode(&first) {
+            Ok(message) => room_key(&message.room()),
+            Err(e) => {
+                return rooms.report(format!("A peer sent a malformed sync message: {e}"), false);
+            }
+        };
+        let held = rooms.held.with_value(|h| h.contains_key(&room));
+        let taken = held || user_of(&peer).is_some_and(|user| rooms.accept_direct(&room, &user));
+        if !taken {
+            // Not a room of ours: say nothing about it (dropping closes the stream).
+            return;
+        }
+        let Some(sync) = rooms
+            .held
+            .with_value(|h| h.get(&room).map(|h| h.session.sync_session(now_ms())))
+        else {
+            return;
+        };
+        self.add_link(rooms, (peer, room), stream, sync, false, Some(first));
+    }
+
+    /// Registers a stream as the link for `key` (unless the other side's stream wins) and
+    /// starts its reader and writer.
+    fn add_link(
+        &self,
+        rooms: Rooms,
+        key: Key,
+        stream: Stream,
+        sync: SyncSession,
+        opened_by_me: bool,
+        first: Option<Vec<u8>>,
+    ) {
+        let (out, queued) = mpsc::channel(STREAM_QUEUE);
+        let (tasks, registration) = AbortHandle::new_pair();
+        let id = {
+            let mut state = self.state.borrow_mut();
+            if let Some(existing) = state.links.get(&key)
+                && existing.opened_by_me != opened_by_me
+            {
+                // Both sides opened: keep the stream the lower peer id opened.
+                let lower_is_me = self.me < key.0;
+                if existing.opened_by_me == lower_is_me {
+                    return;
+                }
+            }
+            state.next_link += 1;
+            let id = state.next_link;
+            state.links.insert(
+                key.clone(),
+                Link {
+                    id,
+                    sync,
+                    out,
+                    opened_by_me,
+                    tasks,
+                },
+            );
+            id
+        };
+        let (reader, writer) = stream.split();
+        let net = self.clone();
+        let run = async move {
+            let write = write_loop(writer, queued);
+            let read = net.read_loop(rooms, key, id, reader, first);
+            futures::pin_mut!(write, read);
+            futures::future::select(write, read).await;
+        };
+        spawn_local(Abortable::new(run, registration).map(drop));
+        self.flush_all();
+    }
+
+    async fn read_loop(
+        &self,
+        rooms: Rooms,
+        key: Key,
+        id: u64,
+        mut reader: futures::io::ReadHalf<Stream>,
+        first: Option<Vec<u8>>,
+    ) {
+        if let Some(frame) = first {
+            self.on_frame(rooms, &key, id, &frame);
+        }
+        loop {
+            match read_frame(&mut reader).await {
+                Ok(frame) => {
+                    if !self.on_frame(rooms, &key, id, &frame) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!("sync stream with {} ended: {e}", key.0);
+                    break;
+                }
+            }
+        }
+        let mut state = self.state.borrow_mut();
+        if state.links.get(&key).is_some_and(|l| l.id == id) {
+            state.links.remove(&key);
+        }
+    }
+
+    /// One frame from `key`'s peer. Returns whether the link lives on.
+    fn on_frame(&self, rooms: Rooms, key: &Key, id: u64, frame: &[u8]) -> bool {
+        let (peer, room) = key;
+        let at = now_ms();
+        let mut state = self.state.borrow_mut();
+        let Some(link) = state.links.get_mut(key).filter(|l| l.id == id) else {
+            return false;
+        };
+        let outcome = rooms.held.try_update_value(|held| {
+            let h = held.get_mut(room)?;
+            let accepted = h.session.sync_bytes(&mut link.sync, frame, at);
+            if let Some(user) = user_of(peer) {
+                let heads: Vec<(UserId, u64)> =
+                    link.sync.peer_heads().map(|h| (h.author, h.len)).collect();
+                h.session.peer_reported(user, heads, at);
+            }
+            Some(accepted)
+        });
+        let closed = match link.sync.state() {
+            SessionState::Closed(why) => Some(why.to_string()),
+            _ => None,
+        };
+        if let Some(user) = user_of(peer) {
+            state.last_seen.insert(user, now());
+        }
+        let Some(Some(accepted)) = outcome else {
+            return false;
+        };
+        // Forward what arrived to the room's other sessions (the sender has it).
+        for ((other, r), l) in state.links.iter_mut() {
+            if r == room && other != peer {
+                l.sync.announce(&accepted.stored);
+                for proof in &accepted.equivocations {
+                    l.sync.announce_proof(proof);
+                }
+            }
+        }
+        drop(state);
+        self.flush_room(room);
+        if let Some(why) = closed {
+            rooms.report(format!("Stopped syncing with {}: {why}", key.0), false);
+            self.state.borrow_mut().links.remove(key);
+            return false;
+        }
+        if !accepted.stored.is_empty() {
+            rooms.after_change();
+        } else {
+            rooms.schedule_refresh();
+        }
+        true
+    }
+
+    /// The user's own pages, stored: push them to every session of the room.
+    pub(super) fn announce(
+        &self,
+        _rooms: &Rooms,
+        room: &str,
+        pages: &[VerifiedPage],
+        except: Option<&PeerId>,
+    ) {
+        {
+            let mut state = self.state.borrow_mut();
+            for ((peer, r), link) in state.links.iter_mut() {
+                if r == room && Some(peer) != except {
+                    link.sync.announce(pages);
+                }
+            }
+        }
+        self.flush_room(room);
+    }
+
+    fn flush_room(&self, room: &str) {
+        let mut state = self.state.borrow_mut();
+        for ((_, r), link) in state.links.iter_mut() {
+            if r == room {
+                flush(link);
+            }
+        }
+    }
+
+    fn flush_all(&self) {
+        let mut state = self.state.borrow_mut();
+        for link in state.links.values_mut() {
+            flush(link);
+        }
+    }
+
+    /// Heads re-sends and request retries.
+    fn run_timers(&self, rooms: Rooms) {
+        let at = now_ms();
+        let mut closed = Vec::new();
+        {
+            let mut state = self.state.borrow_mut();
+            rooms.held.with_value(|held| {
+                for (key, link) in state.links.iter_mut() {
+                    if link.sync.poll_timeout().is_some_and(|t| t <= at)
+                        && let Some(h) = held.get(&key.1)
+                    {
+                        h.session.sync_timeout(&mut link.sync, at);
+                    }
+                    if link.sync.is_closed() {
+                        closed.push(key.clone());
+                    } else {
+                        flush(link);
+                    }
+                }
+            });
+            for key in &closed {
+                state.links.remove(key);
+            }
+        }
+        for key in closed {
+            rooms.report(format!("Stopped syncing with {}: no answer", key.0), false);
+        }
+    }
+
+    /// How `user`'s device is reachable, for the presence dot.
+    pub(super) fn presence_of(&self, user: &UserId) -> Presence {
+        let state = self.state.borrow();
+        let link = match (state.handle.as_ref(), peer_of(user)) {
+            (Some(handle), Some(peer)) => handle.link_state(&peer),
+            _ => LinkState::Offline,
+        };
+        match link {
+            LinkState::Direct => Presence::Direct,
+            LinkState::Relayed => Presence::Relayed,
+            LinkState::Connecting | LinkState::Offline => Presence::Offline {
+                last_seen_ms: state.last_seen.get(user).copied(),
+            },
+        }
+    }
+
+    /// The relay addresses peers can reach this device through (for invites).
+    pub(super) fn relay_addrs(&self) -> Vec<String> {
+        let Some(handle) = self.handle() else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for addr in handle.listen_addrs() {
+            let relay: Multiaddr = addr
+                .iter()
+                .take_while(|p| *p != Protocol::P2pCircuit)
+                .collect();
+            let text = relay.to_string();
+            if !relay.is_empty() && !out.contains(&text) {
+                out.push(text);
+            }
+        }
+        out.truncate(MAX_RELAY_ADDRS);
+        out
+    }
+
+    /// Links and sync sessions, for the inspector.
+    pub(super) fn inspect(&self, snapshot: &mut InspectorSnapshot) {
+        let state = self.state.borrow();
+        snapshot.peer_id = self.me.to_string();
+        snapshot.relay_connected = state.relay_connected;
+        if let Some(handle) = &state.handle {
+            snapshot.links = handle
+                .links()
+                .into_iter()
+                .map(|(peer, link)| InspectedLink {
+                    peer: peer.to_string(),
+                    state: match link {
+                        LinkState::Direct => "direct",
+                        LinkState::Relayed => "relayed",
+                        LinkState::Connecting => "connecting",
+                        LinkState::Offline => "offline",
+                    }
+                    .to_owned(),
+                    addrs: handle
+                        .connection_addrs(&peer)
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                })
+                .collect();
+        }
+        for room in &mut snapshot.rooms {
+            room.sessions = state
+                .links
+                .iter()
+                .filter(|((_, r), _)| *r == room.id)
+                .map(|((peer, _), link)| InspectedSession {
+                    peer: user_of(peer).map_or_else(|| peer.to_string(), |u| user_key(&u)),
+                    state: match link.sync.state() {
+                        SessionState::Greeting => "greeting".to_owned(),
+                        SessionState::CatchingUp => "catching up".to_owned(),
+                        SessionState::Live => "live".to_owned(),
+                        SessionState::Closed(why) => format!("closed: {why}"),
+                    },
+                    peer_heads: link
+                        .sync
+                        .peer_heads()
+                        .map(|h| (user_key(&h.author), h.len))
+                        .collect(),
+                })
+                .collect();
+        }
+    }
+}
+
+/// Moves a session's queued messages to its stream's writer. A full writer queue drops the
+/// message: the peer's next heads exchange repairs what it missed.
+fn flush(link: &mut Link) {
+    while let Some(message) = link.sync.poll_transmit() {
+        if link.out.try_send(message.encode()).is_err() {
+            tracing::debug!("sync stream queue full; the next heads exchange repairs it");
+        }
+    }
+}
+
+async fn write_loop(
+    mut writer: futures::io::WriteHalf<Stream>,
+    mut queued: mpsc::Receiver<Vec<u8>>,
+) {
+    while let Some(frame) = queued.next().await {
+        if let Err(e) = write_frame(&mut writer, &frame).await {
+            tracing::debug!("sync stream write failed: {e}");
+            return;
+        }
+    }
+}
