@@ -7,11 +7,13 @@ pub mod delivery;
 pub mod identity;
 pub mod ids;
 pub mod invite_link;
+pub mod room_view;
 pub mod session;
 pub mod unread;
 
 pub use chat::{ComposeError, MessageView, RoomPane, RoomSummary, compose};
 pub use delivery::{Delivery, PeerHeads};
 pub use invite_link::{InviteProblem, LinkRoute};
+pub use room_view::{InspectorSnapshot, JoinRequestView, MemberView, Presence, RoomDetails};
 pub use session::{Outgoing, RoomSession, SendError};
 pub use unread::ReadMarker;

@@ -15,17 +15,22 @@
 
 use std::collections::BTreeMap;
 
-use quire_core::crypto::{PageKey, RoomSecret};
+use quire_core::crypto::{PageKey, RoomSecret, direct_room_secret};
 use quire_core::identity::{Identity, UserId};
-use quire_core::page::{Body, ControlOp, MessageBody, NONCE_LEN, Page, PageKind, RoomId};
-use quire_core::room::{Replica, WriteError, group_room_id};
+use quire_core::page::{Body, ControlOp, MessageBody, NONCE_LEN, Page, PageKind, Profile, RoomId};
+use quire_core::room::{Replica, WriteError, direct_room_id, group_room_id};
+use quire_core::sync::{Accepted, SyncSession};
 use quire_core::validate::{ValidationError, VerifiedPage};
 
 use super::chat::{MessageView, RoomPane, RoomSummary, preview};
 use super::delivery::PeerHeads;
 use super::ids::{book_key, room_key, user_key};
 use super::unread::ReadMarker;
+
+mod roster;
+
 use crate::storage::{BookRecord, PageRecord};
+pub use roster::INSPECTOR_PAGES_PER_BOOK;
 
 /// A page the session wrote or accepted, ready for `PageBatch::push`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +47,8 @@ pub struct Outgoing {
 pub enum SendError {
     #[error("you can't write in this room: {0}")]
     NotAllowed(#[from] WriteError),
+    #[error("that person's id is not a valid key, so no private chat can be opened")]
+    BadPeer,
 }
 
 /// One room, for the messenger.
@@ -52,6 +59,9 @@ pub struct RoomSession {
     key: PageKey,
     /// Pages of the user's own book committed to storage (`0..saved_len`).
     saved_len: u64,
+    /// Per author, how many of their pages are committed to storage (`0..len`): what
+    /// [`Self::unstored`] still has to hand to the persister.
+    stored: BTreeMap<UserId, u64>,
     heads: PeerHeads,
     read: ReadMarker,
 }
@@ -77,6 +87,40 @@ impl RoomSession {
         Ok((session, out))
     }
 
+    /// Opens the 1:1 room with `peer` (either side may; both get the same room and key).
+    pub fn create_direct(
+        identity: &Identity,
+        peer: &UserId,
+        now_ms: u64,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<(Self, RoomSecret, Outgoing), SendError> {
+        let me = identity.user_id();
+        let secret = direct_room_secret(identity, peer).map_err(|_| SendError::BadPeer)?;
+        let room = direct_room_id(&me, peer);
+        let mut session = Self::empty(me, room, &secret);
+        let body = Body::Control(ControlOp::Create {
+            name: String::new(),
+            direct: Some(*peer),
+        });
+        let out = session.write(identity, &body, now_ms, nonce)?;
+        Ok((session, secret, out))
+    }
+
+    /// Writes the user's display name into this room (a profile page), so members who never
+    /// saw a join request from them (the creator's) know what to call them.
+    pub fn set_profile(
+        &mut self,
+        identity: &Identity,
+        display_name: &str,
+        now_ms: u64,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Outgoing, SendError> {
+        let body = Body::Profile(Profile {
+            display_name: display_name.to_owned(),
+        });
+        self.write(identity, &body, now_ms, nonce)
+    }
+
     /// A room the user is joining (its pages arrive by sync).
     pub fn join(me: UserId, room: RoomId, secret: &RoomSecret) -> Self {
         Self::empty(me, room, secret)
@@ -94,6 +138,10 @@ impl RoomSession {
             .iter()
             .find(|(a, _)| *a == me)
             .map_or(0, |(_, p)| p.len() as u64);
+        let stored = books
+            .iter()
+            .map(|(author, pages)| (*author, pages.len() as u64))
+            .collect();
         // Stored pages were verified before they were stored.
         let books = books.into_iter().map(|(author, pages)| {
             (
@@ -111,6 +159,7 @@ impl RoomSession {
             replica,
             key: secret.page_key(),
             saved_len,
+            stored,
             heads: PeerHeads::default(),
             read,
         })
@@ -122,6 +171,7 @@ impl RoomSession {
             replica: Replica::new(room, secret),
             key: secret.page_key(),
             saved_len: 0,
+            stored: BTreeMap::new(),
             heads: PeerHeads::default(),
             read: ReadMarker::default(),
         }
@@ -200,6 +250,54 @@ impl RoomSession {
     /// The user's pages up to `seq` are committed to storage.
     pub fn mark_saved(&mut self, seq: u64) {
         self.saved_len = self.saved_len.max(seq + 1);
+        let me = self.me;
+        self.mark_stored(me, seq + 1);
+    }
+
+    /// `author`'s pages `0..len` are committed to storage.
+    pub fn mark_stored(&mut self, author: UserId, len: u64) {
+        let stored = self.stored.entry(author).or_insert(0);
+        *stored = (*stored).max(len);
+        if author == self.me {
+            self.saved_len = self.saved_len.max(len);
+        }
+    }
+
+    /// Every page held in memory but not yet committed to storage, each book's in seq order
+    /// (so they can go into one `PageBatch`). Pages arrive from sync and local writes at any
+    /// time; the persister stores this delta, so storage order always follows book order.
+    pub fn unstored(&self) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        for head in self.replica.heads() {
+            let from = self.stored.get(&head.author).copied().unwrap_or(0);
+            if from >= head.len {
+                continue;
+            }
+            let Some(book) = self.replica.book(&head.author) else {
+                continue;
+            };
+            let before = self.book_record_at(&head.author, from);
+            for page in book.range(from..head.len) {
+                out.push(self.outgoing(before.clone(), page));
+            }
+        }
+        out
+    }
+
+    /// Feeds one frame received on `sync` (this room's session with one peer) to the replica.
+    /// Persist with [`Self::unstored`] afterwards.
+    pub fn sync_bytes(&mut self, sync: &mut SyncSession, bytes: &[u8], now: u64) -> Accepted {
+        sync.handle_bytes(bytes, &mut self.replica, now)
+    }
+
+    /// Runs a sync session's timer against this room's replica.
+    pub fn sync_timeout(&self, sync: &mut SyncSession, now: u64) {
+        sync.handle_timeout(&self.replica, now);
+    }
+
+    /// A new sync session with a peer for this room.
+    pub fn sync_session(&self, now: u64) -> SyncSession {
+        SyncSession::new(&self.replica, now)
     }
 
     /// A peer said which book lengths it holds.
@@ -270,23 +368,10 @@ impl RoomSession {
         out
     }
 
-    /// Display names: the name each member asked to join with.
-    fn names(&self) -> BTreeMap<UserId, String> {
-        let mut names: BTreeMap<UserId, String> = self
-            .replica
-            .state()
-            .join_requests()
-            .iter()
-            .map(|(user, request)| (*user, request.display_name.clone()))
-            .collect();
-        names.insert(self.me, "You".to_owned());
-        names
-    }
-
     pub fn pane(&self) -> RoomPane {
         let state = self.replica.state();
         RoomPane::Open {
-            name: state.name().to_owned(),
+            name: self.title(),
             messages: self.messages(),
             read_only: state.is_deleted() || !state.is_member(&self.me),
         }
@@ -305,7 +390,7 @@ impl RoomSession {
         let state = self.replica.state();
         RoomSummary {
             id: room_key(&self.room()),
-            name: state.name().to_owned(),
+            name: self.title(),
             unread: self.read.unread(&self.me, &keys),
             preview: messages
                 .last()
