@@ -5,12 +5,27 @@ use leptos::prelude::*;
 use super::composer::Composer;
 use crate::model::{MessageView, RoomPane};
 
+/// Whoever reads the room has scrolled up this far (px from the bottom) at most and still
+/// counts as "at the bottom": a new message then scrolls into view. Why: about two lines.
+const STICK_TO_BOTTOM_PX: i32 = 48;
+
 /// The main pane's content for [`RoomPane`]: nothing selected, loading, failed, or the room.
 ///
 /// The open room is rendered once and updated in place (keyed rows), so a message arriving
 /// never re-creates the composer and never loses what the user is typing.
+///
+/// `waiting` (asked to join, not let in yet) shows `waiting-approval` and disables the
+/// composer. `toolbar` goes into the room header (room actions); `children` between the header
+/// and the messages (panels such as the invite link).
 #[component]
-pub fn ChatView(#[prop(into)] pane: Signal<RoomPane>, on_send: Callback<String>) -> impl IntoView {
+pub fn ChatView(
+    #[prop(into)] pane: Signal<RoomPane>,
+    on_send: Callback<String>,
+    #[prop(optional, into)] waiting: MaybeProp<bool>,
+    #[prop(optional, into)] toolbar: Option<ViewFn>,
+    #[prop(optional)] children: Option<ChildrenFn>,
+) -> impl IntoView {
+    let waiting = Memo::new(move |_| waiting.get().unwrap_or(false));
     let is_open = Memo::new(move |_| pane.with(|p| matches!(p, RoomPane::Open { .. })));
     let name = Memo::new(move |_| {
         pane.with(|p| match p {
@@ -36,24 +51,61 @@ pub fn ChatView(#[prop(into)] pane: Signal<RoomPane>, on_send: Callback<String>)
         })
     });
 
+    let list = NodeRef::<leptos::html::Ol>::new();
+    let at_bottom = StoredValue::new(true);
+    let on_scroll = move |_| {
+        if let Some(el) = list.get_untracked() {
+            let gap = el.scroll_height() - el.scroll_top() - el.client_height();
+            at_bottom.set_value(gap <= STICK_TO_BOTTOM_PX);
+        }
+    };
+    // Follow new messages while the reader is at the bottom; leave them alone when they
+    // scrolled up to read something older.
+    Effect::new(move |_| {
+        messages.track();
+        if at_bottom.get_value()
+            && let Some(el) = list.get()
+        {
+            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
+        }
+    });
+    let toolbar = StoredValue::new(toolbar);
+    let children = StoredValue::new(children);
+
     view! {
         <Show when=move || is_open.get() fallback=move || view! { <PaneStatus pane=pane /> }>
             <section class="chat" data-testid="chat" aria-label=move || name.get()>
                 <header class="chat-header">
                     <h1 data-testid="room-title">{move || name.get()}</h1>
-                    <Show when=move || read_only.get()>
-                        <span class="hint" data-testid="read-only">"Read-only"</span>
+                    <Show when=move || read_only.get() && !waiting.get()>
+                        <span class="hint read-only" data-testid="read-only">"Read-only"</span>
                     </Show>
+                    {move || toolbar.with_value(|t| t.as_ref().map(ViewFn::run))}
                 </header>
-                <Show when=move || messages.with(Vec::is_empty)>
+                {move || children.with_value(|c| c.as_ref().map(|c| c()))}
+                <Show when=move || waiting.get()>
+                    <p class="notice waiting" role="status" data-testid="waiting-approval">
+                        "Waiting for an owner to let you in. You will see the room's history as soon as they do."
+                    </p>
+                </Show>
+                <Show when=move || messages.with(Vec::is_empty) && !waiting.get()>
                     <p class="empty-hint" data-testid="no-messages">"No messages yet. Say hello!"</p>
                 </Show>
-                <ol class="messages" data-testid="messages" aria-live="polite">
+                <ol class="messages" data-testid="messages" aria-live="polite" aria-label="Messages"
+                    node_ref=list on:scroll=on_scroll>
                     <For each=move || messages.get() key=|m| (m.key.clone(), m.delivery) let:message>
                         <MessageRow message=message />
                     </For>
                 </ol>
-                <Composer on_send=on_send disabled=Signal::derive(move || read_only.get()) />
+                <Composer
+                    on_send=on_send
+                    disabled=Signal::derive(move || read_only.get() || waiting.get())
+                    disabled_reason=Signal::derive(move || Some(if waiting.get() {
+                        "You can write once an owner lets you in"
+                    } else {
+                        "This room is read-only"
+                    }))
+                />
             </section>
         </Show>
     }

@@ -7,9 +7,13 @@ use crate::model::compose;
 
 /// A text area with a send button. Calls `on_send` with the trimmed text; refuses blank or
 /// overlong messages with a message next to the field. Disabled when `disabled` is true
-/// (read-only rooms).
+/// (read-only rooms, or waiting to be let in); `disabled_reason` then replaces the placeholder.
 #[component]
-pub fn Composer(on_send: Callback<String>, #[prop(into)] disabled: Signal<bool>) -> impl IntoView {
+pub fn Composer(
+    on_send: Callback<String>,
+    #[prop(into)] disabled: Signal<bool>,
+    #[prop(optional, into)] disabled_reason: MaybeProp<&'static str>,
+) -> impl IntoView {
     let typed = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let send = move || match compose(&typed.get_untracked()) {
@@ -34,7 +38,11 @@ pub fn Composer(on_send: Callback<String>, #[prop(into)] disabled: Signal<bool>)
                 id="composer-input"
                 data-testid="composer-input"
                 rows="1"
-                placeholder=move || if disabled.get() { "This room is read-only" } else { "Write a message" }
+                placeholder=move || if disabled.get() {
+                    disabled_reason.get().unwrap_or("This room is read-only")
+                } else {
+                    "Write a message"
+                }
                 disabled=move || disabled.get()
                 aria-describedby="composer-error"
                 prop:value=move || typed.get()

@@ -8,8 +8,11 @@ use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use super::identity_keeper::Messenger;
-use crate::model::identity::{BACKUP_FILE_NAME, MAX_BACKUP_BYTES, export_backup, import_backup};
+use super::identity_keeper::{IdentityStatus, Messenger};
+use crate::model::identity::{
+    BACKUP_FILE_NAME, MAX_BACKUP_BYTES, Restored, export_backup, import_backup,
+};
+use crate::shell::{DisplayName, ShellState};
 
 /// "Save a backup" and "Restore from a backup" controls.
 #[component]
@@ -26,16 +29,9 @@ pub fn IdentityBackup() -> impl IntoView {
         });
     };
     let restore = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
+        let Some(file) = chosen_file(&ev) else {
             return;
         };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
-            return;
-        };
-        input.set_value("");
         spawn_local(async move {
             if let Err(why) = restore_backup(messenger, file).await {
                 notice.set(Some(why));
@@ -77,7 +73,55 @@ async fn save_backup(messenger: Messenger) -> Result<(), String> {
     download(BACKUP_FILE_NAME, &text).map_err(|_| "the browser refused the download".to_owned())
 }
 
-async fn restore_backup(messenger: Messenger, file: web_sys::File) -> Result<(), String> {
+/// "Restore from a backup file" on the first-visit screen: a returning user on a new browser
+/// gets their identity and name back and goes straight in, without picking a name.
+#[component]
+pub fn WelcomeRestore() -> impl IntoView {
+    let messenger = Messenger::expect();
+    let shell = ShellState::expect();
+    let notice = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let restore = move |ev: leptos::ev::Event| {
+        let Some(file) = chosen_file(&ev) else {
+            return;
+        };
+        busy.set(true);
+        notice.set(None);
+        spawn_local(async move {
+            if let Err(why) = restore_first_identity(messenger, shell, file).await {
+                notice.set(Some(why));
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <div class="welcome-restore">
+            <p class="hint">"Used Quire in another browser?"</p>
+            <label class="file-button" class:busy=move || busy.get()>
+                "Restore from a backup file"
+                <input type="file" accept="application/json,.json" data-testid="welcome-restore"
+                    disabled=move || busy.get() on:change=restore />
+            </label>
+            <p class="field-error" role="alert" data-testid="welcome-restore-error">
+                {move || notice.get()}
+            </p>
+        </div>
+    }
+}
+
+/// The file picked in a file input (the input is cleared, so picking the same file again
+/// fires `change` again).
+fn chosen_file(ev: &leptos::ev::Event) -> Option<web_sys::File> {
+    let input = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())?;
+    let file = input.files().and_then(|f| f.get(0))?;
+    input.set_value("");
+    Some(file)
+}
+
+/// Reads and checks a backup file.
+async fn read_backup(file: web_sys::File) -> Result<Restored, String> {
     if file.size() > MAX_BACKUP_BYTES as f64 {
         return Err("This file is too large to be a Quire identity backup.".to_owned());
     }
@@ -85,7 +129,31 @@ async fn restore_backup(messenger: Messenger, file: web_sys::File) -> Result<(),
         .await
         .map_err(|_| "The file could not be read.".to_owned())?;
     let text = text.as_string().unwrap_or_default();
-    let restored = import_backup(text.as_bytes()).map_err(|e| e.to_string())?;
+    import_backup(text.as_bytes()).map_err(|e| e.to_string())
+}
+
+/// First visit: saves the backup's identity and profile (one transaction), then goes in.
+async fn restore_first_identity(
+    messenger: Messenger,
+    shell: ShellState,
+    file: web_sys::File,
+) -> Result<(), String> {
+    let restored = read_backup(file).await?;
+    let db = messenger.storage().ok_or("Storage is not open.")?;
+    // import_backup already checked the name; parse again for the shell's type.
+    let name = DisplayName::parse(&restored.profile.display_name).map_err(|e| e.to_string())?;
+    if messenger.status.get_untracked() != IdentityStatus::NeedsRegistration {
+        return Err("Quire is busy setting up this browser; try again in a moment.".to_owned());
+    }
+    db.register(&restored.record, &restored.profile)
+        .await
+        .map_err(|e| format!("Could not save the restored identity: {e}"))?;
+    messenger.adopt(shell, restored.identity, name);
+    Ok(())
+}
+
+async fn restore_backup(messenger: Messenger, file: web_sys::File) -> Result<(), String> {
+    let restored = read_backup(file).await?;
     let db = messenger.storage().ok_or("Storage is not open.")?;
     let window = web_sys::window().ok_or("no window")?;
     if let Some(current) = messenger.identity()

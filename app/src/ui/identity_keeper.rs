@@ -54,12 +54,28 @@ impl Messenger {
     pub fn identity(&self) -> Option<Rc<Identity>> {
         self.identity.get_value()
     }
+
+    /// Takes `identity`, already saved with its profile, as this browser's, and goes in with
+    /// `name`. Used when a first visit restores a backup instead of registering.
+    pub(super) fn adopt(&self, shell: ShellState, identity: Identity, name: DisplayName) {
+        self.identity.set_value(Some(Rc::new(identity)));
+        // Ready before the name reaches the shell, so the name does not trigger registration.
+        self.status.set(IdentityStatus::Ready);
+        shell.display_name.set(Some(name));
+    }
 }
 
 /// Opens storage, loads the identity and provides [`Messenger`]; call once inside the app root,
 /// after the [`ShellState`] is provided.
 pub fn provide_messenger() -> Messenger {
+    provide_messenger_in(DEFAULT_DB_NAME)
+}
+
+/// [`provide_messenger`] over the IndexedDB database named `database` (tests give each app
+/// its own, so one test's registration does not leak into the next).
+pub fn provide_messenger_in(database: &str) -> Messenger {
     let shell = ShellState::expect();
+    let database = database.to_owned();
     let messenger = Messenger {
         status: RwSignal::new(IdentityStatus::Opening),
         persistence: RwSignal::new(None),
@@ -67,7 +83,7 @@ pub fn provide_messenger() -> Messenger {
         identity: StoredValue::new_local(None),
     };
     provide_context(messenger);
-    spawn_local(load(messenger, shell));
+    spawn_local(load(messenger, shell, database));
     Effect::new(move |_| {
         let name = shell.display_name.get();
         if let (Some(name), IdentityStatus::NeedsRegistration) = (name, messenger.status.get()) {
@@ -78,8 +94,8 @@ pub fn provide_messenger() -> Messenger {
     messenger
 }
 
-async fn load(messenger: Messenger, shell: ShellState) {
-    let db = match Storage::open(DEFAULT_DB_NAME).await {
+async fn load(messenger: Messenger, shell: ShellState, database: String) {
+    let db = match Storage::open(&database).await {
         Ok(db) => db,
         Err(e) => return messenger.status.set(IdentityStatus::Failed(e.to_string())),
     };

@@ -1,24 +1,45 @@
 //! The messenger's views. They render [`crate::model`] values and report user intent through
 //! callbacks; they hold no messenger state of their own beyond what is being typed.
 //!
-//! Placement in the shell: [`RoomListItems`] fills the sidebar's `room-list`, [`ChatView`] the
-//! main pane, [`BadInviteScreen`] replaces the main pane when the address holds a broken invite.
-//! [`provide_messenger`] (called once in the app root) opens storage and keeps the identity.
+//! Placement in the shell: [`RoomListItems`] fills the sidebar's `room-list`; the main pane
+//! shows what the address-bar [`Fragment`] asks for: [`RoomScreen`] (the open room:
+//! [`ChatView`], [`RoomToolbar`], [`InvitePanel`], [`MembersPanel`]), [`JoinScreen`] for a valid
+//! invite, [`InspectorPage`], or [`BadInviteScreen`] (replacing the whole pane) for a broken
+//! invite. [`provide_messenger`] (called once in the app root) opens storage and keeps the
+//! identity; [`Rooms`] is the controller every action goes through.
 
 mod bad_invite;
 mod chat_view;
 mod composer;
+mod confirm;
 mod identity_backup;
 mod identity_keeper;
+mod inspector;
+mod invite;
+mod join;
+mod members;
+mod new_room;
+mod room_actions;
 mod room_list;
 mod rooms;
+mod route;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests;
 
 pub use bad_invite::BadInviteScreen;
 pub use chat_view::ChatView;
 pub use composer::Composer;
-pub use identity_backup::IdentityBackup;
-pub use identity_keeper::{IdentityStatus, Messenger, StorageNotice, provide_messenger};
+pub use confirm::{ConfirmDialog, ConfirmRequest, ConfirmSlot};
+pub use identity_backup::{IdentityBackup, WelcomeRestore};
+pub use identity_keeper::{
+    IdentityStatus, Messenger, StorageNotice, provide_messenger, provide_messenger_in,
+};
+pub use inspector::{InspectorPage, InspectorView};
+pub use invite::InvitePanel;
+pub use join::JoinScreen;
+pub use members::{MemberActions, MembersPanel};
+pub use new_room::{NewRoom, RoomNameError, parse_room_name};
+pub use room_actions::{RenameForm, RoomPanels, RoomRights, RoomToolbar};
 pub use room_list::RoomListItems;
 pub use rooms::Rooms;
+pub use route::{Fragment, INSPECTOR_FRAGMENT, Screen, screen_for};

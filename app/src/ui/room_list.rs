@@ -5,11 +5,12 @@ use leptos::prelude::*;
 use crate::model::RoomSummary;
 
 /// `<li>` rows for the sidebar's room list. `selected` holds the open room's id; clicking a row
-/// (or Enter on it: rows are buttons) selects it.
+/// (or Enter on it: rows are buttons) reports it to `on_select`.
 #[component]
 pub fn RoomListItems(
-    rooms: Signal<Vec<RoomSummary>>,
-    selected: RwSignal<Option<String>>,
+    #[prop(into)] rooms: Signal<Vec<RoomSummary>>,
+    #[prop(into)] selected: Signal<Option<String>>,
+    on_select: Callback<String>,
 ) -> impl IntoView {
     view! {
         <For
@@ -18,13 +19,17 @@ pub fn RoomListItems(
             key=|room| (room.id.clone(), room.unread, room.preview.clone(), room.name.clone())
             let:room
         >
-            <RoomRow room=room selected=selected />
+            <RoomRow room=room selected=selected on_select=on_select />
         </For>
     }
 }
 
 #[component]
-fn RoomRow(room: RoomSummary, selected: RwSignal<Option<String>>) -> impl IntoView {
+fn RoomRow(
+    room: RoomSummary,
+    selected: Signal<Option<String>>,
+    on_select: Callback<String>,
+) -> impl IntoView {
     let id = room.id.clone();
     let is_selected = {
         let id = id.clone();
@@ -49,7 +54,7 @@ fn RoomRow(room: RoomSummary, selected: RwSignal<Option<String>>) -> impl IntoVi
                 type="button"
                 class="room-button"
                 aria-current=move || if is_selected() { "page" } else { "false" }
-                on:click=move |_| selected.set(Some(id.clone()))
+                on:click=move |_| on_select.run(id.clone())
             >
                 <span class="room-name" data-testid="room-name">{room.name.clone()}</span>
                 <span class="room-preview">{room.preview.clone()}</span>

@@ -185,7 +185,8 @@ async fn room_list_shows_unread_badges_and_selects_on_click() {
     ]);
     let selected = RwSignal::new(None::<String>);
     let _mounted = mount_to(root.clone(), move || {
-        view! { <ul><RoomListItems rooms=Signal::from(rooms) selected=selected /></ul> }
+        let on_select = Callback::new(move |id: String| selected.set(Some(id)));
+        view! { <ul><RoomListItems rooms=rooms selected=selected on_select=on_select /></ul> }
     });
     let root: Element = root.into();
     until("two rooms", || {
@@ -225,4 +226,443 @@ async fn a_bad_invite_explains_itself_and_offers_a_way_back() {
     let button: HtmlElement = all(&root, "bad-invite-dismiss").remove(0).unchecked_into();
     button.click();
     assert!(dismissed.get_untracked());
+}
+
+// ---- members panel, invite panel, confirm dialog, inspector, routes ---------------------------
+
+use super::{
+    ConfirmDialog, ConfirmRequest, InspectorView, InvitePanel, MemberActions, MembersPanel,
+    RoomRights, Screen, screen_for,
+};
+use crate::model::room_view::{
+    InspectedBook, InspectedError, InspectedLink, InspectedPage, InspectedRoom,
+};
+use crate::model::{InspectorSnapshot, JoinRequestView, MemberView, Presence, RoomDetails};
+
+fn attrs(root: &Element, test_id: &str, attr: &str) -> Vec<String> {
+    all(root, test_id)
+        .iter()
+        .map(|e| e.get_attribute(attr).unwrap_or_default())
+        .collect()
+}
+
+fn click(el: &Element) {
+    el.clone().unchecked_into::<HtmlElement>().click();
+}
+
+fn member(user: &str, name: &str, owner: bool, me: bool, presence: Presence) -> MemberView {
+    MemberView {
+        user: user.into(),
+        name: name.into(),
+        owner,
+        me,
+        presence,
+    }
+}
+
+fn book_club(i_own: bool) -> RoomDetails {
+    RoomDetails {
+        id: "r1".into(),
+        name: "Book club".into(),
+        direct: false,
+        i_own,
+        i_am_member: true,
+        waiting_for_approval: false,
+        deleted: false,
+        members: vec![
+            member("aa", "Ada", true, true, Presence::You),
+            member("bb", "Bo", false, false, Presence::Direct),
+            member("cc", "Cy", false, false, Presence::Relayed),
+            member(
+                "dd",
+                "Di",
+                false,
+                false,
+                Presence::Offline {
+                    last_seen_ms: Some(js_sys::Date::now() - 5.0 * 60_000.0),
+                },
+            ),
+        ],
+        join_requests: vec![JoinRequestView {
+            user: "ee".into(),
+            name: "Eve".into(),
+        }],
+    }
+}
+
+/// Records which button reported which user.
+fn recording_actions(log: RwSignal<Vec<String>>) -> MemberActions {
+    let record = move |what: &'static str| {
+        Callback::new(move |user: String| log.update(|l| l.push(format!("{what} {user}"))))
+    };
+    MemberActions {
+        remove: record("remove"),
+        message: record("message"),
+        approve: record("approve"),
+        decline: record("decline"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn members_panel_shows_roles_presence_and_owner_only_actions() {
+    let root = container();
+    let details = RwSignal::new(Some(book_club(true)));
+    let log = RwSignal::new(Vec::<String>::new());
+    let actions = recording_actions(log);
+    let _mounted = mount_to(root.clone(), move || {
+        view! { <MembersPanel details=details actions=actions on_close=Callback::new(|()| {}) /> }
+    });
+    let root: Element = root.into();
+    until("four members", || all(&root, "member").len() == 4).await;
+
+    assert_eq!(texts(&root, "member-name")[..4], ["Ada", "Bo", "Cy", "Di"]);
+    assert_eq!(
+        attrs(&root, "member", "data-presence"),
+        ["you", "direct", "relayed", "offline"]
+    );
+    assert_eq!(
+        attrs(&root, "member", "data-role"),
+        ["owner", "member", "member", "member"]
+    );
+    let labels = attrs(&root, "presence-dot", "aria-label");
+    assert_eq!(
+        labels[..3],
+        [
+            "This device",
+            "Online, direct link",
+            "Online, through the relay"
+        ]
+    );
+    assert_eq!(labels[3], "Offline, last seen 5 min ago");
+    // An owner may remove and message everyone but themselves.
+    assert_eq!(all(&root, "member-remove").len(), 3);
+    assert_eq!(all(&root, "member-message").len(), 3);
+    let ada = all(&root, "member").remove(0);
+    assert!(
+        ada.query_selector("[data-testid=member-remove]")
+            .unwrap()
+            .is_none()
+    );
+
+    // The join request, with Approve / Decline for an owner.
+    assert_eq!(texts(&root, "join-request-name"), ["Eve"]);
+    assert_eq!(attrs(&root, "join-request", "data-user"), ["ee"]);
+    click(&all(&root, "join-approve")[0]);
+    click(&all(&root, "join-decline")[0]);
+    click(&all(&root, "member-remove")[0]);
+    click(&all(&root, "member-message")[2]);
+    assert_eq!(
+        log.get_untracked(),
+        ["approve ee", "decline ee", "remove bb", "message dd"]
+    );
+
+    // The same room seen by a member who is not an owner: the request is listed, but only an
+    // owner can answer it, and nobody can be removed.
+    details.set(Some(book_club(false)));
+    until("owner-only buttons gone", || {
+        all(&root, "join-approve").is_empty()
+    })
+    .await;
+    assert_eq!(texts(&root, "join-request-name"), ["Eve"]);
+    assert!(all(&root, "join-decline").is_empty());
+    assert!(all(&root, "member-remove").is_empty());
+    assert_eq!(all(&root, "member-message").len(), 3);
+
+    // Presence changes update the row.
+    details.update(|d| {
+        if let Some(d) = d {
+            d.members[1].presence = Presence::Offline { last_seen_ms: None };
+        }
+    });
+    until("Bo offline", || {
+        attrs(&root, "member", "data-presence") == ["you", "offline", "relayed", "offline"]
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+fn room_rights_follow_role_and_room_kind() {
+    let owner = RoomRights::of(&book_club(true));
+    assert!(owner.invite && owner.rename && owner.leave && owner.delete);
+    assert_eq!(owner.requests_for_me, 1);
+    let member = RoomRights::of(&book_club(false));
+    assert!(member.invite && member.leave && !member.rename && !member.delete);
+    assert_eq!(member.requests_for_me, 0, "only owners are asked to answer");
+    let mut direct = book_club(true);
+    direct.direct = true;
+    let direct = RoomRights::of(&direct);
+    assert!(!direct.invite && !direct.rename && !direct.delete && direct.leave);
+    let mut gone = book_club(true);
+    gone.i_am_member = false;
+    let gone = RoomRights::of(&gone);
+    assert_eq!(
+        (gone.invite, gone.rename, gone.leave, gone.delete),
+        (false, false, false, false)
+    );
+}
+
+#[wasm_bindgen_test]
+async fn invite_panel_shows_the_link_for_the_chosen_admission() {
+    let root = container();
+    let made = RwSignal::new(Vec::<bool>::new());
+    let make_link = Callback::new(move |auto: bool| {
+        made.update(|m| m.push(auto));
+        Ok(format!(
+            "http://192.0.2.10:8080/#/join/{}",
+            if auto { "AUTO" } else { "ASK" }
+        ))
+    });
+    let _mounted = mount_to(root.clone(), move || {
+        view! { <InvitePanel make_link=make_link on_close=Callback::new(|()| {}) /> }
+    });
+    let root: Element = root.into();
+    let link = || {
+        all(&root, "invite-link")
+            .first()
+            .map(|e| {
+                e.clone()
+                    .unchecked_into::<web_sys::HtmlInputElement>()
+                    .value()
+            })
+            .unwrap_or_default()
+    };
+    until("the link", || link().ends_with("#/join/ASK")).await;
+    let checkbox: web_sys::HtmlInputElement =
+        all(&root, "invite-auto-admit").remove(0).unchecked_into();
+    assert!(!checkbox.checked(), "by default an owner approves");
+    assert!(all(&root, "invite-link")[0].has_attribute("readonly"));
+    checkbox.click();
+    until("the auto-admit link", || link().ends_with("#/join/AUTO")).await;
+    assert_eq!(made.get_untracked(), [false, true]);
+}
+
+#[wasm_bindgen_test]
+async fn invite_panel_explains_why_there_is_no_link() {
+    let root = container();
+    let make_link = Callback::new(|_: bool| Err("Only members can invite.".to_owned()));
+    let _mounted = mount_to(root.clone(), move || {
+        view! { <InvitePanel make_link=make_link on_close=Callback::new(|()| {}) /> }
+    });
+    let root: Element = root.into();
+    until("the reason", || {
+        texts(&root, "invite-error") == ["Only members can invite."]
+    })
+    .await;
+    assert!(all(&root, "invite-link").is_empty());
+    assert!(all(&root, "invite-copy").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn confirm_dialog_goes_ahead_only_on_yes() {
+    let root = container();
+    let ask = RwSignal::new(None::<ConfirmRequest>);
+    let done = RwSignal::new(0);
+    let request = move || ConfirmRequest {
+        title: "Delete Book club for everyone?".into(),
+        body: "This cannot be undone.".into(),
+        yes_label: "Delete room".into(),
+        on_yes: Callback::new(move |()| done.update(|d| *d += 1)),
+    };
+    let _mounted = mount_to(root.clone(), move || view! { <ConfirmDialog ask=ask /> });
+    let root: Element = root.into();
+    assert!(all(&root, "confirm-yes").is_empty(), "nothing asked yet");
+
+    ask.set(Some(request()));
+    until("the dialog", || all(&root, "confirm-no").len() == 1).await;
+    let focused = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .active_element()
+        .and_then(|e| e.get_attribute("data-testid"));
+    assert_eq!(
+        focused.as_deref(),
+        Some("confirm-no"),
+        "a stray Enter cancels"
+    );
+    click(&all(&root, "confirm-no")[0]);
+    until("dialog closed", || all(&root, "confirm-no").is_empty()).await;
+    assert_eq!(done.get_untracked(), 0);
+
+    ask.set(Some(request()));
+    until("the dialog again", || all(&root, "confirm-yes").len() == 1).await;
+    let init = KeyboardEventInit::new();
+    init.set_key("Escape");
+    init.set_bubbles(true);
+    let escape = KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    all(&root, "confirm-no")[0].dispatch_event(&escape).unwrap();
+    until("Escape closes it", || all(&root, "confirm-yes").is_empty()).await;
+    assert_eq!(done.get_untracked(), 0);
+
+    ask.set(Some(request()));
+    until("the dialog a third time", || {
+        all(&root, "confirm-yes").len() == 1
+    })
+    .await;
+    assert_eq!(texts(&root, "confirm-yes"), ["Delete room"]);
+    click(&all(&root, "confirm-yes")[0]);
+    assert_eq!(done.get_untracked(), 1);
+    until("dialog closed after yes", || {
+        all(&root, "confirm-yes").is_empty()
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn waiting_for_approval_disables_the_composer() {
+    let root = container();
+    let pane = RwSignal::new(RoomPane::Open {
+        name: "Book club".into(),
+        messages: vec![],
+        read_only: true,
+    });
+    let waiting = RwSignal::new(true);
+    let sent = RwSignal::new(0);
+    let on_send = Callback::new(move |_: String| sent.update(|s| *s += 1));
+    let _mounted = mount_to(root.clone(), move || {
+        view! { <ChatView pane=pane on_send=on_send waiting=waiting /> }
+    });
+    let root: Element = root.into();
+    until("waiting notice", || {
+        all(&root, "waiting-approval").len() == 1
+    })
+    .await;
+    assert!(all(&root, "read-only").is_empty(), "waiting, not read-only");
+    let input: HtmlTextAreaElement = all(&root, "composer-input").remove(0).unchecked_into();
+    assert!(input.disabled());
+
+    waiting.set(false);
+    pane.set(RoomPane::Open {
+        name: "Book club".into(),
+        messages: vec![message("b.0", "welcome!", false, None)],
+        read_only: false,
+    });
+    until("let in", || all(&root, "waiting-approval").is_empty()).await;
+    until("composer enabled", || !input.disabled()).await;
+    assert_eq!(texts(&root, "message-text"), ["welcome!"]);
+}
+
+fn snapshot() -> InspectorSnapshot {
+    let page = |seq, counts| InspectedPage {
+        seq,
+        kind: "text".into(),
+        timestamp_ms: 1_700_000_000_000,
+        body: format!("Text(\"page {seq}\")"),
+        counts,
+    };
+    InspectorSnapshot {
+        me: "aa".into(),
+        peer_id: "12D3KooWtest".into(),
+        relay_connected: true,
+        rooms: vec![InspectedRoom {
+            id: "r1".into(),
+            name: "Book club".into(),
+            books: vec![
+                InspectedBook {
+                    author: "aa".into(),
+                    author_name: "Ada".into(),
+                    length: 2,
+                    pages: vec![page(0, true), page(1, true)],
+                },
+                InspectedBook {
+                    author: "bb".into(),
+                    author_name: "Bo".into(),
+                    length: 3,
+                    pages: vec![page(0, true), page(1, true), page(2, false)],
+                },
+            ],
+            sessions: vec![],
+            pending: 0,
+        }],
+        links: vec![InspectedLink {
+            peer: "12D3KooWbo".into(),
+            state: "direct".into(),
+            addrs: vec!["/webrtc".into()],
+        }],
+        errors: vec![InspectedError {
+            at_ms: js_sys::Date::now(),
+            what: "sync with Bo closed: timeout".into(),
+        }],
+    }
+}
+
+#[wasm_bindgen_test]
+async fn inspector_renders_books_pages_links_and_errors() {
+    let root = container();
+    let shown = RwSignal::new(snapshot());
+    let _mounted = mount_to(
+        root.clone(),
+        move || view! { <InspectorView snapshot=shown /> },
+    );
+    let root: Element = root.into();
+    until("two books", || all(&root, "inspector-book").len() == 2).await;
+    assert_eq!(attrs(&root, "inspector-book", "data-author"), ["aa", "bb"]);
+    assert_eq!(attrs(&root, "inspector-book", "data-length"), ["2", "3"]);
+    let pages = all(&root, "inspector-page");
+    assert_eq!(pages.len(), 5);
+    let void: Vec<bool> = pages
+        .iter()
+        .map(|p| p.class_list().contains("void"))
+        .collect();
+    assert_eq!(
+        void,
+        [false, false, false, false, true],
+        "Bo's last page does not count"
+    );
+    for section in ["inspector-rooms", "inspector-links", "inspector-errors"] {
+        assert_eq!(all(&root, section).len(), 1, "{section}");
+    }
+    assert_eq!(attrs(&root, "inspector-link-row", "data-state"), ["direct"]);
+    assert!(texts(&root, "inspector-error")[0].contains("sync with Bo closed: timeout"));
+
+    // A refresh with a longer book shows the new length and page.
+    shown.update(|s| {
+        let book = &mut s.rooms[0].books[0];
+        book.length = 3;
+        book.pages.push(InspectedPage {
+            seq: 2,
+            kind: "text".into(),
+            timestamp_ms: 1_700_000_000_500,
+            body: "Text(\"page 2\")".into(),
+            counts: true,
+        });
+    });
+    until("the book grew", || {
+        attrs(&root, "inspector-book", "data-length") == ["3", "3"]
+    })
+    .await;
+    assert_eq!(all(&root, "inspector-page").len(), 6);
+}
+
+#[wasm_bindgen_test]
+fn fragments_route_to_rooms_inspector_join_or_bad_invite() {
+    use quire_core::crypto::RoomSecret;
+    use quire_core::identity::Identity;
+    use quire_core::invite::Invite;
+    use quire_core::page::{InviteId, RoomId};
+
+    assert_eq!(screen_for("", 0), Screen::Rooms);
+    assert_eq!(screen_for("#/", 0), Screen::Rooms);
+    assert_eq!(screen_for("#/inspector", 0), Screen::Inspector);
+    assert_eq!(screen_for("/inspector", 0), Screen::Inspector);
+
+    let owner = Identity::from_secret_bytes([5; 32]).unwrap();
+    let invite = Invite {
+        room: RoomId([1; 32]),
+        room_name: "Book club".into(),
+        secret: RoomSecret::from_bytes([2; 32]),
+        inviter: owner.user_id(),
+        id: InviteId([3; 16]),
+        relays: vec![],
+        expires_at_ms: Some(10_000),
+        auto_admit: false,
+    };
+    let link = invite.to_link("http://192.0.2.10:8080/", &owner).unwrap();
+    let fragment = &link[link.find('#').unwrap()..];
+    assert_eq!(screen_for(fragment, 0), Screen::Join(Box::new(invite)));
+    match screen_for(fragment, 20_000) {
+        Screen::BadInvite(problem) => assert_eq!(problem.token, "expired"),
+        other => panic!("an expired invite must not offer to join: {other:?}"),
+    }
+    assert!(matches!(screen_for("#/join/!!!", 0), Screen::BadInvite(_)));
 }
