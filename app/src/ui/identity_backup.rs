@@ -1,13 +1,15 @@
 //! Saving the identity to a file and restoring it from one.
 //!
-//! Restoring replaces this browser's identity, so it asks first when one exists, then reloads
-//! the page: the network node and every open room restart under the restored identity.
+//! Restoring replaces this browser's identity, so it asks first (in-page dialog) when a
+//! different one exists, then reloads the page: the network node and every open room restart
+//! under the restored identity.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use super::confirm::{ConfirmDialog, ConfirmRequest, ConfirmSlot};
 use super::identity_keeper::{IdentityStatus, Messenger};
 use crate::model::identity::{
     BACKUP_FILE_NAME, MAX_BACKUP_BYTES, Restored, export_backup, import_backup,
@@ -19,6 +21,16 @@ use crate::shell::{DisplayName, ShellState};
 pub fn IdentityBackup() -> impl IntoView {
     let messenger = Messenger::expect();
     let notice = RwSignal::new(None::<String>);
+    let ask: ConfirmSlot = RwSignal::new(None);
+    // The backup waiting for the user's answer.
+    let pending = StoredValue::new_local(None::<Restored>);
+    let install = move |restored: Restored| {
+        spawn_local(async move {
+            if let Err(why) = replace_identity(messenger, restored).await {
+                notice.set(Some(why));
+            }
+        });
+    };
 
     let save = move |_| {
         spawn_local(async move {
@@ -33,16 +45,37 @@ pub fn IdentityBackup() -> impl IntoView {
             return;
         };
         spawn_local(async move {
-            if let Err(why) = restore_backup(messenger, file).await {
-                notice.set(Some(why));
+            let restored = match read_backup(file).await {
+                Ok(restored) => restored,
+                Err(why) => return notice.set(Some(why)),
+            };
+            let replaces_someone = messenger
+                .identity()
+                .is_some_and(|current| current.user_id() != restored.identity.user_id());
+            if !replaces_someone {
+                return install(restored);
             }
+            pending.set_value(Some(restored));
+            ask.set(Some(ConfirmRequest {
+                title: "Replace your identity in this browser?".to_owned(),
+                body: "The backup holds a different identity. Rooms joined with the current \
+                       one will no longer be yours here. Save a backup of the current one \
+                       first if you may want it back."
+                    .to_owned(),
+                yes_label: "Replace".to_owned(),
+                on_yes: Callback::new(move |()| {
+                    if let Some(restored) = pending.try_update_value(Option::take).flatten() {
+                        install(restored);
+                    }
+                }),
+            }));
         });
     };
 
     view! {
         <div class="identity-backup" data-testid="identity-backup">
             <button type="button" data-testid="backup-save" on:click=save
-                disabled=move || messenger.identity().is_none()>
+                disabled=move || messenger.status.get() != IdentityStatus::Ready>
                 "Save a backup of my identity"
             </button>
             <label class="file-button">
@@ -51,6 +84,7 @@ pub fn IdentityBackup() -> impl IntoView {
                     on:change=restore />
             </label>
             <p class="hint" role="status" data-testid="backup-notice">{move || notice.get()}</p>
+            <ConfirmDialog ask=ask />
         </div>
     }
 }
@@ -152,20 +186,10 @@ async fn restore_first_identity(
     Ok(())
 }
 
-async fn restore_backup(messenger: Messenger, file: web_sys::File) -> Result<(), String> {
-    let restored = read_backup(file).await?;
+/// Saves the restored identity and profile over the current ones, then reloads.
+async fn replace_identity(messenger: Messenger, restored: Restored) -> Result<(), String> {
     let db = messenger.storage().ok_or("Storage is not open.")?;
     let window = web_sys::window().ok_or("no window")?;
-    if let Some(current) = messenger.identity()
-        && current.user_id() != restored.identity.user_id()
-    {
-        let replace = window
-            .confirm_with_message("Replace the identity in this browser with the one in the backup? Rooms joined with the current identity will no longer be yours here.")
-            .unwrap_or(false);
-        if !replace {
-            return Ok(());
-        }
-    }
     db.register(&restored.record, &restored.profile)
         .await
         .map_err(|e| e.to_string())?;

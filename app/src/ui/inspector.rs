@@ -79,7 +79,7 @@ pub fn InspectorView(#[prop(into)] snapshot: Signal<InspectorSnapshot>) -> impl 
                 <Show when=move || links.with(Vec::is_empty)>
                     <p class="hint">"No links to other devices."</p>
                 </Show>
-                <table class="inspector-table">
+                <table class="inspector-table" hidden=move || links.with(Vec::is_empty)>
                     <thead><tr><th scope="col">"Peer"</th><th scope="col">"State"</th><th scope="col">"Addresses"</th></tr></thead>
                     <tbody>
                         <For each=move || links.get() key=|l| format!("{l:?}") let:link>
