@@ -1,14 +1,18 @@
-//! The sidebar: who I am, and the list of rooms (filled by the messenger views).
+//! The sidebar: who I am, the rooms, creating a room, and the footer (identity backup,
+//! inspector).
 
 use leptos::prelude::*;
 
 use super::state::ShellState;
+use crate::ui::{Fragment, IdentityBackup, Messenger, NewRoom, RoomListItems, Rooms};
 
-/// Left column on wide screens, a drawer on narrow ones. The room list is empty until the
-/// messenger views provide rooms; its container carries `data-testid="room-list"` for them.
+/// Left column on wide screens, a drawer on narrow ones (closed again after picking a room).
 #[component]
 pub fn Sidebar() -> impl IntoView {
     let state = ShellState::expect();
+    let messenger = Messenger::expect();
+    let rooms = Rooms::expect();
+    let fragment = Fragment::expect();
     let name = move || {
         state
             .display_name
@@ -23,6 +27,22 @@ pub fn Sidebar() -> impl IntoView {
             .map(|n| n.initials())
             .unwrap_or_default()
     };
+    // Picking a room leaves whatever the fragment showed (inspector, an unanswered invite).
+    let on_select = Callback::new(move |id: String| {
+        fragment.clear();
+        rooms.select(id);
+        state.sidebar_open.set(false);
+    });
+    let on_create = Callback::new(move |name: String| {
+        fragment.clear();
+        rooms.create_room(messenger, name);
+        state.sidebar_open.set(false);
+    });
+    let open_inspector = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        fragment.open_inspector();
+        state.sidebar_open.set(false);
+    };
 
     view! {
         <nav id="sidebar" class="sidebar" aria-label="Rooms" data-testid="sidebar">
@@ -34,11 +54,23 @@ pub fn Sidebar() -> impl IntoView {
                 <span class="avatar" aria-hidden="true">{initials}</span>
                 <span class="me-name" data-testid="my-display-name">{name}</span>
             </div>
+            <NewRoom on_create=on_create />
             <h2 class="section-title" id="rooms-title">"Rooms"</h2>
-            <ul class="room-list" data-testid="room-list" aria-labelledby="rooms-title"></ul>
-            <p class="empty-hint" data-testid="room-list-empty">
-                "No rooms yet. Rooms you create or join appear here."
-            </p>
+            <ul class="room-list" data-testid="room-list" aria-labelledby="rooms-title">
+                <RoomListItems rooms=rooms.list selected=rooms.selected on_select=on_select />
+            </ul>
+            <Show when=move || rooms.list.with(Vec::is_empty)>
+                <p class="empty-hint" data-testid="room-list-empty">
+                    "No rooms yet. Create one, or open an invite link a friend sent you."
+                </p>
+            </Show>
+            <footer class="sidebar-footer">
+                <IdentityBackup />
+                <a href="#/inspector" class="inspector-link" data-testid="inspector-link"
+                    on:click=open_inspector>
+                    "Inspector (for developers)"
+                </a>
+            </footer>
         </nav>
     }
 }

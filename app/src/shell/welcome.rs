@@ -5,9 +5,11 @@ use leptos::prelude::*;
 
 use super::display_name::{DisplayName, MAX_DISPLAY_NAME_CHARS};
 use super::state::ShellState;
+use crate::ui::WelcomeRestore;
 
 /// The "pick a display name" form. On a valid name it stores it in [`ShellState`], which swaps
-/// the screen for the main layout; an invalid one shows why, next to the field.
+/// the screen for the main layout; an invalid one shows why, next to the field. A returning
+/// user on a new browser can restore their identity from a backup file instead.
 #[component]
 pub fn Welcome() -> impl IntoView {
     let state = ShellState::expect();
@@ -58,6 +60,7 @@ pub fn Welcome() -> impl IntoView {
                 <button type="submit" class="primary" data-testid="display-name-submit">
                     "Continue"
                 </button>
+                <WelcomeRestore />
             </form>
         </main>
     }

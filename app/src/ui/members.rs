@@ -147,7 +147,6 @@ fn MemberRow(member: MemberView, rights: Memo<Rights>, actions: MemberActions) -
                 data-presence=member.presence.token() aria-label=presence.clone() title=presence>
             </span>
             <span class="member-name" data-testid="member-name">{member.name.clone()}</span>
-            {member.me.then(|| view! { <span class="hint">"(you)"</span> })}
             {member.owner.then(|| view! { <span class="role-badge">"Owner"</span> })}
             <span class="row-actions">{message}{remove}</span>
         </li>
