@@ -429,7 +429,11 @@ async fn a_new_room_opens_with_its_owner_an_invite_link_and_can_be_left() {
     let me = find(&root, "member").unwrap();
     assert_eq!(me.get_attribute("data-role").as_deref(), Some("owner"));
     assert_eq!(me.get_attribute("data-presence").as_deref(), Some("you"));
-    assert_eq!(text(&me, "member-name"), "You");
+    assert_eq!(
+        text(&me, "member-name"),
+        "Grace",
+        "I find myself under my own name"
+    );
     assert!(
         find(&me, "member-remove").is_none(),
         "nobody removes themselves"

@@ -24,14 +24,24 @@ pub struct MemberActions {
 }
 
 /// The panel for `details` (the open room). `on_close` hides it (the "×" button and Escape).
+/// `my_name`, when given, is shown on the local user's row (marked "(you)") in place of the
+/// session's generic name for them, so people find themselves under the name others see.
 #[component]
 pub fn MembersPanel(
     #[prop(into)] details: Signal<Option<RoomDetails>>,
     actions: MemberActions,
     on_close: Callback<()>,
+    #[prop(optional, into)] my_name: MaybeProp<String>,
 ) -> impl IntoView {
     let members = Memo::new(move |_| {
-        details.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
+        let mut members =
+            details.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default());
+        if let Some(mine) = my_name.get() {
+            for member in members.iter_mut().filter(|m| m.me) {
+                member.name.clone_from(&mine);
+            }
+        }
+        members
     });
     let requests = Memo::new(move |_| {
         details.with(|d| {
@@ -147,6 +157,7 @@ fn MemberRow(member: MemberView, rights: Memo<Rights>, actions: MemberActions) -
                 data-presence=member.presence.token() aria-label=presence.clone() title=presence>
             </span>
             <span class="member-name" data-testid="member-name">{member.name.clone()}</span>
+            {member.me.then(|| view! { <span class="hint">"(you)"</span> })}
             {member.owner.then(|| view! { <span class="role-badge">"Owner"</span> })}
             <span class="row-actions">{message}{remove}</span>
         </li>

@@ -11,12 +11,15 @@ use super::members::{MemberActions, MembersPanel};
 use super::room_actions::{RenameForm, RoomPanels, RoomRights, RoomToolbar};
 use super::rooms::Rooms;
 use crate::model::{RoomDetails, RoomPane};
+use crate::shell::ShellState;
 
 /// The open room (or the pane's "no room" / loading / error states).
 #[component]
 pub fn RoomScreen() -> impl IntoView {
     let rooms = Rooms::expect();
     let messenger = Messenger::expect();
+    let shell = ShellState::expect();
+    let my_name = Signal::derive(move || shell.display_name.get().map(|n| n.to_string()));
     let panels = RoomPanels::new();
     let confirm: ConfirmSlot = RwSignal::new(None);
     let details = Memo::new(move |_| rooms.details.get());
@@ -118,7 +121,8 @@ pub fn RoomScreen() -> impl IntoView {
             <Show when=move || panels.members.get() && is_open.get()>
                 <div class="sheet-backdrop" aria-hidden="true"
                     on:click=move |_| panels.members.set(false)></div>
-                <MembersPanel details=details actions=actions on_close=close_members />
+                <MembersPanel details=details actions=actions on_close=close_members
+                    my_name=my_name />
             </Show>
             <ConfirmDialog ask=confirm />
         </div>

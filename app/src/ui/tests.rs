@@ -310,12 +310,19 @@ async fn members_panel_shows_roles_presence_and_owner_only_actions() {
     let log = RwSignal::new(Vec::<String>::new());
     let actions = recording_actions(log);
     let _mounted = mount_to(root.clone(), move || {
-        view! { <MembersPanel details=details actions=actions on_close=Callback::new(|()| {}) /> }
+        view! {
+            <MembersPanel details=details actions=actions on_close=Callback::new(|()| {})
+                my_name="Ada Lovelace".to_owned() />
+        }
     });
     let root: Element = root.into();
     until("four members", || all(&root, "member").len() == 4).await;
 
-    assert_eq!(texts(&root, "member-name")[..4], ["Ada", "Bo", "Cy", "Di"]);
+    // The local user is listed under their own display name.
+    assert_eq!(
+        texts(&root, "member-name")[..4],
+        ["Ada Lovelace", "Bo", "Cy", "Di"]
+    );
     assert_eq!(
         attrs(&root, "member", "data-presence"),
         ["you", "direct", "relayed", "offline"]
