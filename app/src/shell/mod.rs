@@ -30,15 +30,15 @@ pub fn App() -> impl IntoView {
 }
 
 /// Quire over the IndexedDB database `database`: provides the [`ShellState`] (unless one was
-/// provided already, as tests do to drive it), the messenger, the rooms and the address-bar
-/// fragment, then renders the [`Shell`].
+/// provided already, as tests do to drive it), the messenger and the address-bar fragment,
+/// then renders the [`Shell`]. The rooms controller is provided by the layout, once the
+/// identity is ready (see [`Layout`]).
 #[component]
 pub fn Quire(database: String) -> impl IntoView {
     if use_context::<ShellState>().is_none() {
         provide_context(ShellState::new());
     }
-    let messenger = provide_messenger_in(&database);
-    Rooms::provide(messenger);
+    provide_messenger_in(&database);
     Fragment::provide();
     view! { <Shell /> }
 }
@@ -46,7 +46,7 @@ pub fn Quire(database: String) -> impl IntoView {
 /// Which screen the shell shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Storage is opening: nothing to decide yet.
+    /// Storage is opening, or the identity is being created and saved.
     Loading,
     /// Storage cannot be used.
     Failed,
@@ -62,11 +62,16 @@ enum Phase {
 pub fn Shell() -> impl IntoView {
     let state = ShellState::expect();
     let messenger = Messenger::expect();
-    let phase = Memo::new(move |_| match messenger.status.get() {
-        IdentityStatus::Opening => Phase::Loading,
-        IdentityStatus::Failed(_) => Phase::Failed,
-        _ if state.display_name.with(Option::is_none) => Phase::Welcome,
-        _ => Phase::Layout,
+    let phase = Memo::new(move |_| {
+        let named = state.display_name.with(Option::is_some);
+        match messenger.status.get() {
+            IdentityStatus::Opening => Phase::Loading,
+            IdentityStatus::Failed(_) => Phase::Failed,
+            IdentityStatus::Ready if named => Phase::Layout,
+            // The name is picked; the identity is being saved (a blink).
+            IdentityStatus::Registering if named => Phase::Loading,
+            _ => Phase::Welcome,
+        }
     });
     // Escape closes the drawer. Dialogs and panels handle Escape first (on the element or the
     // document) and mark it handled, so one press closes one thing.
@@ -92,8 +97,13 @@ pub fn Shell() -> impl IntoView {
 }
 
 /// Sidebar and main pane, with the phone top bar that opens the sidebar drawer.
+///
+/// Shown only once the identity is ready, and the [`Rooms`] controller is provided here: the
+/// rooms belong to an identity, so they are loaded (and the network started) under one that
+/// exists, and nothing in the layout can act before it does.
 #[component]
 fn Layout() -> impl IntoView {
+    Rooms::provide(Messenger::expect());
     let state = ShellState::expect();
     let toggle_sidebar = move |_| state.sidebar_open.update(|open| *open = !*open);
     // Keyboard users land inside the drawer when it opens (it overlays the page on phones).
