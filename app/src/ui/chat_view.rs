@@ -15,7 +15,7 @@ const STICK_TO_BOTTOM_PX: i32 = 48;
 /// never re-creates the composer and never loses what the user is typing.
 ///
 /// `waiting` (asked to join, not let in yet) shows `waiting-approval` and disables the
-/// composer. `toolbar` goes into the room header (room actions); `children` between the header
+/// composer. `my_name` is the author shown on the user's own messages. `toolbar` goes into the room header (room actions); `children` between the header
 /// and the messages (panels such as the invite link).
 #[component]
 pub fn ChatView(
@@ -24,8 +24,10 @@ pub fn ChatView(
     #[prop(optional, into)] waiting: MaybeProp<bool>,
     #[prop(optional, into)] toolbar: Option<ViewFn>,
     #[prop(optional)] children: Option<ChildrenFn>,
+    #[prop(optional, into)] my_name: MaybeProp<String>,
 ) -> impl IntoView {
     let waiting = Memo::new(move |_| waiting.get().unwrap_or(false));
+    let my_name = Memo::new(move |_| my_name.get());
     let is_open = Memo::new(move |_| pane.with(|p| matches!(p, RoomPane::Open { .. })));
     let name = Memo::new(move |_| {
         pane.with(|p| match p {
@@ -94,7 +96,7 @@ pub fn ChatView(
                 <ol class="messages" data-testid="messages" aria-live="polite" aria-label="Messages"
                     node_ref=list on:scroll=on_scroll>
                     <For each=move || messages.get() key=|m| (m.key.clone(), m.delivery) let:message>
-                        <MessageRow message=message />
+                        <MessageRow message=message my_name=my_name />
                     </For>
                 </ol>
                 <Composer
@@ -139,13 +141,23 @@ fn PaneStatus(pane: Signal<RoomPane>) -> impl IntoView {
 }
 
 #[component]
-fn MessageRow(message: MessageView) -> impl IntoView {
+fn MessageRow(message: MessageView, my_name: Memo<Option<String>>) -> impl IntoView {
     let delivery = message.delivery.map(|d| {
         view! { <span class="delivery" data-testid="delivery" data-delivery=d.token()>{d.label()}</span> }
     });
+    // Own messages carry the user's own name, like everyone else's: the same message reads
+    // the same on every member's screen (shown to screen readers; the bubble side says it).
+    let author = if message.own {
+        my_name
+            .get_untracked()
+            .unwrap_or_else(|| message.author_name.clone())
+    } else {
+        message.author_name.clone()
+    };
     view! {
         <li class="message" class:own=message.own data-testid="message" data-key=message.key.clone()>
-            <span class="message-author" data-testid="message-author">{message.author_name.clone()}</span>
+            <span class="message-author" class:visually-hidden=message.own
+                data-testid="message-author">{author}</span>
             <p class="message-text" data-testid="message-text">{message.text.clone()}</p>
             {delivery}
         </li>

@@ -108,7 +108,8 @@ pub fn RoomScreen() -> impl IntoView {
 
     view! {
         <div class="room-screen" class:members-open=move || panels.members.get() && is_open.get()>
-            <ChatView pane=rooms.pane on_send=on_send waiting=waiting toolbar=toolbar>
+            <ChatView pane=rooms.pane on_send=on_send waiting=waiting toolbar=toolbar
+                my_name=my_name>
                 <Show when=move || panels.renaming.get() && rights.get().rename>
                     <RenameForm current=room_name() on_rename=on_rename on_close=close_rename />
                 </Show>

@@ -96,7 +96,7 @@ async fn enter_sends_shift_enter_does_not_and_arrivals_keep_the_draft() {
     let on_send = Callback::new(move |text: String| sent.update(|s| s.push(text)));
     let _mounted = mount_to(
         root.clone(),
-        move || view! { <ChatView pane=pane on_send=on_send /> },
+        move || view! { <ChatView pane=pane on_send=on_send my_name="Ada Lovelace".to_owned() /> },
     );
     let root: Element = root.into();
 
@@ -130,6 +130,11 @@ async fn enter_sends_shift_enter_does_not_and_arrivals_keep_the_draft() {
         "a message arriving keeps what the user is typing"
     );
     assert_eq!(texts(&root, "delivery"), ["Saved on this device"]);
+    assert_eq!(
+        texts(&root, "message-author"),
+        ["Ada Lovelace", "Bo"],
+        "own messages carry the user's own name, as others see them"
+    );
     assert!(texts(&root, "no-messages").is_empty());
 
     type_and_press_enter(&root, "   ", false);
