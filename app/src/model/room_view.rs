@@ -138,6 +138,8 @@ pub struct InspectedPage {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct InspectedSession {
     pub peer: String,
+    /// Whether this device opened the stream (both sides may open one; both then sync).
+    pub opened_here: bool,
     /// "greeting", "catching up", "live" or "closed: <why>".
     pub state: String,
     /// What the peer last said it holds: (author key, length).

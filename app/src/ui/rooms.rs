@@ -125,10 +125,9 @@ impl Rooms {
         provide_context(rooms);
         let loaded = StoredValue::new(false);
         Effect::new(move |_| {
-            if messenger.identity().is_some()
-                && matches!(messenger.status.get(), super::IdentityStatus::Ready)
-                && !loaded.get_value()
-            {
+            // Status first, so the effect tracks it even while the identity is missing.
+            let ready = matches!(messenger.status.get(), super::IdentityStatus::Ready);
+            if ready && messenger.identity().is_some() && !loaded.get_value() {
                 loaded.set_value(true);
                 rooms.pane.set(RoomPane::Loading);
                 spawn_local(rooms.load());

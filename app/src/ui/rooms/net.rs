@@ -8,10 +8,14 @@
 //!   (full mesh up to 10, a log-degree overlay beyond); the node dials through the relay and
 //!   upgrades to a direct `/webrtc` connection. Once a link is up it carries every room the two
 //!   share, so conversations continue when the relay goes away.
-//! - **Streams.** One stream per (peer, room). The peer with the lower peer id opens it at once;
-//!   the other opens only if none arrived after [`OPEN_GRACE_MS`] (it may know of a room the
-//!   lower one does not, like a new 1:1 chat). When both open anyway, both sides keep the stream
-//!   opened by the lower id, so they always agree on which stream is live.
+//! - **Streams.** One stream per (peer, room) and direction at most. The peer with the lower peer
+//!   id opens at once; the other opens only if none arrived after [`OPEN_GRACE_MS`] (it may know
+//!   of a room the lower one does not, like a new 1:1 chat). If both open, both streams run:
+//!   sync is idempotent, and no agreement is needed on which one to keep (an agreement that a
+//!   stream whose far end silently vanished would break). A newer stream in the same direction
+//!   replaces the older one, since the peer opens again only when it lost the old one. A stream
+//!   that never greets within [`GREETING_TIMEOUT_MS`], or goes silent for [`SILENCE_TIMEOUT_MS`]
+//!   (heads flow every 15 s), is dropped and reopened.
 //! - **Sync.** Frames go to core's `SyncSession` through the room's `RoomSession`; accepted pages
 //!   go to the persister and are forwarded at once to the room's other sessions (they are signed
 //!   by their authors, so forwarding needs no trust). The user's own pages are announced only
@@ -56,18 +60,27 @@ const OPEN_GRACE_MS: f64 = 3_000.0;
 const REDIAL_MS: f64 = 10_000.0;
 /// Node start is retried this often while the relay is unreachable.
 const START_RETRY_MS: u32 = 5_000;
+/// A new stream whose peer sent nothing for this long is dropped (and reopened).
+const GREETING_TIMEOUT_MS: f64 = 10_000.0;
+/// A stream silent for this long is dead: a live one carries heads every 15 s.
+const SILENCE_TIMEOUT_MS: f64 = 50_000.0;
 /// Frames queued for one stream's writer. Why: matches core's outbox bound; beyond it the
 /// stream cannot keep up and dropped pushes are repaired by the next heads exchange.
 const STREAM_QUEUE: usize = 64;
 
-type Key = (PeerId, String);
+/// A (peer, room) pair.
+type Pair = (PeerId, String);
+/// A stream: its pair, and whether this device opened it.
+type Key = (PeerId, String, bool);
 
 struct Link {
     id: u64,
     sync: SyncSession,
     out: mpsc::Sender<Vec<u8>>,
-    opened_by_me: bool,
     tasks: AbortHandle,
+    created_at: f64,
+    /// When the peer last sent a frame on this stream (0 = never).
+    last_frame_at: f64,
 }
 
 impl Drop for Link {
@@ -82,9 +95,9 @@ struct State {
     handle: Option<NodeHandle>,
     relay_connected: bool,
     links: BTreeMap<Key, Link>,
-    opening: BTreeSet<Key>,
+    opening: BTreeSet<Pair>,
     /// When a (peer, room) pair was first seen without a stream (for [`OPEN_GRACE_MS`]).
-    waiting: BTreeMap<Key, f64>,
+    waiting: BTreeMap<Pair, f64>,
     /// Online members per room key, from presence.
     present: BTreeMap<String, BTreeSet<PeerId>>,
     namespaces: BTreeMap<String, String>,
@@ -234,7 +247,7 @@ impl Net {
 
     fn peer_gone(&self, peer: &PeerId) {
         let mut state = self.state.borrow_mut();
-        state.links.retain(|(p, _), _| p != peer);
+        state.links.retain(|(p, _, _), _| p != peer);
         state.waiting.retain(|(p, _), _| p != peer);
     }
 
@@ -358,7 +371,10 @@ impl Net {
         let key = (*peer, room.to_owned());
         {
             let mut state = self.state.borrow_mut();
-            if state.links.contains_key(&key) || state.opening.contains(&key) {
+            let linked = [true, false]
+                .iter()
+                .any(|mine| state.links.contains_key(&(key.0, key.1.clone(), *mine)));
+            if linked || state.opening.contains(&key) {
                 state.waiting.remove(&key);
                 return;
             }
@@ -382,7 +398,7 @@ impl Net {
                         held.get(&key.1).map(|h| h.session.sync_session(now_ms()))
                     });
                     if let Some(sync) = sync {
-                        net.add_link(rooms, key, stream, sync, true, None);
+                        net.add_link(rooms, (key.0, key.1, true), stream, sync, None);
                     }
                 }
                 Err(e) => tracing::debug!("open sync stream: {e}"),
@@ -420,33 +436,23 @@ impl Net {
         else {
             return;
         };
-        self.add_link(rooms, (peer, room), stream, sync, false, Some(first));
+        self.add_link(rooms, (peer, room, false), stream, sync, Some(first));
     }
 
-    /// Registers a stream as the link for `key` (unless the other side's stream wins) and
-    /// starts its reader and writer.
+    /// Registers a stream as the link for `key` (replacing an older one in the same direction)
+    /// and starts its reader and writer.
     fn add_link(
         &self,
         rooms: Rooms,
         key: Key,
         stream: Stream,
         sync: SyncSession,
-        opened_by_me: bool,
         first: Option<Vec<u8>>,
     ) {
         let (out, queued) = mpsc::channel(STREAM_QUEUE);
         let (tasks, registration) = AbortHandle::new_pair();
         let id = {
             let mut state = self.state.borrow_mut();
-            if let Some(existing) = state.links.get(&key)
-                && existing.opened_by_me != opened_by_me
-            {
-                // Both sides opened: keep the stream the lower peer id opened.
-                let lower_is_me = self.me < key.0;
-                if existing.opened_by_me == lower_is_me {
-                    return;
-                }
-            }
             state.next_link += 1;
             let id = state.next_link;
             state.links.insert(
@@ -455,8 +461,9 @@ impl Net {
                     id,
                     sync,
                     out,
-                    opened_by_me,
                     tasks,
+                    created_at: now(),
+                    last_frame_at: 0.0,
                 },
             );
             id
@@ -505,12 +512,13 @@ impl Net {
 
     /// One frame from `key`'s peer. Returns whether the link lives on.
     fn on_frame(&self, rooms: Rooms, key: &Key, id: u64, frame: &[u8]) -> bool {
-        let (peer, room) = key;
+        let (peer, room, _) = key;
         let at = now_ms();
         let mut state = self.state.borrow_mut();
         let Some(link) = state.links.get_mut(key).filter(|l| l.id == id) else {
             return false;
         };
+        link.last_frame_at = now();
         let outcome = rooms.held.try_update_value(|held| {
             let h = held.get_mut(room)?;
             let accepted = h.session.sync_bytes(&mut link.sync, frame, at);
@@ -532,7 +540,7 @@ impl Net {
             return false;
         };
         // Forward what arrived to the room's other sessions (the sender has it).
-        for ((other, r), l) in state.links.iter_mut() {
+        for ((other, r, _), l) in state.links.iter_mut() {
             if r == room && other != peer {
                 l.sync.announce(&accepted.stored);
                 for proof in &accepted.equivocations {
@@ -565,7 +573,7 @@ impl Net {
     ) {
         {
             let mut state = self.state.borrow_mut();
-            for ((peer, r), link) in state.links.iter_mut() {
+            for ((peer, r, _), link) in state.links.iter_mut() {
                 if r == room && Some(peer) != except {
                     link.sync.announce(pages);
                 }
@@ -576,7 +584,7 @@ impl Net {
 
     fn flush_room(&self, room: &str) {
         let mut state = self.state.borrow_mut();
-        for ((_, r), link) in state.links.iter_mut() {
+        for ((_, r, _), link) in state.links.iter_mut() {
             if r == room {
                 flush(link);
             }
@@ -590,9 +598,10 @@ impl Net {
         }
     }
 
-    /// Heads re-sends and request retries.
+    /// Heads re-sends and request retries; drops streams that went quiet.
     fn run_timers(&self, rooms: Rooms) {
         let at = now_ms();
+        let wall = now();
         let mut closed = Vec::new();
         {
             let mut state = self.state.borrow_mut();
@@ -603,7 +612,11 @@ impl Net {
                     {
                         h.session.sync_timeout(&mut link.sync, at);
                     }
-                    if link.sync.is_closed() {
+                    let never_greeted =
+                        link.last_frame_at == 0.0 && wall - link.created_at > GREETING_TIMEOUT_MS;
+                    let silent =
+                        link.last_frame_at > 0.0 && wall - link.last_frame_at > SILENCE_TIMEOUT_MS;
+                    if link.sync.is_closed() || never_greeted || silent {
                         closed.push(key.clone());
                     } else {
                         flush(link);
@@ -615,7 +628,7 @@ impl Net {
             }
         }
         for key in closed {
-            rooms.report(format!("Stopped syncing with {}: no answer", key.0), false);
+            tracing::debug!("sync stream with {} went quiet; reopening", key.0);
         }
     }
 
@@ -685,9 +698,10 @@ impl Net {
             room.sessions = state
                 .links
                 .iter()
-                .filter(|((_, r), _)| *r == room.id)
-                .map(|((peer, _), link)| InspectedSession {
+                .filter(|((_, r, _), _)| *r == room.id)
+                .map(|((peer, _, mine), link)| InspectedSession {
                     peer: user_of(peer).map_or_else(|| peer.to_string(), |u| user_key(&u)),
+                    opened_here: *mine,
                     state: match link.sync.state() {
                         SessionState::Greeting => "greeting".to_owned(),
                         SessionState::CatchingUp => "catching up".to_owned(),
