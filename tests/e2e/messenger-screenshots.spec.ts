@@ -84,9 +84,14 @@ test('screenshots of the main screens', async ({ person }, testInfo) => {
   // The chat on a phone.
   await bob.page.setViewportSize({ width: 390, height: 844 });
   await bob.openRoom('Weekend trip');
-  if (await bob.id('sidebar').isVisible()) await bob.id('sidebar-toggle').click();
+  await bob.hideSidebar();
   await bob.waitForMessages(said);
   await shoot(bob.page, 'phone-chat');
+  await bob.showMembers();
+  await expect(bob.member('Alice')).toHaveAttribute('data-role', 'owner');
+  await shoot(bob.page, 'phone-members');
+  await bob.id('members-panel').getByRole('button', { name: /close/i }).click();
+  await expect(bob.id('members-panel')).toBeHidden();
   await bob.showSidebar();
   await shoot(bob.page, 'phone-rooms');
 
