@@ -10,7 +10,7 @@ pub fn AppLoading() -> impl IntoView {
     view! {
         <main class="app-loading" data-testid="app-loading" aria-busy="true">
             <img src="/icons/quire.svg" alt="" width="56" height="56" />
-            <p role="status">"Opening Quire…"</p>
+            <p>"Opening Quire…"</p>
         </main>
     }
 }

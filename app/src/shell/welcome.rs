@@ -16,6 +16,13 @@ pub fn Welcome() -> impl IntoView {
     let typed = RwSignal::new(String::new());
     // The error is shown only after a submit attempt, not while the user is still typing.
     let error = RwSignal::new(None::<String>);
+    // `autofocus` only works for elements present at page load; this screen comes later.
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = input.get() {
+            let _ = input.focus();
+        }
+    });
 
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -43,6 +50,7 @@ pub fn Welcome() -> impl IntoView {
                     name="display-name"
                     type="text"
                     data-testid="display-name-input"
+                    node_ref=input
                     autocomplete="nickname"
                     autofocus
                     maxlength=MAX_DISPLAY_NAME_CHARS.to_string()

@@ -86,7 +86,7 @@ pub fn ChatView(
                 </header>
                 {move || children.with_value(|c| c.as_ref().map(|c| c()))}
                 <Show when=move || waiting.get()>
-                    <p class="notice waiting" role="status" data-testid="waiting-approval">
+                    <p class="notice waiting" aria-live="polite" data-testid="waiting-approval">
                         "Waiting for an owner to let you in. You will see the room's history as soon as they do."
                     </p>
                 </Show>

@@ -83,7 +83,7 @@ pub fn IdentityBackup() -> impl IntoView {
                 <input type="file" accept="application/json,.json" data-testid="backup-restore"
                     on:change=restore />
             </label>
-            <p class="hint" role="status" data-testid="backup-notice">{move || notice.get()}</p>
+            <p class="hint" aria-live="polite" data-testid="backup-notice">{move || notice.get()}</p>
             <ConfirmDialog ask=ask />
         </div>
     }

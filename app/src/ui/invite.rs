@@ -91,7 +91,7 @@ pub fn InvitePanel(
                     <p class="field-error" role="alert" data-testid="invite-error">{why}</p>
                 }.into_any(),
             }}
-            <p class="hint" role="status" data-testid="invite-copy-status">
+            <p class="hint" aria-live="polite" data-testid="invite-copy-status">
                 {move || match copy_state.get() {
                     Some(Ok(())) => "Copied to the clipboard.",
                     Some(Err(())) => "This browser did not let Quire copy. The link is selected: copy it yourself (Ctrl+C or ⌘C).",
