@@ -147,9 +147,8 @@ async fn a_valid_name_opens_the_shell_and_a_return_visit_goes_straight_in() {
     let avatar = root.query_selector(".me .avatar").unwrap().unwrap();
     assert_eq!(avatar.text_content().unwrap(), "AL");
     assert!(find(&root, "room-list-empty").is_some());
-    assert!(find(&root, "no-room").is_some());
     // Registration has committed once the rooms loaded; a second tab then goes straight in.
-    eventually("the rooms loaded", || find(&root, "room-loading").is_none()).await;
+    eventually("the rooms loaded", || find(&root, "no-room").is_some()).await;
 
     let again = mount(database);
     eventually("the layout, without asking again", || {
@@ -268,6 +267,15 @@ async fn menu_button_and_escape_open_and_close_the_sidebar_drawer() {
     .await;
     let shell = find(&root, "shell").unwrap();
     assert!(shell.class_list().contains("sidebar-open"));
+    eventually("focus moves into the drawer", || {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .and_then(|e| e.get_attribute("data-testid"))
+            .as_deref()
+            == Some("new-room-button")
+    })
+    .await;
 
     click(&root, "sidebar-toggle");
     eventually("the drawer to close", || {

@@ -110,7 +110,8 @@ fn Layout() -> impl IntoView {
     Effect::new(move |was_open: Option<bool>| {
         let open = state.sidebar_open.get();
         if open && was_open == Some(false) {
-            focus_selector("#sidebar .new-room-button");
+            // After the frame that shows the drawer: a hidden element cannot take focus.
+            request_animation_frame(|| focus_selector("#sidebar .new-room-button"));
         }
         open
     });

@@ -80,7 +80,7 @@ pub fn ChatView(
                 <header class="chat-header">
                     <h1 data-testid="room-title">{move || name.get()}</h1>
                     <Show when=move || read_only.get() && !waiting.get()>
-                        <span class="hint read-only" data-testid="read-only">"Read-only"</span>
+                        <span class="hint read-only-badge" data-testid="read-only">"Read-only"</span>
                     </Show>
                     {move || toolbar.with_value(|t| t.as_ref().map(ViewFn::run))}
                 </header>
