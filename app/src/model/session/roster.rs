@@ -224,3 +224,163 @@ impl RoomSession {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::model::Outgoing;
+    use quire_core::crypto::RoomSecret;
+    use quire_core::identity::Identity;
+    use quire_core::page::Page;
+
+    fn person(n: u8) -> Identity {
+        Identity::from_secret_bytes([n; 32]).unwrap()
+    }
+
+    fn pages(out: &[Outgoing]) -> Vec<Page> {
+        out.iter()
+            .map(|o| Page::decode(&o.page.bytes).unwrap())
+            .collect()
+    }
+
+    fn offline(_: &UserId) -> Presence {
+        Presence::Offline { last_seen_ms: None }
+    }
+
+    /// Ada creates "Book club" with her profile; Bo asks to join through invite 5.
+    fn club() -> (Identity, Identity, RoomSession, RoomSession) {
+        let (ada, bo) = (person(1), person(2));
+        let secret = RoomSecret::from_bytes([7; 32]);
+        let (mut room, create) =
+            RoomSession::create(&ada, "Book club", &secret, 1_000, [1; 24]).unwrap();
+        let profile = room.set_profile(&ada, "Ada", 1_001, [2; 24]).unwrap();
+        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        let request = bos
+            .control(
+                &bo,
+                ControlOp::JoinRequest {
+                    display_name: "Bo".into(),
+                    invite: Some(quire_core::page::InviteId([5; 16])),
+                },
+                1_002,
+                [3; 24],
+            )
+            .unwrap();
+        bos.receive(pages(&[create, profile]));
+        room.receive(pages(&[request]));
+        (ada, bo, room, bos)
+    }
+
+    #[test]
+    fn an_owner_sees_a_join_request_by_name_and_the_requester_waits() {
+        let (_, bo, room, bos) = club();
+        let details = room.details(offline, &BTreeSet::new());
+        assert!(details.i_own);
+        assert_eq!(
+            details.join_requests,
+            [JoinRequestView {
+                user: user_key(&bo.user_id()),
+                name: "Bo".into()
+            }]
+        );
+        let waiting = bos.details(offline, &BTreeSet::new());
+        assert!(waiting.waiting_for_approval && !waiting.i_am_member);
+        assert!(waiting.join_requests.is_empty(), "only owners see requests");
+        assert_eq!(waiting.members.len(), 1);
+        assert_eq!(
+            waiting.members[0].name, "Ada",
+            "the creator is named by her profile"
+        );
+        // A declined request is hidden on the owner's device.
+        let declined = BTreeSet::from([bo.user_id()]);
+        assert!(room.details(offline, &declined).join_requests.is_empty());
+    }
+
+    #[test]
+    fn only_requests_through_an_auto_admit_invite_are_admitted_on_their_own() {
+        let (ada, bo, mut room, _) = club();
+        let other = BTreeSet::from([quire_core::page::InviteId([6; 16])]);
+        assert!(room.auto_admittable(&other).is_empty());
+        let invite = BTreeSet::from([quire_core::page::InviteId([5; 16])]);
+        assert_eq!(room.auto_admittable(&invite), [bo.user_id()]);
+        room.control(
+            &ada,
+            ControlOp::Admit {
+                member: bo.user_id(),
+                role: Role::Member,
+            },
+            1_003,
+            [4; 24],
+        )
+        .unwrap();
+        assert!(room.auto_admittable(&invite).is_empty(), "admitted once");
+        let details = room.details(offline, &BTreeSet::new());
+        let names: Vec<_> = details
+            .members
+            .iter()
+            .map(|m| (m.name.as_str(), m.owner))
+            .collect();
+        assert_eq!(names, [("You", true), ("Bo", false)], "owners first");
+        assert_eq!(details.members[0].presence, Presence::You);
+    }
+
+    #[test]
+    fn a_member_without_a_name_in_the_room_writes_a_profile_once() {
+        let (ada, bo) = (person(1), person(2));
+        let (mut ada_side, _, create) =
+            RoomSession::create_direct(&ada, &bo.user_id(), 1_000, [1; 24]).unwrap();
+        let secret = quire_core::crypto::direct_room_secret(&bo, &ada.user_id()).unwrap();
+        let mut bo_side = RoomSession::join(bo.user_id(), ada_side.room(), &secret);
+        assert!(
+            !bo_side.needs_profile(),
+            "not writable before the create arrives"
+        );
+        bo_side.receive(pages(&[create]));
+        assert!(bo_side.needs_profile());
+        let profile = bo_side.set_profile(&bo, "Bo", 1_001, [2; 24]).unwrap();
+        assert!(!bo_side.needs_profile());
+        ada_side.receive(pages(&[profile]));
+        assert_eq!(
+            ada_side.title(),
+            "Bo",
+            "a 1:1 chat is named after the other person"
+        );
+        assert!(ada_side.details(offline, &BTreeSet::new()).direct);
+    }
+
+    #[test]
+    fn unstored_pages_come_in_book_order_from_what_storage_holds() {
+        let (ada, bo, mut room, _) = club();
+        // Ada's create and profile, and Bo's request, are all in memory only.
+        let first = room.unstored();
+        let mut seqs: Vec<_> = first
+            .iter()
+            .map(|o| (o.before.author.clone(), o.before.length, o.page.seq))
+            .collect();
+        let (a, b) = (user_key(&ada.user_id()), user_key(&bo.user_id()));
+        // Within a book, seq order; every page names the book as storage holds it (empty).
+        let ada_pages: Vec<_> = seqs.iter().filter(|s| s.0 == a).cloned().collect();
+        assert_eq!(ada_pages, [(a.clone(), 0, 0), (a.clone(), 0, 1)]);
+        seqs.sort();
+        let mut expected = vec![(a.clone(), 0, 0), (a.clone(), 0, 1), (b.clone(), 0, 0)];
+        expected.sort();
+        assert_eq!(seqs, expected);
+        // Storage committed Ada's book; a failed write of Bo's is simply offered again.
+        room.mark_stored(ada.user_id(), 2);
+        let again: Vec<_> = room
+            .unstored()
+            .iter()
+            .map(|o| (o.before.author.clone(), o.page.seq))
+            .collect();
+        assert_eq!(again, [(b.clone(), 0)]);
+        room.mark_stored(bo.user_id(), 1);
+        assert!(room.unstored().is_empty());
+        // A new message continues from the stored head.
+        let out = room.send_text(&ada, "hi".into(), 1_005, [9; 24]).unwrap();
+        let next = room.unstored();
+        assert_eq!(next.len(), 1);
+        assert_eq!((next[0].before.length, next[0].page.seq), (2, 2));
+        assert_eq!(next[0].head, out.head);
+    }
+}
