@@ -14,6 +14,9 @@ use leptos::prelude::*;
 
 use crate::model::{JoinRequestView, MemberView, RoomDetails};
 
+/// How often "last seen" labels are recomputed. Why: they are worded in minutes at best.
+const LAST_SEEN_REFRESH_MS: u64 = 30_000;
+
 /// What the panel's buttons report, each with the user key of the row.
 #[derive(Debug, Clone, Copy)]
 pub struct MemberActions {
@@ -67,6 +70,14 @@ pub fn MembersPanel(
             on_close.run(());
         }
     };
+    // "Last seen 5 min ago" ages while the panel is open.
+    let (now, set_now) = signal(js_sys::Date::now());
+    if let Ok(ticker) = set_interval_with_handle(
+        move || set_now.set(js_sys::Date::now()),
+        std::time::Duration::from_millis(LAST_SEEN_REFRESH_MS),
+    ) {
+        on_cleanup(move || ticker.clear());
+    }
 
     view! {
         <aside id="members-panel" class="members-panel" data-testid="members-panel"
@@ -90,7 +101,7 @@ pub fn MembersPanel(
             </Show>
             <ul class="member-list" aria-labelledby="members-title">
                 <For each=move || members.get() key=member_key let:member>
-                    <MemberRow member=member rights=rights actions=actions />
+                    <MemberRow member=member rights=rights actions=actions now=now />
                 </For>
             </ul>
         </aside>
@@ -114,8 +125,14 @@ fn member_key(m: &MemberView) -> String {
 }
 
 #[component]
-fn MemberRow(member: MemberView, rights: Memo<Rights>, actions: MemberActions) -> impl IntoView {
-    let presence = member.presence.label(js_sys::Date::now());
+fn MemberRow(
+    member: MemberView,
+    rights: Memo<Rights>,
+    actions: MemberActions,
+    now: ReadSignal<f64>,
+) -> impl IntoView {
+    let presence = member.presence;
+    let label = move || presence.label(now.get());
     let role = if member.owner { "owner" } else { "member" };
     let name = member.name.clone();
     let user = member.user.clone();
@@ -154,7 +171,7 @@ fn MemberRow(member: MemberView, rights: Memo<Rights>, actions: MemberActions) -
         <li class="member" data-testid="member" data-user=user.clone() data-role=role
             data-presence=member.presence.token()>
             <span class="presence-dot" data-testid="presence-dot" role="img"
-                data-presence=member.presence.token() aria-label=presence.clone() title=presence>
+                data-presence=member.presence.token() aria-label=label title=label>
             </span>
             <span class="member-name" data-testid="member-name">{member.name.clone()}</span>
             {member.me.then(|| view! { <span class="hint">"(you)"</span> })}
