@@ -58,6 +58,8 @@ const TICK_MS: u32 = 1_000;
 const OPEN_GRACE_MS: f64 = 3_000.0;
 /// A peer that could not be reached is dialled again after this long.
 const REDIAL_MS: f64 = 10_000.0;
+/// Ticks between redraws for "last seen" labels alone.
+const LAST_SEEN_REDRAW_TICKS: u32 = 10;
 /// Node start is retried this often while the relay is unreachable.
 const START_RETRY_MS: u32 = 5_000;
 /// A new stream whose peer sent nothing for this long is dropped (and reopened).
@@ -201,6 +203,8 @@ impl Net {
                     if state == LinkState::Offline {
                         self.peer_gone(&peer);
                     }
+                    // Presence dots.
+                    rooms.schedule_refresh();
                 }
                 NetEvent::Discovered { namespace, peers } => {
                     let mut state = self.state.borrow_mut();
@@ -252,13 +256,18 @@ impl Net {
     }
 
     async fn tick_loop(self, rooms: Rooms) {
+        let mut ticks: u32 = 0;
         loop {
             gloo_timers::future::TimeoutFuture::new(TICK_MS).await;
             self.update_status(rooms);
             self.presence(rooms);
             self.reconcile(rooms);
             self.run_timers(rooms);
-            rooms.schedule_refresh();
+            ticks = ticks.wrapping_add(1);
+            // Frames and link events redraw at once; this only ages "last seen" labels.
+            if ticks.is_multiple_of(LAST_SEEN_REDRAW_TICKS) {
+                rooms.schedule_refresh();
+            }
         }
     }
 
