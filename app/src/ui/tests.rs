@@ -464,6 +464,19 @@ async fn invite_panel_explains_why_there_is_no_link() {
     assert!(all(&root, "invite-copy").is_empty());
 }
 
+fn active_element() -> Element {
+    web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .active_element()
+        .unwrap()
+}
+
+fn active_test_id() -> Option<String> {
+    active_element().get_attribute("data-testid")
+}
+
 #[wasm_bindgen_test]
 async fn confirm_dialog_goes_ahead_only_on_yes() {
     let root = container();
@@ -492,6 +505,19 @@ async fn confirm_dialog_goes_ahead_only_on_yes() {
         Some("confirm-no"),
         "a stray Enter cancels"
     );
+    // Tab keeps focus between the dialog's two buttons.
+    let tab = || {
+        let init = KeyboardEventInit::new();
+        init.set_key("Tab");
+        init.set_bubbles(true);
+        init.set_cancelable(true);
+        let event = KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+        active_element().dispatch_event(&event).unwrap();
+    };
+    tab();
+    assert_eq!(active_test_id().as_deref(), Some("confirm-yes"));
+    tab();
+    assert_eq!(active_test_id().as_deref(), Some("confirm-no"));
     click(&all(&root, "confirm-no")[0]);
     until("dialog closed", || all(&root, "confirm-no").is_empty()).await;
     assert_eq!(done.get_untracked(), 0);
