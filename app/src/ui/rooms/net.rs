@@ -55,9 +55,11 @@ const DISCOVER_EVERY_MS: f64 = 5_000.0;
 /// Sync timers, stream reconciliation and redials run on this tick.
 const TICK_MS: u32 = 1_000;
 /// The higher peer id waits this long for the lower one to open a room's stream.
-const OPEN_GRACE_MS: f64 = 3_000.0;
+const OPEN_GRACE_MS: f64 = 1_000.0;
+/// The higher peer id waits this long before dialling a planned peer itself.
+const DIAL_GRACE_MS: f64 = 4_000.0;
 /// A peer that could not be reached is dialled again after this long.
-const REDIAL_MS: f64 = 10_000.0;
+const REDIAL_MS: f64 = 5_000.0;
 /// Ticks between redraws for "last seen" labels alone.
 const LAST_SEEN_REDRAW_TICKS: u32 = 10;
 /// Node start is retried this often while the relay is unreachable.
@@ -106,6 +108,10 @@ struct State {
     registered: BTreeSet<String>,
     last_discover: f64,
     last_dial: BTreeMap<PeerId, f64>,
+    /// Peers to dial as soon as the relay is up (an inviter, the other side of a new 1:1).
+    reach: BTreeSet<PeerId>,
+    /// When a planned peer was first seen unlinked (for [`DIAL_GRACE_MS`]).
+    dial_wait: BTreeMap<PeerId, f64>,
     last_seen: BTreeMap<UserId, f64>,
     next_link: u64,
 }
@@ -196,7 +202,10 @@ impl Net {
                 NetEvent::Relay { connected } => {
                     self.state.borrow_mut().relay_connected = connected;
                     if connected {
+                        // Announce and look around now, not at the next tick.
                         self.state.borrow_mut().last_discover = 0.0;
+                        self.presence(rooms);
+                        self.dial_reach();
                     }
                 }
                 NetEvent::Link { peer, state } => {
@@ -311,14 +320,25 @@ impl Net {
     }
 
     /// Dials `user` through the relay (an inviter, the other side of a new 1:1 chat).
+    /// (Dialled as soon as the relay is up, if it is not yet.)
     pub(super) fn reach(&self, user: &UserId) {
-        let (Some(handle), Some(peer)) = (self.handle(), peer_of(user)) else {
+        let Some(peer) = peer_of(user) else { return };
+        self.state.borrow_mut().reach.insert(peer);
+        self.dial_reach();
+    }
+
+    fn dial_reach(&self) {
+        let Some(handle) = self.handle() else { return };
+        let mut state = self.state.borrow_mut();
+        if !state.relay_connected {
             return;
-        };
-        if handle.link_state(&peer) == LinkState::Offline {
-            self.state.borrow_mut().last_dial.insert(peer, now());
-            if let Err(e) = handle.connect(peer) {
-                tracing::warn!("connect {peer}: {e}");
+        }
+        for peer in std::mem::take(&mut state.reach) {
+            if handle.link_state(&peer) == LinkState::Offline {
+                state.last_dial.insert(peer, now());
+                if let Err(e) = handle.connect(peer) {
+                    tracing::warn!("connect {peer}: {e}");
+                }
             }
         }
     }
@@ -336,10 +356,7 @@ impl Net {
                     // (the relay is down).
                     for user in h.session.participants() {
                         if let Some(peer) = peer_of(&user)
-                            && matches!(
-                                handle.link_state(&peer),
-                                LinkState::Direct | LinkState::Relayed
-                            )
+                            && is_up(&handle, &peer)
                         {
                             peers.insert(peer);
                         }
@@ -353,18 +370,33 @@ impl Net {
             let online: Vec<PeerId> = online.into_iter().collect();
             let planned = planned_links(&self.me, &online);
             for peer in planned {
-                match handle.link_state(&peer) {
+                let link = handle.link_state(&peer);
+                if link != LinkState::Offline {
+                    self.state.borrow_mut().dial_wait.remove(&peer);
+                }
+                match link {
                     LinkState::Direct | LinkState::Relayed => {
                         self.ensure_stream(rooms, &peer, &room)
                     }
-                    LinkState::Connecting => {}
+                    // The relayed circuit can be up while the direct upgrade is still being
+                    // negotiated (or failing slowly): sync over it meanwhile rather than wait.
+                    LinkState::Connecting => {
+                        if is_up(&handle, &peer) {
+                            self.ensure_stream(rooms, &peer, &room);
+                        }
+                    }
                     LinkState::Offline => {
                         let mut state = self.state.borrow_mut();
                         let due = state
                             .last_dial
                             .get(&peer)
                             .is_none_or(|at| now - at >= REDIAL_MS);
-                        if due && state.relay_connected {
+                        // Both sides find each other through presence; the lower id dials
+                        // first, so two dials do not race. The higher one dials only if still
+                        // unlinked after the grace (the lower may not have seen it yet).
+                        let first_seen = *state.dial_wait.entry(peer).or_insert(now);
+                        let my_turn = self.me < peer || now - first_seen >= DIAL_GRACE_MS;
+                        if due && my_turn && state.relay_connected {
                             state.last_dial.insert(peer, now);
                             if let Err(e) = handle.connect(peer) {
                                 tracing::warn!("connect {peer}: {e}");
@@ -648,9 +680,16 @@ impl Net {
             (Some(handle), Some(peer)) => handle.link_state(&peer),
             _ => LinkState::Offline,
         };
+        let circuit_only = link == LinkState::Connecting
+            && state
+                .handle
+                .as_ref()
+                .zip(peer_of(user))
+                .is_some_and(|(h, p)| is_up(h, &p));
         match link {
             LinkState::Direct => Presence::Direct,
             LinkState::Relayed => Presence::Relayed,
+            LinkState::Connecting if circuit_only => Presence::Relayed,
             LinkState::Connecting | LinkState::Offline => Presence::Offline {
                 last_seen_ms: state.last_seen.get(user).copied(),
             },
@@ -725,6 +764,16 @@ impl Net {
                 })
                 .collect();
         }
+    }
+}
+
+/// Whether some connection to `peer` is up (direct, relayed, or the relayed circuit while the
+/// direct upgrade is still being negotiated).
+fn is_up(handle: &NodeHandle, peer: &PeerId) -> bool {
+    match handle.link_state(peer) {
+        LinkState::Direct | LinkState::Relayed => true,
+        LinkState::Connecting => !handle.connection_addrs(peer).is_empty(),
+        LinkState::Offline => false,
     }
 }
 
