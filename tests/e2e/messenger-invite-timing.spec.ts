@@ -9,10 +9,13 @@ import { test, expect } from './fixtures/messenger';
 // owner being the only other device online. Results: console and test-results/invite-timing.json.
 
 const HISTORY = 20;
-const SAMPLES = 3;
+/** Newcomers measured; QUIRE_INVITE_SAMPLES overrides (more samples show the spread). */
+const SAMPLES = Number(process.env.QUIRE_INVITE_SAMPLES ?? 3);
+/** A sample slower than this keeps both inspectors' state in its log. */
+const SLOW_SAMPLE_MS = 10_000;
 const OUT = path.join(__dirname, '..', 'test-results', 'invite-timing.json');
 
-test('time from opening an invite link to seeing the room history', async ({ person }) => {
+test('time from opening an invite link to seeing the room history', async ({ person }, testInfo) => {
   test.setTimeout(300_000);
   const owner = await person('Olga');
   await owner.register();
@@ -29,6 +32,45 @@ test('time from opening an invite link to seeing the room history', async ({ per
     // A fresh tab of the same profile: the app loads from the link, like a clicked link.
     await newcomer.goOffline();
     newcomer.page = await newcomer.user.context.newPage();
+
+    // What both apps log while the newcomer gets in: attached to the report, to explain a
+    // slow sample.
+    const log: string[] = [];
+    const since = performance.now();
+    const record = (who: string) => (m: { type(): string; text(): string }) =>
+      log.push(`${Math.round(performance.now() - since)} ms ${who} ${m.type()}: ${m.text()}`);
+    const ownerLog = record('owner');
+    owner.page.on('console', ownerLog);
+    newcomer.page.on('console', record('newcomer'));
+
+    // A timeline of what each side shows (connection, approval, presence), recorded on change.
+    await owner.showMembers();
+    let watching = true;
+    const watcher = (async () => {
+      let last = '';
+      while (watching) {
+        const read = (page: typeof owner.page, name: string) =>
+          page
+            .evaluate((newcomerName) => {
+              const q = (sel: string) => document.querySelector(sel);
+              const state = q('[data-testid="connection-status"]')?.textContent ?? '-';
+              const waiting = q('[data-testid="waiting-approval"]') ? ' waiting' : '';
+              const count = document.querySelectorAll('[data-testid="message"]').length;
+              const row = [...document.querySelectorAll('[data-testid="member"]')].find(
+                (el) => el.querySelector('[data-testid="member-name"]')?.textContent === newcomerName,
+              );
+              const request = [...document.querySelectorAll('[data-testid="join-request-name"]')].some(
+                (el) => el.textContent === newcomerName,
+              );
+              return `${state}${waiting} msgs=${count} newcomer=${row?.getAttribute('data-presence') ?? (request ? 'asking' : '-')}`;
+            }, name)
+            .catch(() => 'navigating');
+        const now = `newcomer[${await read(newcomer.page, newcomer.name)}] owner[${await read(owner.page, newcomer.name)}]`;
+        if (now !== last) log.push(`${Math.round(performance.now() - since)} ms ${now}`);
+        last = now;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
 
     const start = performance.now();
     await newcomer.page.goto(link);
@@ -47,6 +89,20 @@ test('time from opening an invite link to seeing the room history', async ({ per
       firstMessageMs: Math.round(firstMessageMs),
       historyMs: Math.round(historyMs),
     });
+    watching = false;
+    await watcher;
+    owner.page.off('console', ownerLog);
+    if (historyMs > SLOW_SAMPLE_MS) {
+      // A slow sample: keep what both inspectors say (links, sync sessions, recent errors).
+      for (const who of [newcomer, owner]) {
+        await who.openInspector();
+        log.push(`--- ${who.name}'s inspector after the sample ---`, await who.id('inspector').innerText());
+        await who.closeInspector();
+      }
+    }
+    const logFile = testInfo.outputPath(`sample-${i + 1}-console.txt`);
+    writeFileSync(logFile, `${log.join('\n')}\n`);
+    await testInfo.attach(`sample ${i + 1} console`, { path: logFile, contentType: 'text/plain' });
     await newcomer.goOffline();
   }
 
