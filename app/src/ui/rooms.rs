@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use futures::StreamExt as _;
 use futures::channel::mpsc;
+use futures::future::{AbortHandle, Abortable};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use quire_core::crypto::{RoomSecret, direct_room_secret};
@@ -48,6 +49,47 @@ pub const INVITE_LIFETIME_MS: u64 = 7 * 24 * 60 * 60 * 1000;
 
 /// Recent errors the inspector keeps. Why: enough to see a pattern, bounded memory.
 const MAX_RECENT_ERRORS: usize = 50;
+
+/// The controller's tasks (loading, the persister, the network driver and what they start),
+/// aborted together when the app unmounts, so none outlives the signals it writes.
+#[derive(Clone, Default)]
+pub(crate) struct Tasks(std::rc::Rc<std::cell::RefCell<TaskSet>>);
+
+#[derive(Default)]
+struct TaskSet {
+    next: u64,
+    live: BTreeMap<u64, AbortHandle>,
+    stopped: bool,
+}
+
+impl Tasks {
+    pub(crate) fn spawn(&self, task: impl std::future::Future<Output = ()> + 'static) {
+        let (handle, registration) = AbortHandle::new_pair();
+        let id = {
+            let mut set = self.0.borrow_mut();
+            if set.stopped {
+                return;
+            }
+            set.next += 1;
+            let id = set.next;
+            set.live.insert(id, handle);
+            id
+        };
+        let tasks = self.clone();
+        spawn_local(async move {
+            let _ = Abortable::new(task, registration).await;
+            tasks.0.borrow_mut().live.remove(&id);
+        });
+    }
+
+    fn stop(&self) {
+        let mut set = self.0.borrow_mut();
+        set.stopped = true;
+        for handle in std::mem::take(&mut set.live).into_values() {
+            handle.abort();
+        }
+    }
+}
 
 /// One room as this device holds it.
 #[derive(Debug)]
@@ -98,6 +140,7 @@ pub struct Rooms {
     /// Wakes the persister (capacity 1: a pending wake covers any number of new pages).
     persist_wake: StoredValue<Option<mpsc::Sender<()>>, LocalStorage>,
     refresh_scheduled: StoredValue<bool>,
+    tasks: StoredValue<Tasks, LocalStorage>,
     errors: StoredValue<VecDeque<InspectedError>>,
     #[cfg(target_arch = "wasm32")]
     net: StoredValue<Option<net::Net>, LocalStorage>,
@@ -118,11 +161,15 @@ impl Rooms {
             held: StoredValue::new_local(BTreeMap::new()),
             persist_wake: StoredValue::new_local(None),
             refresh_scheduled: StoredValue::new(false),
+            tasks: StoredValue::new_local(Tasks::default()),
             errors: StoredValue::new(VecDeque::new()),
             #[cfg(target_arch = "wasm32")]
             net: StoredValue::new_local(None),
         };
         provide_context(rooms);
+        // The app is single-threaded; the wrapper only satisfies `on_cleanup`'s bounds.
+        let tasks = send_wrapper::SendWrapper::new(rooms.tasks.get_value());
+        on_cleanup(move || tasks.stop());
         let loaded = StoredValue::new(false);
         Effect::new(move |_| {
             // Status first, so the effect tracks it even while the identity is missing.
@@ -130,7 +177,7 @@ impl Rooms {
             if ready && messenger.identity().is_some() && !loaded.get_value() {
                 loaded.set_value(true);
                 rooms.pane.set(RoomPane::Loading);
-                spawn_local(rooms.load());
+                rooms.spawn(rooms.load());
             }
         });
         Effect::new(move |_| {
@@ -155,11 +202,18 @@ impl Rooms {
         self.pane.set(RoomPane::Nothing);
         let (wake, woken) = mpsc::channel(1);
         self.persist_wake.set_value(Some(wake));
-        spawn_local(self.persist_loop(db, me.user_id(), woken));
+        self.spawn(self.persist_loop(db, me.user_id(), woken));
         // Pages restored from storage may still need their auto-admissions.
         self.after_change();
         #[cfg(target_arch = "wasm32")]
         net::Net::start(self, me);
+    }
+
+    /// Runs `task` until it ends or the app unmounts.
+    pub(crate) fn spawn(&self, task: impl std::future::Future<Output = ()> + 'static) {
+        if let Some(tasks) = self.tasks.try_get_value() {
+            tasks.spawn(task);
+        }
     }
 
     pub(crate) fn me(&self) -> Option<std::rc::Rc<Identity>> {
@@ -234,7 +288,7 @@ impl Rooms {
             return;
         }
         self.refresh_scheduled.set_value(true);
-        spawn_local(async move {
+        self.spawn(async move {
             gloo_timers::future::TimeoutFuture::new(30).await;
             self.refresh_scheduled.set_value(false);
             self.refresh();
@@ -359,7 +413,7 @@ impl Rooms {
             return;
         };
         let rooms = *self;
-        spawn_local(async move {
+        self.spawn(async move {
             if let Err(e) = db.save_room(&record).await {
                 rooms.report(format!("Could not save the room's settings: {e}"), false);
             }

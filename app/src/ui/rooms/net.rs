@@ -32,7 +32,6 @@ use futures::channel::mpsc;
 use futures::future::{AbortHandle, Abortable};
 use futures::{AsyncReadExt as _, FutureExt as _, StreamExt as _};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId, Stream};
 use quire_core::identity::{Identity, UserId};
@@ -161,7 +160,7 @@ impl Net {
         };
         rooms.net.set_value(Some(net.clone()));
         rooms.shell.connection.set(ConnectionStatus::Connecting);
-        spawn_local(async move {
+        rooms.spawn(async move {
             let (node, events) = loop {
                 let keypair = match keypair_from_ed25519_secret(identity.secret_bytes()) {
                     Ok(k) => k,
@@ -184,10 +183,10 @@ impl Net {
                 state.node = Some(node);
             }
             match incoming {
-                Ok(incoming) => spawn_local(net.clone().accept_loop(rooms, incoming)),
+                Ok(incoming) => rooms.spawn(net.clone().accept_loop(rooms, incoming)),
                 Err(e) => rooms.report(format!("Cannot accept sync streams: {e}"), true),
             }
-            spawn_local(net.clone().tick_loop(rooms));
+            rooms.spawn(net.clone().tick_loop(rooms));
             net.event_loop(rooms, events).await;
         });
     }
@@ -430,7 +429,7 @@ impl Net {
         }
         let Some(handle) = self.handle() else { return };
         let net = self.clone();
-        spawn_local(async move {
+        rooms.spawn(async move {
             let opened = handle.open_stream(key.0, PROTOCOL).await;
             net.state.borrow_mut().opening.remove(&key);
             match opened {
@@ -449,7 +448,7 @@ impl Net {
 
     async fn accept_loop(self, rooms: Rooms, mut incoming: libp2p_stream::IncomingStreams) {
         while let Some((peer, stream)) = incoming.next().await {
-            spawn_local(self.clone().accept_one(rooms, peer, stream));
+            rooms.spawn(self.clone().accept_one(rooms, peer, stream));
         }
     }
 
@@ -517,7 +516,7 @@ impl Net {
             futures::pin_mut!(write, read);
             futures::future::select(write, read).await;
         };
-        spawn_local(Abortable::new(run, registration).map(drop));
+        rooms.spawn(Abortable::new(run, registration).map(drop));
         self.flush_all();
     }
 
