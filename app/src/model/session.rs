@@ -446,11 +446,11 @@ mod tests {
     use crate::model::Delivery;
     use quire_core::page::Role;
 
-    fn person(n: u8) -> Identity {
+    pub(super) fn person(n: u8) -> Identity {
         Identity::from_secret_bytes([n; 32]).unwrap()
     }
 
-    fn pages(out: &[Outgoing]) -> Vec<Page> {
+    pub(super) fn pages(out: &[Outgoing]) -> Vec<Page> {
         out.iter()
             .map(|o| Page::decode(&o.page.bytes).unwrap())
             .collect()

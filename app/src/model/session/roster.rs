@@ -228,21 +228,10 @@ impl RoomSession {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use super::super::tests::{pages, person};
     use super::*;
-    use crate::model::Outgoing;
     use quire_core::crypto::RoomSecret;
     use quire_core::identity::Identity;
-    use quire_core::page::Page;
-
-    fn person(n: u8) -> Identity {
-        Identity::from_secret_bytes([n; 32]).unwrap()
-    }
-
-    fn pages(out: &[Outgoing]) -> Vec<Page> {
-        out.iter()
-            .map(|o| Page::decode(&o.page.bytes).unwrap())
-            .collect()
-    }
 
     fn offline(_: &UserId) -> Presence {
         Presence::Offline { last_seen_ms: None }
