@@ -520,8 +520,9 @@ impl Rooms {
         });
     }
 
-    /// The invite link for the open room. With `auto_admit`, this device admits whoever joins
-    /// through it without asking (it must be online to do so).
+    /// The invite link for the open room (any member may make one; an owner approves the
+    /// request). With `auto_admit` (owners only), this device admits whoever joins through it
+    /// without asking (it must be online to do so).
     pub fn invite_link(self, _messenger: Messenger, auto_admit: bool) -> Result<String, String> {
         let me = self
             .me()
@@ -547,8 +548,15 @@ impl Rooms {
                 if state.is_deleted() {
                     return Err("This room was deleted".to_owned());
                 }
-                if !state.is_owner(&me.user_id()) {
-                    return Err("Only the room's owners can invite".to_owned());
+                // Any member may share the room (they hold its key anyway); an owner then
+                // approves the request. Only an owner's device can promise to admit by itself.
+                if !state.is_member(&me.user_id()) {
+                    return Err("Only the room's members can invite".to_owned());
+                }
+                if auto_admit && !state.is_owner(&me.user_id()) {
+                    return Err(
+                        "Only owners can make links that let people in without asking".to_owned(),
+                    );
                 }
                 let secret = RoomSecret::from_bytes(
                     h.record
