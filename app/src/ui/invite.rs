@@ -59,8 +59,8 @@ pub fn InvitePanel(
                 </button>
             </header>
             <p class="hint">
-                "Anyone with this link can ask to join and read the room's history once let in. "
-                "Send it privately."
+                "The link carries the room key: anyone who has it can read the room's messages, "
+                "and can ask to join to write in it. Send it privately."
             </p>
             <label class="checkbox">
                 <input type="checkbox" data-testid="invite-auto-admit"
