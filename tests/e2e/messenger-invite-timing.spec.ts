@@ -107,9 +107,12 @@ test('time from opening an invite link to seeing the room history', async ({ per
   }
 
   const sorted = samples.map((s) => s.historyMs).sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
   const result = {
     what: `ms from page.goto(invite link) to all ${HISTORY} history messages visible (auto-admit, owner online)`,
-    medianHistoryMs: sorted[Math.floor(sorted.length / 2)],
+    medianHistoryMs: median,
+    maxHistoryMs: sorted[sorted.length - 1],
     samples,
     measuredAt: new Date().toISOString(),
   };
