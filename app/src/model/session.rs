@@ -29,7 +29,7 @@ use super::unread::ReadMarker;
 
 mod roster;
 
-use crate::storage::{BookRecord, PageRecord};
+use crate::storage::{BookRecord, PageRecord, PeerHeadsRecord};
 pub use roster::INSPECTOR_PAGES_PER_BOOK;
 
 /// A page the session wrote or accepted, ready for `PageBatch::push`.
@@ -308,6 +308,56 @@ impl RoomSession {
         now_ms: u64,
     ) -> bool {
         self.heads.record(peer, lengths, now_ms)
+    }
+
+    /// What peers reported holding, as stored records (so delivery ticks and "last seen"
+    /// survive a reload).
+    pub fn peer_heads_records(&self) -> Vec<PeerHeadsRecord> {
+        let room = self.room();
+        self.heads
+            .reports()
+            .map(|(peer, lengths, seen_at_ms)| PeerHeadsRecord {
+                room: room_key(&room),
+                peer: user_key(peer),
+                lengths: lengths
+                    .map(|(author, len)| {
+                        (
+                            book_key(&quire_core::page::BookId {
+                                room,
+                                author: *author,
+                            }),
+                            len,
+                        )
+                    })
+                    .collect(),
+                seen_at_ms: seen_at_ms as f64,
+            })
+            .collect()
+    }
+
+    /// Takes back stored peer reports (unreadable ones are skipped: they are only hints).
+    pub fn restore_peer_heads(&mut self, records: &[PeerHeadsRecord]) {
+        for record in records {
+            let Ok(peer) = super::ids::parse_user_key(&record.peer) else {
+                continue;
+            };
+            let lengths: Vec<(UserId, u64)> = record
+                .lengths
+                .iter()
+                .filter_map(|(book, len)| {
+                    super::ids::parse_book_key(book)
+                        .ok()
+                        .map(|b| (b.author, *len))
+                })
+                .collect();
+            self.heads
+                .record(peer, lengths, record.seen_at_ms.max(0.0) as u64);
+        }
+    }
+
+    /// When `peer`'s device last reported to this one (ms since the Unix epoch).
+    pub fn last_seen_ms(&self, peer: &UserId) -> Option<u64> {
+        self.heads.last_seen_ms(peer)
     }
 
     /// The room is on screen: everything in it is read. Returns whether to save the markers.

@@ -140,6 +140,9 @@ pub struct Rooms {
     /// Wakes the persister (capacity 1: a pending wake covers any number of new pages).
     persist_wake: StoredValue<Option<mpsc::Sender<()>>, LocalStorage>,
     refresh_scheduled: StoredValue<bool>,
+    /// Rooms whose peer reports changed since they were last saved.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    heads_dirty: StoredValue<BTreeSet<String>>,
     tasks: StoredValue<Tasks, LocalStorage>,
     errors: StoredValue<VecDeque<InspectedError>>,
     #[cfg(target_arch = "wasm32")]
@@ -161,6 +164,7 @@ impl Rooms {
             held: StoredValue::new_local(BTreeMap::new()),
             persist_wake: StoredValue::new_local(None),
             refresh_scheduled: StoredValue::new(false),
+            heads_dirty: StoredValue::new(BTreeSet::new()),
             tasks: StoredValue::new_local(Tasks::default()),
             errors: StoredValue::new(VecDeque::new()),
             #[cfg(target_arch = "wasm32")]
@@ -322,6 +326,44 @@ impl Rooms {
         if tell_user {
             self.notice.set(Some(what));
         }
+    }
+
+    /// A peer's report changed in `room`; saved by [`Self::save_peer_heads`].
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn heads_changed(&self, room: &str) {
+        self.heads_dirty.update_value(|dirty| {
+            dirty.insert(room.to_owned());
+        });
+    }
+
+    /// Saves the peer reports that changed (called every few seconds, not per frame).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn save_peer_heads(self) {
+        let Some(db) = self.messenger.storage() else {
+            return;
+        };
+        let dirty = self
+            .heads_dirty
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        let records: Vec<_> = self.held.with_value(|held| {
+            dirty
+                .iter()
+                .filter_map(|room| held.get(room))
+                .flat_map(|h| h.session.peer_heads_records())
+                .collect()
+        });
+        if records.is_empty() {
+            return;
+        }
+        self.spawn(async move {
+            for record in records {
+                if let Err(e) = db.save_peer_heads(&record).await {
+                    self.report(format!("Could not save delivery state: {e}"), false);
+                    return;
+                }
+            }
+        });
     }
 
     fn wake_persister(&self) {
@@ -925,8 +967,12 @@ async fn load_rooms(db: &Storage, me: UserId) -> Result<BTreeMap<String, Held>, 
                 .iter()
                 .filter_map(|(user, len)| parse_user_key(user).ok().map(|u| (u, *len))),
         );
-        let session =
+        let mut session =
             RoomSession::restore(me, room, &secret, books, read).map_err(|e| e.to_string())?;
+        // Only hints for delivery ticks: a read failure must not keep the room closed.
+        if let Ok(reports) = db.peer_heads(&record.id).await {
+            session.restore_peer_heads(&reports);
+        }
         held.insert(record.id.clone(), Held::new(session, record));
     }
     Ok(held)

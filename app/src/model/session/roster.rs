@@ -109,10 +109,14 @@ impl RoomSession {
                 name: Self::name_of(&names, user),
                 owner: member.role == Role::Owner,
                 me: *user == self.me,
-                presence: if *user == self.me {
-                    Presence::You
-                } else {
-                    presence(user)
+                presence: match presence(user) {
+                    _ if *user == self.me => Presence::You,
+                    // The driver knows when the peer was last linked this session; a report
+                    // stored before a reload still says when they were last seen.
+                    Presence::Offline { last_seen_ms: None } => Presence::Offline {
+                        last_seen_ms: self.last_seen_ms(user).map(|at| at as f64),
+                    },
+                    other => other,
                 },
             })
             .collect();
@@ -371,5 +375,73 @@ mod tests {
         assert_eq!(next.len(), 1);
         assert_eq!((next[0].before.length, next[0].page.seq), (2, 2));
         assert_eq!(next[0].head, out.head);
+    }
+}
+
+#[cfg(test)]
+mod persisted_reports {
+    #![allow(clippy::unwrap_used)]
+    use super::super::tests::{pages, person};
+    use super::*;
+    use crate::model::{Delivery, ReadMarker};
+    use quire_core::crypto::RoomSecret;
+
+    #[test]
+    fn delivery_ticks_and_last_seen_survive_a_reload() {
+        let (ada, bo) = (person(1), person(2));
+        let secret = RoomSecret::from_bytes([7; 32]);
+        let (mut room, create) =
+            RoomSession::create(&ada, "Notes", &secret, 1_000, [1; 24]).unwrap();
+        let admit = room
+            .control(
+                &ada,
+                ControlOp::Admit {
+                    member: bo.user_id(),
+                    role: Role::Member,
+                },
+                1_001,
+                [2; 24],
+            )
+            .unwrap();
+        let hello = room
+            .send_text(&ada, "hello".into(), 1_002, [3; 24])
+            .unwrap();
+        room.mark_saved(2);
+        room.peer_reported(bo.user_id(), [(ada.user_id(), 3)], 5_000);
+        let records = room.peer_heads_records();
+
+        let mut back = RoomSession::restore(
+            ada.user_id(),
+            room.room(),
+            &secret,
+            vec![(ada.user_id(), pages(&[create, admit, hello]))],
+            ReadMarker::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            back.messages()[0].delivery,
+            Some(Delivery::Saved),
+            "nothing known before the reports are restored"
+        );
+        back.restore_peer_heads(&records);
+        assert_eq!(
+            back.messages()[0].delivery,
+            Some(Delivery::OnDevices { on: 1, of: 1 })
+        );
+        let bo_row = back
+            .details(
+                |_| Presence::Offline { last_seen_ms: None },
+                &BTreeSet::new(),
+            )
+            .members
+            .into_iter()
+            .find(|m| m.user == user_key(&bo.user_id()))
+            .unwrap();
+        assert_eq!(
+            bo_row.presence,
+            Presence::Offline {
+                last_seen_ms: Some(5_000.0)
+            }
+        );
     }
 }

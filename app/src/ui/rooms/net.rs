@@ -275,6 +275,7 @@ impl Net {
             // Frames and link events redraw at once; this only ages "last seen" labels.
             if ticks.is_multiple_of(LAST_SEEN_REDRAW_TICKS) {
                 rooms.schedule_refresh();
+                rooms.save_peer_heads();
             }
         }
     }
@@ -562,12 +563,13 @@ impl Net {
         let outcome = rooms.held.try_update_value(|held| {
             let h = held.get_mut(room)?;
             let accepted = h.session.sync_bytes(&mut link.sync, frame, at);
+            let mut changed = false;
             if let Some(user) = user_of(peer) {
                 let heads: Vec<(UserId, u64)> =
                     link.sync.peer_heads().map(|h| (h.author, h.len)).collect();
-                h.session.peer_reported(user, heads, at);
+                changed = h.session.peer_reported(user, heads, at);
             }
-            Some(accepted)
+            Some((accepted, changed))
         });
         let closed = match link.sync.state() {
             SessionState::Closed(why) => Some(why.to_string()),
@@ -576,9 +578,12 @@ impl Net {
         if let Some(user) = user_of(peer) {
             state.last_seen.insert(user, now());
         }
-        let Some(Some(accepted)) = outcome else {
+        let Some(Some((accepted, heads_changed))) = outcome else {
             return false;
         };
+        if heads_changed {
+            rooms.heads_changed(room);
+        }
         // Forward what arrived to the room's other sessions (the sender has it).
         for ((other, r, _), l) in state.links.iter_mut() {
             if r == room && other != peer {
