@@ -65,6 +65,9 @@ const LAST_SEEN_REDRAW_TICKS: u32 = 10;
 const START_RETRY_MS: u32 = 5_000;
 /// A new stream whose peer sent nothing for this long is dropped (and reopened).
 const GREETING_TIMEOUT_MS: f64 = 10_000.0;
+/// A stream silent for this long while we wait for pages we asked for has stalled. Why 8 s:
+/// an answer is at most ~1 MiB, seconds even over a slow relayed path.
+const STALL_TIMEOUT_MS: f64 = 8_000.0;
 /// A stream silent for this long is dead: a live one carries heads every 15 s.
 const SILENCE_TIMEOUT_MS: f64 = 50_000.0;
 /// Frames queued for one stream's writer. Why: matches core's outbox bound; beyond it the
@@ -107,6 +110,8 @@ struct State {
     registered: BTreeSet<String>,
     last_discover: f64,
     last_dial: BTreeMap<PeerId, f64>,
+    /// The last link state reported per peer (to see the switch to a direct link).
+    link_states: BTreeMap<PeerId, LinkState>,
     /// Peers to dial as soon as the relay is up (an inviter, the other side of a new 1:1).
     reach: BTreeSet<PeerId>,
     /// When a planned peer was first seen unlinked (for [`DIAL_GRACE_MS`]).
@@ -208,7 +213,13 @@ impl Net {
                     }
                 }
                 NetEvent::Link { peer, state } => {
+                    let before = self.state.borrow_mut().link_states.insert(peer, state);
                     if state == LinkState::Offline {
+                        self.peer_gone(&peer);
+                    } else if state == LinkState::Direct && before != Some(LinkState::Direct) {
+                        // The relayed circuit that streams may have been opened over is being
+                        // closed now; a stream on it can stall instead of failing, so reopen
+                        // them all over the direct connection (a heads exchange each).
                         self.peer_gone(&peer);
                     }
                     // Presence dots.
@@ -661,7 +672,11 @@ impl Net {
                         link.last_frame_at == 0.0 && wall - link.created_at > GREETING_TIMEOUT_MS;
                     let silent =
                         link.last_frame_at > 0.0 && wall - link.last_frame_at > SILENCE_TIMEOUT_MS;
-                    if link.sync.is_closed() || never_greeted || silent {
+                    // A peer answers a want at once; silence while we wait for one means the
+                    // stream stalled (the session itself would retry for 30 s).
+                    let stalled = link.sync.state() == &SessionState::CatchingUp
+                        && wall - link.last_frame_at.max(link.created_at) > STALL_TIMEOUT_MS;
+                    if link.sync.is_closed() || never_greeted || silent || stalled {
                         closed.push(key.clone());
                     } else {
                         flush(link);
