@@ -198,7 +198,7 @@ fn PageRow(page: InspectedPage) -> impl IntoView {
         .unwrap_or_default();
     view! {
         <tr class="inspector-page" data-testid="inspector-page" data-seq=page.seq.to_string()
-            class:void=!page.counts>
+            data-counts=page.counts.to_string() class:void=!page.counts>
             <td>{page.seq}</td>
             <td>{page.kind}</td>
             <td class="mono">{time}</td>
