@@ -506,6 +506,29 @@ mod tests {
             .collect()
     }
 
+    /// Ada creates "Book club", admits Bo and says "hello": the room and those three pages.
+    pub(super) fn club_with_bo() -> (Identity, Identity, RoomSecret, RoomSession, [Outgoing; 3]) {
+        let (ada, bo) = (person(1), person(2));
+        let secret = RoomSecret::from_bytes([7; 32]);
+        let (mut room, create) =
+            RoomSession::create(&ada, "Book club", &secret, 1_000, [1; 24]).unwrap();
+        let admit = room
+            .control(
+                &ada,
+                ControlOp::Admit {
+                    member: bo.user_id(),
+                    role: Role::Member,
+                },
+                1_001,
+                [2; 24],
+            )
+            .unwrap();
+        let hello = room
+            .send_text(&ada, "hello".into(), 1_002, [3; 24])
+            .unwrap();
+        (ada, bo, secret, room, [create, admit, hello])
+    }
+
     fn texts(session: &RoomSession) -> Vec<(String, Option<Delivery>)> {
         session
             .messages()
@@ -568,25 +591,7 @@ mod tests {
 
     #[test]
     fn a_joining_member_receives_the_history_and_sees_it_unread() {
-        let (ada, bo) = (person(1), person(2));
-        let secret = RoomSecret::from_bytes([7; 32]);
-        let (mut room, create) =
-            RoomSession::create(&ada, "Book club", &secret, 1_000, [1; 24]).unwrap();
-        let admit = room
-            .control(
-                &ada,
-                ControlOp::Admit {
-                    member: bo.user_id(),
-                    role: Role::Member,
-                },
-                1_001,
-                [2; 24],
-            )
-            .unwrap();
-        let hello = room
-            .send_text(&ada, "hello".into(), 1_002, [3; 24])
-            .unwrap();
-        let history = [create, admit, hello];
+        let (_, bo, secret, mut room, history) = club_with_bo();
 
         let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
         let to_store = bos.receive(pages(&history));

@@ -381,31 +381,13 @@ mod tests {
 #[cfg(test)]
 mod persisted_reports {
     #![allow(clippy::unwrap_used)]
-    use super::super::tests::{pages, person};
+    use super::super::tests::{club_with_bo, pages};
     use super::*;
     use crate::model::{Delivery, ReadMarker};
-    use quire_core::crypto::RoomSecret;
 
     #[test]
     fn delivery_ticks_and_last_seen_survive_a_reload() {
-        let (ada, bo) = (person(1), person(2));
-        let secret = RoomSecret::from_bytes([7; 32]);
-        let (mut room, create) =
-            RoomSession::create(&ada, "Notes", &secret, 1_000, [1; 24]).unwrap();
-        let admit = room
-            .control(
-                &ada,
-                ControlOp::Admit {
-                    member: bo.user_id(),
-                    role: Role::Member,
-                },
-                1_001,
-                [2; 24],
-            )
-            .unwrap();
-        let hello = room
-            .send_text(&ada, "hello".into(), 1_002, [3; 24])
-            .unwrap();
+        let (ada, bo, secret, mut room, history) = club_with_bo();
         room.mark_saved(2);
         room.peer_reported(bo.user_id(), [(ada.user_id(), 3)], 5_000);
         let records = room.peer_heads_records();
@@ -414,7 +396,7 @@ mod persisted_reports {
             ada.user_id(),
             room.room(),
             &secret,
-            vec![(ada.user_id(), pages(&[create, admit, hello]))],
+            vec![(ada.user_id(), pages(&history))],
             ReadMarker::default(),
         )
         .unwrap();
