@@ -71,7 +71,14 @@ test('peers that dial each other at the same time keep one direct link', async (
   await expect.poll(() => bob.linkState(alice.peerId), { timeout: 20_000 }).toBe('direct');
   await expect.poll(() => alice.connectionAddrs(bob.peerId), { timeout: 10_000 }).toHaveLength(1);
   await expect.poll(() => bob.connectionAddrs(alice.peerId), { timeout: 10_000 }).toHaveLength(1);
-  expect(await alice.echoText(bob.peerId, 'still fine')).toBe('still fine');
+  // Each side counting one connection does not yet mean both count the *same* one: while the
+  // duplicate is being closed a stream opened on it fails once ("oneshot canceled"; seen in a
+  // CI run). What must hold is that the surviving link carries streams within seconds.
+  await expect
+    .poll(() => alice.echoText(bob.peerId, 'still fine').catch((e) => String(e)), {
+      timeout: 10_000,
+    })
+    .toBe('still fine');
 });
 
 test('when ICE finds no direct path the link stays on the relay and says so', async ({ browser, relay }) => {
