@@ -64,6 +64,9 @@ pub struct RoomSession {
     stored: BTreeMap<UserId, u64>,
     heads: PeerHeads,
     read: ReadMarker,
+    /// The name to show while the room's create page has not arrived (a joiner knows it from
+    /// the invite; the device keeps it in the room record).
+    name_hint: String,
 }
 
 impl RoomSession {
@@ -162,6 +165,7 @@ impl RoomSession {
             stored,
             heads: PeerHeads::default(),
             read,
+            name_hint: String::new(),
         })
     }
 
@@ -174,6 +178,7 @@ impl RoomSession {
             stored: BTreeMap::new(),
             heads: PeerHeads::default(),
             read: ReadMarker::default(),
+            name_hint: String::new(),
         }
     }
 
@@ -183,6 +188,11 @@ impl RoomSession {
 
     pub fn replica(&self) -> &Replica {
         &self.replica
+    }
+
+    /// Sets the name shown until the room's own create page says otherwise.
+    pub fn set_name_hint(&mut self, name: &str) {
+        name.clone_into(&mut self.name_hint);
     }
 
     /// Writes a text message. Returns the page to store; it shows as "sending" until

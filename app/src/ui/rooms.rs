@@ -103,7 +103,8 @@ pub(crate) struct Held {
 }
 
 impl Held {
-    fn new(session: RoomSession, record: RoomRecord) -> Self {
+    fn new(mut session: RoomSession, record: RoomRecord) -> Self {
+        session.set_name_hint(&record.name);
         let declined = record
             .declined
             .iter()
@@ -228,38 +229,31 @@ impl Rooms {
     pub fn refresh(&self) {
         let selected = self.selected.get_untracked();
         let presence = |user: &UserId| self.presence_of(user);
-        let (list, open) = self
+        // The open room first: opening it marks it read, which the list then shows.
+        let open = self
             .held
             .try_update_value(|held| {
-                let mut list: Vec<RoomSummary> = held.values().map(summary_of).collect();
-                crate::model::chat::sort_rooms(&mut list);
-                let open = selected.as_ref().and_then(|id| held.get_mut(id)).map(|h| {
-                    let newly_read = h.session.mark_all_read();
-                    let mut pane = h.session.pane();
-                    if let RoomPane::Open { name, .. } = &mut pane
-                        && name.is_empty()
-                    {
-                        name.clone_from(&h.record.name);
-                    }
-                    let mut details = h.session.details(presence, &h.declined);
-                    if details.name.is_empty() {
-                        details.name.clone_from(&h.record.name);
-                    }
-                    let record = newly_read.then(|| {
-                        h.record.read = h
-                            .session
-                            .read_marker()
-                            .lengths()
-                            .map(|(u, n)| (user_key(u), n))
-                            .collect();
-                        h.record.clone()
-                    });
-                    (pane, details, record)
+                let h = held.get_mut(selected.as_ref()?)?;
+                let newly_read = h.session.mark_all_read();
+                let pane = h.session.pane();
+                let details = h.session.details(presence, &h.declined);
+                let record = newly_read.then(|| {
+                    h.record.read = h
+                        .session
+                        .read_marker()
+                        .lengths()
+                        .map(|(u, n)| (user_key(u), n))
+                        .collect();
+                    h.record.clone()
                 });
-                (list, open)
+                Some((pane, details, record))
             })
-            .unwrap_or_default();
-        self.list.set(list);
+            .flatten();
+        self.list.set(self.held.with_value(|held| {
+            let mut list: Vec<RoomSummary> = held.values().map(|h| h.session.summary()).collect();
+            crate::model::chat::sort_rooms(&mut list);
+            list
+        }));
         match open {
             Some((pane, details, record)) => {
                 self.pane.set(pane);
@@ -267,12 +261,6 @@ impl Rooms {
                 if let Some(record) = record {
                     self.save_record(record);
                 }
-                // The list was built before marking read.
-                self.list.set(self.held.with_value(|held| {
-                    let mut list: Vec<RoomSummary> = held.values().map(summary_of).collect();
-                    crate::model::chat::sort_rooms(&mut list);
-                    list
-                }));
             }
             None => {
                 self.details.set(None);
@@ -583,23 +571,8 @@ impl Rooms {
                 let h = held
                     .get_mut(&room)
                     .ok_or_else(|| "That room is not on this device".to_owned())?;
+                h.session.may_invite(auto_admit).map_err(str::to_owned)?;
                 let state = h.session.replica().state();
-                if state.direct().is_some() {
-                    return Err("A private chat has no invite links".to_owned());
-                }
-                if state.is_deleted() {
-                    return Err("This room was deleted".to_owned());
-                }
-                // Any member may share the room (they hold its key anyway); an owner then
-                // approves the request. Only an owner's device can promise to admit by itself.
-                if !state.is_member(&me.user_id()) {
-                    return Err("Only the room's members can invite".to_owned());
-                }
-                if auto_admit && !state.is_owner(&me.user_id()) {
-                    return Err(
-                        "Only owners can make links that let people in without asking".to_owned(),
-                    );
-                }
                 let secret = RoomSecret::from_bytes(
                     h.record
                         .key
@@ -880,17 +853,9 @@ impl Rooms {
                 .me()
                 .map(|me| user_key(&me.user_id()))
                 .unwrap_or_default(),
-            rooms: self.held.with_value(|held| {
-                held.values()
-                    .map(|h| {
-                        let mut room = h.session.inspect();
-                        if room.name.is_empty() {
-                            room.name.clone_from(&h.record.name);
-                        }
-                        room
-                    })
-                    .collect()
-            }),
+            rooms: self
+                .held
+                .with_value(|held| held.values().map(|h| h.session.inspect()).collect()),
             errors: self.errors.with_value(|e| e.iter().cloned().collect()),
             ..InspectorSnapshot::default()
         };
@@ -900,14 +865,6 @@ impl Rooms {
         }
         snapshot
     }
-}
-
-fn summary_of(h: &Held) -> RoomSummary {
-    let mut summary = h.session.summary();
-    if summary.name.is_empty() {
-        summary.name.clone_from(&h.record.name);
-    }
-    summary
 }
 
 fn new_record(id: &str, secret: &RoomSecret, name: String) -> RoomRecord {

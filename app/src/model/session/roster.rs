@@ -42,7 +42,8 @@ impl RoomSession {
         names
     }
 
-    /// The room's name as shown: a 1:1 chat is named after the other person.
+    /// The room's name as shown: a 1:1 chat is named after the other person; a room whose
+    /// create page has not arrived yet goes by its name hint.
     pub fn title(&self) -> String {
         let state = self.replica.state();
         match state.direct() {
@@ -50,7 +51,8 @@ impl RoomSession {
                 let other = if a == self.me { b } else { a };
                 Self::name_of(&self.names(), &other)
             }
-            None => state.name().to_owned(),
+            None if state.is_created() => state.name().to_owned(),
+            None => self.name_hint.clone(),
         }
     }
 
@@ -78,6 +80,26 @@ impl RoomSession {
     /// How many of `author`'s pages are committed to storage.
     pub fn stored_len(&self, author: &UserId) -> u64 {
         self.stored.get(author).copied().unwrap_or(0)
+    }
+
+    /// Whether the local user may make an invite link for this room, and why not. Any member
+    /// may share the room (members hold its key anyway) and an owner approves the request; only
+    /// an owner's device may promise to admit by itself (`auto_admit`).
+    pub fn may_invite(&self, auto_admit: bool) -> Result<(), &'static str> {
+        let state = self.replica.state();
+        if state.direct().is_some() {
+            return Err("A private chat has no invite links");
+        }
+        if state.is_deleted() {
+            return Err("This room was deleted");
+        }
+        if !state.is_member(&self.me) {
+            return Err("Only the room's members can invite");
+        }
+        if auto_admit && !state.is_owner(&self.me) {
+            return Err("Only owners can make links that let people in without asking");
+        }
+        Ok(())
     }
 
     /// Whether the local user asked to join and no owner has answered yet.
@@ -109,14 +131,17 @@ impl RoomSession {
                 name: Self::name_of(&names, user),
                 owner: member.role == Role::Owner,
                 me: *user == self.me,
-                presence: match presence(user) {
-                    _ if *user == self.me => Presence::You,
-                    // The driver knows when the peer was last linked this session; a report
-                    // stored before a reload still says when they were last seen.
-                    Presence::Offline { last_seen_ms: None } => Presence::Offline {
-                        last_seen_ms: self.last_seen_ms(user).map(|at| at as f64),
-                    },
-                    other => other,
+                presence: if *user == self.me {
+                    Presence::You
+                } else {
+                    match presence(user) {
+                        // The driver knows when the peer was last linked this session; a report
+                        // stored before a reload still says when they were last seen.
+                        Presence::Offline { last_seen_ms: None } => Presence::Offline {
+                            last_seen_ms: self.last_seen_ms(user).map(|at| at as f64),
+                        },
+                        other => other,
+                    }
                 },
             })
             .collect();
@@ -221,7 +246,7 @@ impl RoomSession {
             .collect();
         InspectedRoom {
             id: crate::model::ids::room_key(&self.room()),
-            name: self.replica.state().name().to_owned(),
+            name: self.title(),
             books,
             sessions: Vec::new(),
             pending: self.replica.pending_len(),
@@ -288,6 +313,50 @@ mod tests {
         // A declined request is hidden on the owner's device.
         let declined = BTreeSet::from([bo.user_id()]);
         assert!(room.details(offline, &declined).join_requests.is_empty());
+    }
+
+    #[test]
+    fn members_may_invite_but_only_owners_let_people_in_without_asking() {
+        let (ada, bo, mut room, bos) = club();
+        assert_eq!(
+            bos.may_invite(false),
+            Err("Only the room's members can invite")
+        );
+        let admit = room
+            .control(
+                &ada,
+                ControlOp::Admit {
+                    member: bo.user_id(),
+                    role: Role::Member,
+                },
+                1_003,
+                [4; 24],
+            )
+            .unwrap();
+        assert_eq!(room.may_invite(true), Ok(()));
+        let mut bos = bos;
+        bos.receive(pages(&[admit]));
+        assert_eq!(bos.may_invite(false), Ok(()));
+        assert_eq!(
+            bos.may_invite(true),
+            Err("Only owners can make links that let people in without asking")
+        );
+        room.control(&ada, ControlOp::Delete, 1_004, [5; 24])
+            .unwrap();
+        assert_eq!(room.may_invite(false), Err("This room was deleted"));
+    }
+
+    #[test]
+    fn a_joiner_sees_the_invite_name_until_the_room_itself_arrives() {
+        let (ada, bo) = (person(1), person(2));
+        let secret = RoomSecret::from_bytes([7; 32]);
+        let (room, create) =
+            RoomSession::create(&ada, "Book club", &secret, 1_000, [1; 24]).unwrap();
+        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        bos.set_name_hint("Book club (invite)");
+        assert_eq!(bos.summary().name, "Book club (invite)");
+        bos.receive(pages(&[create]));
+        assert_eq!(bos.summary().name, "Book club", "the room's own name wins");
     }
 
     #[test]
