@@ -114,7 +114,8 @@ fn varint_len(mut n: usize) -> usize {
     len
 }
 
-fn put_varint(mut n: usize, dst: &mut BytesMut) {
+/// Appends `n` as an unsigned LEB128 varint (also the length prefix of Quire's sync frames).
+pub(crate) fn put_varint(mut n: usize, dst: &mut BytesMut) {
     while n >= 0x80 {
         dst.put_u8((n as u8 & 0x7f) | 0x80);
         n >>= 7;

@@ -5,6 +5,8 @@
 use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use quire_core::sync::MAX_MESSAGE_BYTES;
 
+use crate::net::webrtc::codec::put_varint;
+
 /// Why a stream stopped yielding frames.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
@@ -59,17 +61,8 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(
     if frame.len() > MAX_MESSAGE_BYTES {
         return Err(FrameError::TooLarge(frame.len() as u64));
     }
-    let mut len = frame.len() as u64;
-    let mut prefix = Vec::with_capacity(MAX_LENGTH_BYTES);
-    loop {
-        let low = (len & 0x7f) as u8;
-        len >>= 7;
-        if len == 0 {
-            prefix.push(low);
-            break;
-        }
-        prefix.push(low | 0x80);
-    }
+    let mut prefix = bytes::BytesMut::with_capacity(MAX_LENGTH_BYTES);
+    put_varint(frame.len(), &mut prefix);
     writer.write_all(&prefix).await?;
     writer.write_all(frame).await?;
     writer.flush().await?;

@@ -40,7 +40,7 @@ use quire_core::plan::{planned_links, presence_namespace};
 use quire_core::sync::{PROTOCOL, SessionState, SyncMessage, SyncSession};
 use quire_core::validate::VerifiedPage;
 
-use super::frame::{read_frame, write_frame};
+use super::frame::{FrameError, read_frame, write_frame};
 use super::{Rooms, now_ms};
 use crate::model::ids::{parse_room_key, room_key, user_key};
 use crate::model::room_view::{InspectedLink, InspectedSession, InspectorSnapshot, Presence};
@@ -468,7 +468,7 @@ impl Net {
     async fn accept_one(self, rooms: Rooms, peer: PeerId, mut stream: Stream) {
         let first = match read_frame(&mut stream).await {
             Ok(frame) => frame,
-            Err(e) => return tracing::debug!("inbound sync stream from {peer}: {e}"),
+            Err(e) => return stream_ended(rooms, &peer, &e),
         };
         let room = match SyncMessage::decode(&first) {
             Ok(message) => room_key(&message.room()),
@@ -518,6 +518,10 @@ impl Net {
                     last_frame_at: 0.0,
                 },
             );
+            // The new session's greeting (our heads) waits in its writer's queue.
+            if let Some(link) = state.links.get_mut(&key) {
+                flush(link);
+            }
             id
         };
         let (reader, writer) = stream.split();
@@ -529,7 +533,6 @@ impl Net {
             futures::future::select(write, read).await;
         };
         rooms.spawn(Abortable::new(run, registration).map(drop));
-        self.flush_all();
     }
 
     async fn read_loop(
@@ -551,7 +554,7 @@ impl Net {
                     }
                 }
                 Err(e) => {
-                    tracing::debug!("sync stream with {} ended: {e}", key.0);
+                    stream_ended(rooms, &key.0, &e);
                     break;
                 }
             }
@@ -566,6 +569,7 @@ impl Net {
     fn on_frame(&self, rooms: Rooms, key: &Key, id: u64, frame: &[u8]) -> bool {
         let (peer, room, _) = key;
         let at = now_ms();
+        let user = user_of(peer);
         let mut state = self.state.borrow_mut();
         let Some(link) = state.links.get_mut(key).filter(|l| l.id == id) else {
             return false;
@@ -574,19 +578,18 @@ impl Net {
         let outcome = rooms.held.try_update_value(|held| {
             let h = held.get_mut(room)?;
             let accepted = h.session.sync_bytes(&mut link.sync, frame, at);
-            let mut changed = false;
-            if let Some(user) = user_of(peer) {
+            let changed = user.is_some_and(|user| {
                 let heads: Vec<(UserId, u64)> =
                     link.sync.peer_heads().map(|h| (h.author, h.len)).collect();
-                changed = h.session.peer_reported(user, heads, at);
-            }
+                h.session.peer_reported(user, heads, at)
+            });
             Some((accepted, changed))
         });
         let closed = match link.sync.state() {
             SessionState::Closed(why) => Some(why.to_string()),
             _ => None,
         };
-        if let Some(user) = user_of(peer) {
+        if let Some(user) = user {
             state.last_seen.insert(user, now());
         }
         let Some(Some((accepted, heads_changed))) = outcome else {
@@ -644,13 +647,6 @@ impl Net {
             if r == room {
                 flush(link);
             }
-        }
-    }
-
-    fn flush_all(&self) {
-        let mut state = self.state.borrow_mut();
-        for link in state.links.values_mut() {
-            flush(link);
         }
     }
 
@@ -782,6 +778,19 @@ impl Net {
                         .collect(),
                 })
                 .collect();
+        }
+    }
+}
+
+/// A stream stopped yielding frames. A close is routine; an oversized or malformed frame is
+/// a misbehaving peer, which the inspector's error list shows.
+fn stream_ended(rooms: Rooms, peer: &PeerId, error: &FrameError) {
+    match error {
+        FrameError::Closed | FrameError::Io(_) => {
+            tracing::debug!("sync stream with {peer} ended: {error}");
+        }
+        FrameError::TooLarge(_) | FrameError::BadLength => {
+            rooms.report(format!("Dropped a sync stream from {peer}: {error}"), false);
         }
     }
 }
