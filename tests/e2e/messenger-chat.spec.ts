@@ -82,13 +82,10 @@ test('two people chat through an invite link the owner approves, and see the sam
 });
 
 test('a third person who joins later sees the whole history, then talks with everyone', async ({
-  person,
+  registered,
 }) => {
   test.setTimeout(180_000);
-  const alice = await person('Alice');
-  const bob = await person('Bob');
-  const carol = await person('Carol');
-  await Promise.all([alice.register(), bob.register(), carol.register()]);
+  const [alice, bob, carol] = await registered('Alice', 'Bob', 'Carol');
   await roomWith(alice, 'Garden', [bob]);
 
   const history = [

@@ -3,13 +3,10 @@ import { test, expect, roomWith } from './fixtures/messenger';
 // A 1:1 chat opened from the members list: the other person gets it without any invite, named
 // after the one who opened it, and both can write in it.
 test('a 1:1 chat opened from the members list reaches the other person, both ways', async ({
-  person,
+  registered,
 }) => {
   test.setTimeout(180_000);
-  const alice = await person('Alice');
-  const bob = await person('Bob');
-  await alice.register();
-  await bob.register();
+  const [alice, bob] = await registered('Alice', 'Bob');
   await roomWith(alice, 'Team', [bob]);
 
   await alice.showMembers();

@@ -4,13 +4,10 @@ import { test, expect, expectSameHistory, roomWith, DELIVERY_TIMEOUT_MS } from '
 // explains itself and changes nothing.
 
 test('a member who leaves keeps the room read-only, and the others carry on without them', async ({
-  person,
+  registered,
 }) => {
   test.setTimeout(180_000);
-  const alice = await person('Alice');
-  const bob = await person('Bob');
-  await alice.register();
-  await bob.register();
+  const [alice, bob] = await registered('Alice', 'Bob');
   await roomWith(alice, 'Choir', [bob]);
   await alice.send('Rehearsal at seven');
   await bob.waitForMessages(['Rehearsal at seven']);
@@ -30,13 +27,10 @@ test('a member who leaves keeps the room read-only, and the others carry on with
 });
 
 test("an owner removes a member: the room turns read-only for them and their later pages count for no one", async ({
-  person,
+  registered,
 }) => {
   test.setTimeout(240_000);
-  const alice = await person('Alice');
-  const bob = await person('Bob');
-  const carol = await person('Carol');
-  await Promise.all([alice.register(), bob.register(), carol.register()]);
+  const [alice, bob, carol] = await registered('Alice', 'Bob', 'Carol');
   await roomWith(alice, 'Committee', [bob, carol]);
   const before = ['Agenda: budget', 'I have the figures', 'Send them over'];
   await alice.send(before[0]);
@@ -91,13 +85,10 @@ test("an owner removes a member: the room turns read-only for them and their lat
 });
 
 test('an owner deletes the room: it stays readable for everyone and writable for no one', async ({
-  person,
+  registered,
 }) => {
   test.setTimeout(180_000);
-  const alice = await person('Alice');
-  const bob = await person('Bob');
-  await alice.register();
-  await bob.register();
+  const [alice, bob] = await registered('Alice', 'Bob');
   await roomWith(alice, 'Old project', [bob]);
   await bob.send('Is this project finished?');
   await alice.waitForMessages(['Is this project finished?']);
@@ -115,12 +106,9 @@ test('an owner deletes the room: it stays readable for everyone and writable for
   }
 });
 
-test('a bad invite link explains what is wrong and changes nothing', async ({ person }) => {
+test('a bad invite link explains what is wrong and changes nothing', async ({ registered }) => {
   test.setTimeout(180_000);
-  const alice = await person('Alice');
-  const bob = await person('Bob');
-  await alice.register();
-  await bob.register();
+  const [alice, bob] = await registered('Alice', 'Bob');
   await alice.createRoom('Secret society');
   const link = await alice.inviteLink();
   await alice.closeInvitePanel();

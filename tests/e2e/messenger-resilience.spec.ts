@@ -4,14 +4,11 @@ import { test, expect, expectSameHistory, roomWith } from './fixtures/messenger'
 // acknowledged is lost and messages find their way.
 
 test('the relay is killed mid-conversation and the chat continues both ways', async ({
-  person,
+  registered,
   relay,
 }) => {
   test.setTimeout(180_000);
-  const alice = await person('Alice');
-  const bob = await person('Bob');
-  await alice.register();
-  await bob.register();
+  const [alice, bob] = await registered('Alice', 'Bob');
   await roomWith(alice, 'Night shift', [bob]);
 
   const said = ['Are you there?', 'Yes, all quiet here'];
@@ -47,13 +44,10 @@ test('the relay is killed mid-conversation and the chat continues both ways', as
 });
 
 test('a reload in the middle of a conversation loses nothing, and unsent messages go out after reload', async ({
-  person,
+  registered,
 }) => {
   test.setTimeout(240_000);
-  const alice = await person('Alice');
-  const bob = await person('Bob');
-  await alice.register();
-  await bob.register();
+  const [alice, bob] = await registered('Alice', 'Bob');
   await roomWith(alice, 'Plans', [bob]);
 
   const said: string[] = [];
@@ -105,13 +99,10 @@ test('a reload in the middle of a conversation loses nothing, and unsent message
 });
 
 test('offline delivery: a message written while Bob is away reaches him through Carol after Alice has gone', async ({
-  person,
+  registered,
 }) => {
   test.setTimeout(240_000);
-  const alice = await person('Alice');
-  const bob = await person('Bob');
-  const carol = await person('Carol');
-  await Promise.all([alice.register(), bob.register(), carol.register()]);
+  const [alice, bob, carol] = await registered('Alice', 'Bob', 'Carol');
   await roomWith(alice, 'Relay race', [bob, carol]);
 
   await carol.send('Everyone here?');
