@@ -3,17 +3,21 @@
 //! them.
 
 pub mod chat;
+pub mod damage;
 pub mod delivery;
 pub mod identity;
 pub mod ids;
 pub mod invite_link;
 pub mod room_view;
 pub mod session;
+pub mod storage_health;
 pub mod unread;
 
 pub use chat::{ComposeError, MessageView, RoomPane, RoomSummary, compose};
+pub use damage::DamagedRoom;
 pub use delivery::{Delivery, PeerHeads};
 pub use invite_link::{InviteProblem, LinkRoute};
 pub use room_view::{InspectorSnapshot, JoinRequestView, MemberView, Presence, RoomDetails};
 pub use session::{Outgoing, RoomSession, SendError};
+pub use storage_health::{StorageHealth, WriteFailure};
 pub use unread::ReadMarker;
