@@ -2,15 +2,25 @@
 
 use leptos::prelude::*;
 
-use crate::ui::StorageNotice;
+use crate::ui::{Messenger, StorageNotice};
 
-/// Shown while the database opens and the identity is read (usually a blink).
+/// Shown while the database opens and the identity is read (usually a blink). If the open has
+/// to wait for another tab that holds an older version of the database, it says so: the wait
+/// ends only when that tab is closed or reloaded.
 #[component]
 pub fn AppLoading() -> impl IntoView {
+    let blocked = use_context::<Messenger>().map(|m| m.open_blocked);
+    let blocked = move || blocked.is_some_and(|b| b.get());
     view! {
         <main class="app-loading" data-testid="app-loading" aria-busy="true">
             <img src="/icons/quire.svg" alt="" width="56" height="56" />
             <p>"Opening Quire…"</p>
+            <Show when=blocked>
+                <p class="notice" role="status" data-testid="storage-open-blocked">
+                    "Waiting for another Quire tab to let go of this browser's storage. "
+                    "Close or reload the other Quire tabs to continue."
+                </p>
+            </Show>
         </main>
     }
 }

@@ -1,6 +1,6 @@
 //! [`Storage`]: the open database and the reads and single-record writes on it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use indexed_db_futures::database::Database;
@@ -20,9 +20,38 @@ use super::schema::{self, SCHEMA_VERSION};
 pub const DEFAULT_DB_NAME: &str = "quire";
 
 /// The open local database. Cheap to clone; every clone uses the same connection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Storage {
     pub(super) db: Database,
+    closed: Rc<ClosedElsewhere>,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage")
+            .field("name", &self.db.name())
+            .field("upgraded_elsewhere", &self.upgraded_elsewhere())
+            .finish()
+    }
+}
+
+/// Whether another tab closed this connection by upgrading (or deleting) the database, and who
+/// wants to hear about it. Shared by every clone of one [`Storage`].
+#[derive(Default)]
+struct ClosedElsewhere {
+    closed: Cell<bool>,
+    listeners: RefCell<Vec<Box<dyn Fn()>>>,
+}
+
+impl ClosedElsewhere {
+    fn close(&self) {
+        self.closed.set(true);
+        // Taken out first, so a listener may register another without a double borrow.
+        let listeners = std::mem::take(&mut *self.listeners.borrow_mut());
+        for listener in &listeners {
+            listener();
+        }
+    }
 }
 
 impl Storage {
@@ -31,12 +60,31 @@ impl Storage {
         Self::open_at_version(name, SCHEMA_VERSION).await
     }
 
+    /// Like [`Storage::open`], calling `on_blocked` if the open has to wait because another
+    /// tab still holds the database at an older version (an older Quire that does not close
+    /// it when asked, or a frozen tab). The open keeps waiting; it completes once that tab
+    /// closes the database or is closed, so the caller should tell the user what to close.
+    pub async fn open_noting_blocked(
+        name: &str,
+        on_blocked: impl Fn() + 'static,
+    ) -> Result<Self, StorageError> {
+        Self::open_with(name, SCHEMA_VERSION, Box::new(on_blocked)).await
+    }
+
     /// Opens the database at an older schema `version`, applying only the migrations up to it.
     ///
     /// Exists so tests can create a database exactly as an older Quire left it and then check
     /// that [`Storage::open`] upgrades it without losing data. The app always uses `open`.
     #[doc(hidden)]
     pub async fn open_at_version(name: &str, version: u32) -> Result<Self, StorageError> {
+        Self::open_with(name, version, Box::new(|| ())).await
+    }
+
+    async fn open_with(
+        name: &str,
+        version: u32,
+        on_blocked: Box<dyn Fn()>,
+    ) -> Result<Self, StorageError> {
         // The wrapper hands the upgrade callback the database but not the version-change
         // transaction, which migrations need to reach existing stores; take it from the request.
         let request: Rc<RefCell<Option<IdbOpenDbRequest>>> = Rc::default();
@@ -55,12 +103,33 @@ impl Storage {
                     })?;
                 schema::upgrade(db.as_sys(), &tx, old, new).map_err(IdbError::from)
             })
+            .with_on_blocked(move |_| {
+                on_blocked();
+                Ok(())
+            })
             .build()
             .map_err(StorageError::from_open)?;
         *request.borrow_mut() = Some(open.as_sys().clone());
         let db = open.await.map_err(StorageError::from_open)?;
-        close_when_upgraded_elsewhere(&db);
-        Ok(Self { db })
+        let closed = Rc::new(ClosedElsewhere::default());
+        close_when_upgraded_elsewhere(&db, Rc::clone(&closed));
+        Ok(Self { db, closed })
+    }
+
+    /// Whether another tab closed this connection by upgrading or deleting the database.
+    /// Every later call on this handle fails with [`StorageError::Closed`].
+    pub fn upgraded_elsewhere(&self) -> bool {
+        self.closed.closed.get()
+    }
+
+    /// Calls `listener` once when another tab closes this connection by upgrading or deleting
+    /// the database (at once, if that already happened).
+    pub fn on_upgraded_elsewhere(&self, listener: impl Fn() + 'static) {
+        if self.upgraded_elsewhere() {
+            listener();
+        } else {
+            self.closed.listeners.borrow_mut().push(Box::new(listener));
+        }
     }
 
     /// Closes this connection. Other clones become unusable (their calls fail with `Closed`).
@@ -267,12 +336,16 @@ fn version_number(v: f64) -> u32 {
     }
 }
 
-/// When another tab opens the database at a newer version, this connection must close or the
-/// other tab's upgrade waits forever. Closing makes this tab's later calls fail with
-/// [`StorageError::Closed`], which the UI turns into "reload".
-fn close_when_upgraded_elsewhere(db: &Database) {
+/// When another tab opens the database at a newer version (or deletes it), this connection
+/// must close or the other tab waits forever. Closing makes this tab's later calls fail with
+/// [`StorageError::Closed`]; the listeners hear of it at once, so the UI can stop taking new
+/// writing and ask for a reload before the user types into a tab that cannot save.
+fn close_when_upgraded_elsewhere(db: &Database, closed: Rc<ClosedElsewhere>) {
     let conn = db.as_sys().clone();
-    let on_change = Closure::<dyn FnMut()>::new(move || conn.close());
+    let on_change = Closure::<dyn FnMut()>::new(move || {
+        conn.close();
+        closed.close();
+    });
     db.as_sys()
         .set_onversionchange(Some(wasm_bindgen::JsCast::unchecked_ref(
             on_change.as_ref(),

@@ -13,12 +13,19 @@
 //!   no function here awaits anything but its own transaction's requests while one is open.
 //!   All async work (crypto, network) happens before a transaction starts.
 //! - Schema changes are numbered migrations in [`schema`]; see its docs for the upgrade path.
+//! - Loading reads record by record (`salvage`): a record that does not decode is skipped and
+//!   reported ([`SkippedRecord`]), never deleted, so one damaged record cannot keep the rest
+//!   of the messenger from starting.
+//! - When another tab upgrades or deletes the database, this tab's connection closes at once
+//!   and [`Storage::on_upgraded_elsewhere`] listeners hear of it; an open that has to wait for
+//!   another tab says so ([`Storage::open_noting_blocked`]).
 
 mod batch;
 mod error;
 mod handle;
 mod persist;
 mod records;
+mod salvage;
 pub mod schema;
 
 pub use batch::PageBatch;
@@ -28,3 +35,4 @@ pub use persist::{Persistence, request_persistence};
 pub use records::{
     BookRecord, IdentityRecord, PageRecord, PeerHeadsRecord, ProfileRecord, RoomRecord,
 };
+pub use salvage::{Salvaged, SkippedRecord};

@@ -36,6 +36,8 @@ pub struct Messenger {
     pub status: RwSignal<IdentityStatus>,
     /// The browser's answer to the persistence request, once known.
     pub persistence: RwSignal<Option<Persistence>>,
+    /// Opening the database waits for another tab that holds an older version of it.
+    pub open_blocked: RwSignal<bool>,
     storage: StoredValue<Option<Storage>, LocalStorage>,
     identity: StoredValue<Option<Rc<Identity>>, LocalStorage>,
 }
@@ -79,6 +81,7 @@ pub fn provide_messenger_in(database: &str) -> Messenger {
     let messenger = Messenger {
         status: RwSignal::new(IdentityStatus::Opening),
         persistence: RwSignal::new(None),
+        open_blocked: RwSignal::new(false),
         storage: StoredValue::new_local(None),
         identity: StoredValue::new_local(None),
     };
@@ -95,7 +98,13 @@ pub fn provide_messenger_in(database: &str) -> Messenger {
 }
 
 async fn load(messenger: Messenger, shell: ShellState, database: String) {
-    let db = match Storage::open(&database).await {
+    let blocked = messenger.open_blocked;
+    let opened = Storage::open_noting_blocked(&database, move || {
+        blocked.try_set(true);
+    })
+    .await;
+    messenger.open_blocked.try_set(false);
+    let db = match opened {
         Ok(db) => db,
         Err(e) => return messenger.status.set(IdentityStatus::Failed(e.to_string())),
     };
