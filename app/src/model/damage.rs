@@ -68,6 +68,8 @@ pub fn damage_notice(damaged: &[DamagedRoom]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]

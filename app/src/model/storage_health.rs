@@ -52,6 +52,21 @@ pub enum WriteFailure {
 }
 
 impl WriteFailure {
+    /// Of two failures in one pass, the one that decides what happens: a closed database over
+    /// a full one over anything else.
+    pub fn worst(self, other: Self) -> Self {
+        let rank = |f: &Self| match f {
+            Self::Closed => 2,
+            Self::Full => 1,
+            Self::Other { .. } => 0,
+        };
+        if rank(&other) > rank(&self) {
+            other
+        } else {
+            self
+        }
+    }
+
     /// Classifies a storage error.
     pub fn of(error: &StorageError) -> Self {
         match error {
@@ -234,6 +249,8 @@ impl StorageHealth {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     fn other() -> WriteFailure {
@@ -428,6 +445,17 @@ mod tests {
             WriteFailure::of(&StorageError::PageConflict),
             WriteFailure::Other { .. }
         ));
+    }
+
+    #[test]
+    fn the_worst_failure_of_a_pass_decides() {
+        assert_eq!(other().worst(WriteFailure::Full), WriteFailure::Full);
+        assert_eq!(
+            WriteFailure::Full.worst(WriteFailure::Closed),
+            WriteFailure::Closed
+        );
+        assert_eq!(WriteFailure::Closed.worst(other()), WriteFailure::Closed);
+        assert_eq!(other().worst(other()), other());
     }
 
     #[test]

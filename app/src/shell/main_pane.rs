@@ -7,7 +7,7 @@ use crate::model::ids::room_key;
 use crate::model::room_view::InspectorSnapshot;
 use crate::ui::{
     BadInviteScreen, Fragment, IdentityStatus, InspectorPage, JoinScreen, Messenger, NoticeBanner,
-    RoomScreen, Rooms, Screen,
+    RoomScreen, Rooms, Screen, StorageHealthBanner,
 };
 
 /// Right column.
@@ -23,6 +23,7 @@ pub fn MainPane() -> impl IntoView {
         }
         other => view! {
             <main class="main-pane" data-testid="main-pane" aria-label="Conversation">
+                <StorageHealthBanner />
                 <NoticeBanner />
                 {match other {
                     Screen::Inspector => view! { <Inspector /> }.into_any(),

@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 
 use super::state::ShellState;
-use crate::ui::{Fragment, IdentityBackup, Messenger, NewRoom, RoomListItems, Rooms};
+use crate::ui::{
+    DamagedRoomItems, Fragment, IdentityBackup, Messenger, NewRoom, RoomListItems, Rooms,
+};
 
 /// Left column on wide screens, a drawer on narrow ones (closed again after picking a room).
 #[component]
@@ -58,8 +60,9 @@ pub fn Sidebar() -> impl IntoView {
             <h2 class="section-title" id="rooms-title">"Rooms"</h2>
             <ul class="room-list" data-testid="room-list" aria-labelledby="rooms-title">
                 <RoomListItems rooms=rooms.list selected=rooms.selected on_select=on_select />
+                <DamagedRoomItems rooms=rooms.damaged />
             </ul>
-            <Show when=move || rooms.list.with(Vec::is_empty)>
+            <Show when=move || rooms.list.with(Vec::is_empty) && rooms.damaged.with(Vec::is_empty)>
                 <p class="empty-hint" data-testid="room-list-empty">
                     "No rooms yet. Create one, or open an invite link a friend sent you."
                 </p>

@@ -15,7 +15,8 @@ const STICK_TO_BOTTOM_PX: i32 = 48;
 /// never re-creates the composer and never loses what the user is typing.
 ///
 /// `waiting` (asked to join, not let in yet) shows `waiting-approval` and disables the
-/// composer. `my_name` is the author shown on the user's own messages. `toolbar` goes into the room header (room actions); `children` between the header
+/// composer. `paused` (storage cannot keep new messages) pauses sending with that reason,
+/// keeping the draft. `my_name` is the author shown on the user's own messages. `toolbar` goes into the room header (room actions); `children` between the header
 /// and the messages (panels such as the invite link).
 #[component]
 pub fn ChatView(
@@ -25,6 +26,7 @@ pub fn ChatView(
     #[prop(optional, into)] toolbar: Option<ViewFn>,
     #[prop(optional)] children: Option<ChildrenFn>,
     #[prop(optional, into)] my_name: MaybeProp<String>,
+    #[prop(optional, into)] paused: MaybeProp<String>,
 ) -> impl IntoView {
     let waiting = Memo::new(move |_| waiting.get().unwrap_or(false));
     let my_name = Memo::new(move |_| my_name.get());
@@ -101,6 +103,7 @@ pub fn ChatView(
                 </ol>
                 <Composer
                     on_send=on_send
+                    paused=paused
                     disabled=Signal::derive(move || read_only.get() || waiting.get())
                     disabled_reason=Signal::derive(move || Some(if waiting.get() {
                         "You can write once an owner lets you in"

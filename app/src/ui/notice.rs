@@ -1,10 +1,15 @@
 //! The banner for the last thing that could not be done (`Rooms.notice`), e.g. "Only owners
 //! can remove members". It stays until dismissed or replaced: a message that vanishes on its
 //! own may never be read.
+//!
+//! And the storage banner (`Rooms.health`): shown while storage is not keeping up, with Retry
+//! (or Reload, when only a reload can help); it cannot be dismissed, it goes away when storage
+//! works again.
 
 use leptos::prelude::*;
 
 use super::rooms::Rooms;
+use crate::model::StorageHealth;
 
 /// The banner, when there is something to say.
 #[component]
@@ -28,5 +33,59 @@ pub fn Notice(notice: RwSignal<Option<String>>) -> impl IntoView {
                 </div>
             }
         })
+    }
+}
+
+/// The storage banner for the messenger's [`Rooms::health`].
+#[component]
+pub fn StorageHealthBanner() -> impl IntoView {
+    let rooms = Rooms::expect();
+    let on_retry = Callback::new(move |()| rooms.retry_storage());
+    view! { <StorageHealthNotice health=rooms.health on_retry=on_retry /> }
+}
+
+/// Says what is wrong with storage while `health` is not healthy; Retry calls `on_retry`,
+/// Reload reloads the page.
+#[component]
+pub fn StorageHealthNotice(
+    #[prop(into)] health: Signal<StorageHealth>,
+    on_retry: Callback<()>,
+) -> impl IntoView {
+    let shown = Memo::new(move |_| {
+        health.with(|h| {
+            h.message()
+                .map(|text| (text, h.offers_retry(), h.needs_reload()))
+        })
+    });
+    move || {
+        shown.get().map(|(text, retry, reload)| {
+            let state = health.with_untracked(|h| match h {
+                StorageHealth::Healthy => "healthy",
+                StorageHealth::Retrying { .. } => "retrying",
+                StorageHealth::Full { .. } => "full",
+                StorageHealth::Closed => "closed",
+                StorageHealth::Failed { .. } => "failed",
+            });
+            view! {
+                <div class="notice error banner" role="alert" data-testid="storage-health"
+                    data-state=state>
+                    <span>{text}</span>
+                    <Show when=move || retry>
+                        <button type="button" data-testid="storage-retry"
+                            on:click=move |_| on_retry.run(())>"Retry"</button>
+                    </Show>
+                    <Show when=move || reload>
+                        <button type="button" data-testid="storage-reload"
+                            on:click=move |_| reload_page()>"Reload"</button>
+                    </Show>
+                </div>
+            }
+        })
+    }
+}
+
+fn reload_page() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
     }
 }

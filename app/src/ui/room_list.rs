@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::RoomSummary;
+use crate::model::{DamagedRoom, RoomSummary};
 
 /// `<li>` rows for the sidebar's room list. `selected` holds the open room's id; clicking a row
 /// (or Enter on it: rows are buttons) reports it to `on_select`.
@@ -61,5 +61,23 @@ fn RoomRow(
                 {badge}
             </button>
         </li>
+    }
+}
+
+/// `<li>` rows for rooms that could not be read from storage: listed so the user knows they
+/// exist (nothing was deleted), but they cannot be opened.
+#[component]
+pub fn DamagedRoomItems(#[prop(into)] rooms: Signal<Vec<DamagedRoom>>) -> impl IntoView {
+    view! {
+        <For each=move || rooms.get() key=|room| room.id.clone() let:room>
+            <li class="room-item damaged" data-testid="room-damaged" data-room=room.id.clone()>
+                <div class="room-button" aria-disabled="true">
+                    <span class="room-name" data-testid="room-name">{room.title().to_owned()}</span>
+                    <span class="room-preview" data-testid="room-damaged-why">
+                        {room.explanation()}
+                    </span>
+                </div>
+            </li>
+        </For>
     }
 }

@@ -53,6 +53,7 @@ pub fn RoomScreen() -> impl IntoView {
     on_cleanup(move || escape.remove());
 
     let on_send = Callback::new(move |text: String| rooms.send(messenger, text));
+    let paused = Signal::derive(move || rooms.health.with(|h| h.refusal()));
     let on_leave = Callback::new(move |()| {
         let name = room_name();
         confirm.set(Some(ConfirmRequest {
@@ -109,7 +110,7 @@ pub fn RoomScreen() -> impl IntoView {
     view! {
         <div class="room-screen" class:members-open=move || panels.members.get() && is_open.get()>
             <ChatView pane=rooms.pane on_send=on_send waiting=waiting toolbar=toolbar
-                my_name=my_name>
+                my_name=my_name paused=paused>
                 <Show when=move || panels.renaming.get() && rights.get().rename>
                     <RenameForm current=room_name() on_rename=on_rename on_close=close_rename />
                 </Show>

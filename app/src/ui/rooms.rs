@@ -19,6 +19,7 @@
 // The network driver is wasm32-only; the framing is tested natively.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod frame;
+mod load;
 #[cfg(target_arch = "wasm32")]
 mod net;
 
@@ -32,14 +33,15 @@ use leptos::task::spawn_local;
 use quire_core::crypto::{RoomSecret, direct_room_secret};
 use quire_core::identity::{Identity, UserId};
 use quire_core::invite::Invite;
-use quire_core::page::{ControlOp, InviteId, NONCE_LEN, Page, Role};
+use quire_core::page::{ControlOp, InviteId, NONCE_LEN, Role};
 use quire_core::room::direct_room_id;
 
 use super::identity_keeper::Messenger;
+use crate::model::damage::damage_notice;
 use crate::model::identity::generate_secret;
-use crate::model::ids::{parse_room_key, parse_user_key, room_key, user_key};
+use crate::model::ids::{parse_user_key, room_key, user_key};
 use crate::model::room_view::{InspectedError, InspectorSnapshot, Presence, RoomDetails};
-use crate::model::{ReadMarker, RoomPane, RoomSession, RoomSummary};
+use crate::model::{DamagedRoom, RoomPane, RoomSession, RoomSummary, StorageHealth, WriteFailure};
 use crate::shell::ShellState;
 use crate::storage::{PageBatch, RoomRecord, Storage};
 
@@ -135,6 +137,10 @@ pub struct Rooms {
     pub details: RwSignal<Option<RoomDetails>>,
     /// The last action that failed, in words for the user.
     pub notice: RwSignal<Option<String>>,
+    /// Whether local storage is keeping up; while it refuses writing, nothing new is written.
+    pub health: RwSignal<StorageHealth>,
+    /// Rooms that could not be read back from storage (listed, never opened).
+    pub damaged: RwSignal<Vec<DamagedRoom>>,
     messenger: Messenger,
     shell: ShellState,
     held: StoredValue<BTreeMap<String, Held>, LocalStorage>,
@@ -160,6 +166,8 @@ impl Rooms {
             pane: RwSignal::new(RoomPane::Nothing),
             details: RwSignal::new(None),
             notice: RwSignal::new(None),
+            health: RwSignal::new(StorageHealth::default()),
+            damaged: RwSignal::new(Vec::new()),
             messenger,
             shell: ShellState::expect(),
             held: StoredValue::new_local(BTreeMap::new()),
@@ -200,10 +208,22 @@ impl Rooms {
         let (Some(db), Some(me)) = (self.messenger.storage(), self.messenger.identity()) else {
             return;
         };
-        match load_rooms(&db, me.user_id()).await {
-            Ok(held) => self.held.set_value(held),
+        let health = self.health;
+        db.on_upgraded_elsewhere(move || {
+            health.try_update(StorageHealth::upgraded_elsewhere);
+        });
+        let loaded = match load::load_rooms(&db, me.user_id()).await {
+            Ok(loaded) => loaded,
             Err(e) => return self.pane.set(RoomPane::Failed(e)),
+        };
+        self.held.set_value(loaded.held);
+        for skipped in &loaded.skipped {
+            self.report(format!("Loading: {skipped}"), false);
         }
+        if let Some(notice) = damage_notice(&loaded.damaged) {
+            self.notice.set(Some(notice));
+        }
+        self.damaged.set(loaded.damaged);
         self.pane.set(RoomPane::Nothing);
         let (wake, woken) = mpsc::channel(1);
         self.persist_wake.set_value(Some(wake));
@@ -369,16 +389,26 @@ impl Rooms {
         self.schedule_refresh();
     }
 
-    /// Stores what is held but not stored, whenever woken. Runs for the app's lifetime.
+    /// Stores what is held but not stored, whenever woken or when a storage retry is due.
+    /// Runs for the app's lifetime. Every pass's outcome goes into [`Self::health`]; while it
+    /// says no attempt is due, pages simply stay held (nothing is dropped) until it is.
     async fn persist_loop(self, db: Storage, me: UserId, mut woken: mpsc::Receiver<()>) {
         let me_key = user_key(&me);
-        while woken.next().await.is_some() {
+        while self.persist_turn(&mut woken).await {
+            if !self
+                .health
+                .try_with_untracked(|h| h.may_attempt(now_ms()))
+                .unwrap_or(false)
+            {
+                continue;
+            }
             let work: Vec<(String, Vec<crate::model::Outgoing>)> = self.held.with_value(|held| {
                 held.iter()
                     .map(|(id, h)| (id.clone(), h.session.unstored()))
                     .filter(|(_, out)| !out.is_empty())
                     .collect()
             });
+            let mut failure: Option<WriteFailure> = None;
             for (room, outgoing) in work {
                 let own = outgoing.iter().any(|o| o.before.author == me_key);
                 let mut batch = if own {
@@ -394,15 +424,66 @@ impl Rooms {
                     .books()
                     .map(|b| (b.author.clone(), b.length))
                     .collect();
-                match pushed {
-                    Ok(()) => match db.write_pages(batch).await {
-                        Ok(()) => self.stored(&room, &me, ends),
-                        Err(e) => self.report(format!("Could not save messages: {e}"), own),
-                    },
-                    Err(e) => self.report(format!("Could not save messages: {e}"), own),
+                let written = match pushed {
+                    Ok(()) => db.write_pages(batch).await,
+                    Err(e) => Err(e),
+                };
+                match written {
+                    Ok(()) => self.stored(&room, &me, ends),
+                    Err(e) => {
+                        // The banner tells the user; the inspector keeps each failure.
+                        self.report(format!("Could not save messages: {e}"), false);
+                        let this = WriteFailure::of(&e);
+                        failure = Some(match failure {
+                            Some(before) => before.worst(this),
+                            None => this,
+                        });
+                    }
                 }
             }
+            let now = now_ms();
+            self.health.try_update(|h| match failure {
+                Some(failure) => h.write_failed(failure, now),
+                None => h.write_ok(),
+            });
             self.schedule_refresh();
+        }
+    }
+
+    /// Waits for new pages to store or for the storage retry timer. False once the app is gone.
+    async fn persist_turn(&self, woken: &mut mpsc::Receiver<()>) -> bool {
+        let retry_at = self
+            .health
+            .try_with_untracked(StorageHealth::next_retry_at)
+            .flatten();
+        let Some(at) = retry_at else {
+            return woken.next().await.is_some();
+        };
+        let wait = u32::try_from(at.saturating_sub(now_ms())).unwrap_or(u32::MAX);
+        let timer = std::pin::pin!(gloo_timers::future::TimeoutFuture::new(wait));
+        match futures::future::select(woken.next(), timer).await {
+            futures::future::Either::Left((wake, _)) => wake.is_some(),
+            futures::future::Either::Right(_) => true,
+        }
+    }
+
+    /// Tries storing again now (the storage banner's Retry button).
+    pub fn retry_storage(self) {
+        let now = now_ms();
+        if self
+            .health
+            .try_update(|h| h.retry_pressed(now))
+            .unwrap_or(false)
+        {
+            self.wake_persister();
+        }
+    }
+
+    /// Refuses new writing while storage cannot keep it (the reason is for the user).
+    fn may_write(&self) -> Result<(), String> {
+        match self.health.try_with_untracked(StorageHealth::refusal) {
+            Some(Some(why)) => Err(why),
+            _ => Ok(()),
         }
     }
 
@@ -460,6 +541,7 @@ impl Rooms {
         let me = self
             .me()
             .ok_or_else(|| "Quire is still starting".to_owned())?;
+        self.may_write()?;
         let nonce = nonce()?;
         let result = self
             .held
@@ -508,6 +590,7 @@ impl Rooms {
     }
 
     fn try_create(self, name: String) -> Result<(), String> {
+        self.may_write()?;
         let me = self
             .me()
             .ok_or_else(|| "Quire is still starting".to_owned())?;
@@ -624,6 +707,7 @@ impl Rooms {
     }
 
     fn try_join(self, invite: Invite) -> Result<(), String> {
+        self.may_write()?;
         let me = self
             .me()
             .ok_or_else(|| "Quire is still starting".to_owned())?;
@@ -735,6 +819,7 @@ impl Rooms {
     }
 
     fn try_open_direct(self, user: &str) -> Result<(), String> {
+        self.may_write()?;
         let me = self
             .me()
             .ok_or_else(|| "Quire is still starting".to_owned())?;
@@ -792,6 +877,10 @@ impl Rooms {
         let Some(me) = self.me() else {
             return;
         };
+        // Written later, when storage can keep them again (the next change calls this).
+        if self.may_write().is_err() {
+            return;
+        }
         let unnamed: Vec<String> = self.held.with_value(|held| {
             held.iter()
                 .filter(|(_, h)| h.session.needs_profile())
@@ -888,51 +977,6 @@ fn base_url() -> String {
             Some(format!("{}{}", l.origin().ok()?, l.pathname().ok()?))
         })
         .unwrap_or_else(|| "/".to_owned())
-}
-
-async fn load_rooms(db: &Storage, me: UserId) -> Result<BTreeMap<String, Held>, String> {
-    let mut held = BTreeMap::new();
-    for record in db.rooms().await.map_err(|e| e.to_string())? {
-        let room = parse_room_key(&record.id).map_err(|e| e.to_string())?;
-        let secret_bytes: [u8; 32] = record
-            .key
-            .as_slice()
-            .try_into()
-            .map_err(|_| "a stored room key is damaged".to_owned())?;
-        let secret = RoomSecret::from_bytes(secret_bytes);
-        let mut books = Vec::new();
-        for book in db
-            .books_in_room(&record.id)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            let author = parse_user_key(&book.author).map_err(|e| e.to_string())?;
-            let pages = db
-                .pages(&book.id, 0..book.length)
-                .await
-                .map_err(|e| e.to_string())?;
-            let pages = pages
-                .iter()
-                .map(|p| Page::decode(&p.bytes))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("a stored page is damaged: {e}"))?;
-            books.push((author, pages));
-        }
-        let read = ReadMarker::from_lengths(
-            record
-                .read
-                .iter()
-                .filter_map(|(user, len)| parse_user_key(user).ok().map(|u| (u, *len))),
-        );
-        let mut session =
-            RoomSession::restore(me, room, &secret, books, read).map_err(|e| e.to_string())?;
-        // Only hints for delivery ticks: a read failure must not keep the room closed.
-        if let Ok(reports) = db.peer_heads(&record.id).await {
-            session.restore_peer_heads(&reports);
-        }
-        held.insert(record.id.clone(), Held::new(session, record));
-    }
-    Ok(held)
 }
 
 pub(crate) fn now_ms() -> u64 {
