@@ -4,7 +4,13 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
 use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::TransactionMode;
+use quire_app::storage::SkippedRecord;
 use quire_app::storage::{
     BookRecord, IdentityRecord, PageBatch, PageRecord, PeerHeadsRecord, Persistence, ProfileRecord,
     RoomRecord, Storage, StorageError, request_persistence, schema::SCHEMA_VERSION,
@@ -279,10 +285,153 @@ async fn a_database_from_a_newer_quire_is_reported_not_damaged() {
 async fn an_upgrade_in_another_tab_closes_this_connection_instead_of_hanging() {
     let name = fresh_name();
     let old_tab = Storage::open_at_version(&name, 1).await.unwrap();
+    let told = Rc::new(Cell::new(0));
+    let told_in_listener = Rc::clone(&told);
+    old_tab.on_upgraded_elsewhere(move || told_in_listener.set(told_in_listener.get() + 1));
+    assert!(!old_tab.upgraded_elsewhere());
     // Would wait forever if the old connection did not close itself on `versionchange`.
     let new_tab = Storage::open(&name).await.unwrap();
     assert_eq!(old_tab.identity().await.unwrap_err(), StorageError::Closed);
+    assert!(old_tab.upgraded_elsewhere());
+    assert_eq!(told.get(), 1, "the listener heard of it once");
+    // A listener registered afterwards hears of it at once.
+    let late = Rc::new(Cell::new(false));
+    let late_in_listener = Rc::clone(&late);
+    old_tab.on_upgraded_elsewhere(move || late_in_listener.set(true));
+    assert!(late.get());
     new_tab.close();
+}
+
+#[wasm_bindgen_test]
+async fn an_open_blocked_by_another_tab_says_so_and_completes_once_that_tab_closes() {
+    let name = fresh_name();
+    Storage::open_at_version(&name, 1).await.unwrap().close();
+    // A connection that ignores `versionchange`, like an older build or a frozen tab.
+    let stubborn = Database::open(name.as_str())
+        .with_version(1u32)
+        .await
+        .unwrap();
+    let blocked = Rc::new(Cell::new(false));
+    let opened = Rc::new(RefCell::new(None));
+    {
+        let (blocked, opened, name) = (Rc::clone(&blocked), Rc::clone(&opened), name.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = Storage::open_noting_blocked(&name, move || blocked.set(true)).await;
+            *opened.borrow_mut() = Some(result);
+        });
+    }
+    let mut waited = 0;
+    while !blocked.get() {
+        assert!(waited < 200, "the blocked open was never reported");
+        gloo_timers::future::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    assert!(
+        opened.borrow().is_none(),
+        "still waiting while the other tab holds on"
+    );
+    stubborn.close();
+    let mut waited = 0;
+    while opened.borrow().is_none() {
+        assert!(
+            waited < 200,
+            "the open did not complete after the other tab closed"
+        );
+        gloo_timers::future::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    let db = opened.borrow_mut().take().unwrap().unwrap();
+    assert_eq!(db.schema_version(), SCHEMA_VERSION);
+    db.close();
+}
+
+/// Stores `json` as it is into `store`, as a buggy build or a damaged disk might have left it.
+async fn put_raw(name: &str, store: &str, json: &str) {
+    let raw = Database::open(name).await.unwrap();
+    let tx = raw
+        .transaction(store)
+        .with_mode(TransactionMode::Readwrite)
+        .build()
+        .unwrap();
+    let value = js_sys::JSON::parse(json).unwrap();
+    tx.object_store(store)
+        .unwrap()
+        .put(value)
+        .primitive()
+        .unwrap();
+    tx.commit().await.unwrap();
+    raw.close();
+}
+
+async fn count_raw(name: &str, store: &str) -> u32 {
+    let raw = Database::open(name).await.unwrap();
+    let tx = raw.transaction(store).build().unwrap();
+    let n = tx.object_store(store).unwrap().count().await.unwrap();
+    drop(tx);
+    raw.close();
+    n
+}
+
+#[wasm_bindgen_test]
+async fn undecodable_records_are_skipped_and_reported_while_the_rest_reads_and_none_is_deleted() {
+    let name = fresh_name();
+    let db = Storage::open(&name).await.unwrap();
+    db.save_room(&room("r1")).await.unwrap();
+    db.save_room(&room("r2")).await.unwrap();
+    let book = empty_book("b1", "r1");
+    db.write_pages(batch_of(&book, 3)).await.unwrap();
+    put_raw(&name, "rooms", r#"{"id":"r-bad","key":42}"#).await;
+    put_raw(
+        &name,
+        "books",
+        r#"{"id":"b-bad","room":"r1","length":"many"}"#,
+    )
+    .await;
+    put_raw(
+        &name,
+        "pages",
+        r#"{"book":"b1","seq":3,"bytes":"not bytes"}"#,
+    )
+    .await;
+
+    let rooms = db.rooms_salvaged().await.unwrap();
+    let ids: Vec<_> = rooms.records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["r1", "r2"], "every readable room is read");
+    assert_eq!(rooms.skipped.len(), 1);
+    let SkippedRecord { store, key, reason } = &rooms.skipped[0];
+    assert_eq!((*store, key.as_str()), ("rooms", "r-bad"));
+    assert!(reason.contains("does not decode"), "{reason}");
+
+    let books = db.books_in_room_salvaged("r1").await.unwrap();
+    assert_eq!(books.records.len(), 1);
+    assert_eq!(books.records[0].id, "b1");
+    assert_eq!(
+        books
+            .skipped
+            .iter()
+            .map(|s| (s.store, s.key.as_str()))
+            .collect::<Vec<_>>(),
+        [("books", "b-bad")]
+    );
+
+    let pages = db.pages_salvaged("b1", 0..4).await.unwrap();
+    assert_eq!(
+        pages.records.iter().map(|p| p.seq).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    assert_eq!(pages.skipped.len(), 1);
+    assert_eq!(pages.skipped[0].store, "pages");
+    assert_eq!(pages.skipped[0].key, r#"["b1",3]"#);
+
+    // The strict reader still refuses, and nothing was deleted.
+    assert!(matches!(
+        db.rooms().await.unwrap_err(),
+        StorageError::Corrupt { .. }
+    ));
+    assert_eq!(count_raw(&name, "rooms").await, 3);
+    assert_eq!(count_raw(&name, "books").await, 2);
+    assert_eq!(count_raw(&name, "pages").await, 4);
+    db.close();
 }
 
 #[wasm_bindgen_test]

@@ -9,8 +9,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::{Element, HtmlElement, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit};
 
-use super::{BadInviteScreen, ChatView, RoomListItems};
-use crate::model::{Delivery, InviteProblem, MessageView, RoomPane, RoomSummary};
+use super::{BadInviteScreen, ChatView, DamagedRoomItems, RoomListItems, StorageHealthNotice};
+use crate::model::{
+    DamagedRoom, Delivery, InviteProblem, MessageView, RoomPane, RoomSummary, StorageHealth,
+    WriteFailure,
+};
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
@@ -578,6 +581,115 @@ async fn waiting_for_approval_disables_the_composer() {
     until("let in", || all(&root, "waiting-approval").is_empty()).await;
     until("composer enabled", || !input.disabled()).await;
     assert_eq!(texts(&root, "message-text"), ["welcome!"]);
+}
+
+#[wasm_bindgen_test]
+async fn while_storage_refuses_writing_sending_pauses_with_the_reason_and_keeps_the_draft() {
+    let root = container();
+    let pane = RwSignal::new(RoomPane::Open {
+        name: "Book club".into(),
+        messages: vec![],
+        read_only: false,
+    });
+    let health = RwSignal::new(StorageHealth::default());
+    let paused = Signal::derive(move || health.with(StorageHealth::refusal));
+    let sent = RwSignal::new(Vec::<String>::new());
+    let on_send = Callback::new(move |text: String| sent.update(|s| s.push(text)));
+    let _mounted = mount_to(root.clone(), move || {
+        view! { <ChatView pane=pane on_send=on_send paused=paused /> }
+    });
+    let root: Element = root.into();
+    until("composer shown", || all(&root, "composer-input").len() == 1).await;
+    assert!(all(&root, "composer-paused").is_empty());
+
+    health.update(|h| h.write_failed(WriteFailure::Full, 0));
+    until("pause explained", || {
+        texts(&root, "composer-paused")
+            .first()
+            .is_some_and(|t| t.contains("Storage is full"))
+    })
+    .await;
+    assert!(all(&root, "composer-send")[0].has_attribute("disabled"));
+    type_and_press_enter(&root, "are you there?", false);
+    assert!(
+        sent.get_untracked().is_empty(),
+        "nothing is sent while paused"
+    );
+    assert_eq!(composer_value(&root), "are you there?", "the draft is kept");
+
+    health.update(|h| {
+        h.retry_pressed(1);
+        h.write_ok();
+    });
+    until("pause lifted", || all(&root, "composer-paused").is_empty()).await;
+    type_and_press_enter(&root, "are you there?", false);
+    assert_eq!(sent.get_untracked(), ["are you there?"]);
+}
+
+#[wasm_bindgen_test]
+async fn the_storage_banner_offers_retry_or_reload_and_goes_away_when_healthy() {
+    let root = container();
+    let health = RwSignal::new(StorageHealth::default());
+    let retries = RwSignal::new(0);
+    let on_retry = Callback::new(move |()| retries.update(|n| *n += 1));
+    let _mounted = mount_to(root.clone(), move || {
+        view! { <StorageHealthNotice health=health on_retry=on_retry /> }
+    });
+    let root: Element = root.into();
+    gloo_timers::future::sleep(Duration::from_millis(20)).await;
+    assert!(
+        all(&root, "storage-health").is_empty(),
+        "nothing shown while healthy"
+    );
+
+    health.update(|h| h.write_failed(WriteFailure::Full, 0));
+    until("full banner", || {
+        attrs(&root, "storage-health", "data-state") == ["full"]
+    })
+    .await;
+    assert!(all(&root, "storage-reload").is_empty());
+    click(&all(&root, "storage-retry").remove(0));
+    assert_eq!(retries.get_untracked(), 1);
+
+    health.update(StorageHealth::write_ok);
+    until("banner gone", || all(&root, "storage-health").is_empty()).await;
+
+    health.update(StorageHealth::upgraded_elsewhere);
+    until("closed banner", || {
+        attrs(&root, "storage-health", "data-state") == ["closed"]
+    })
+    .await;
+    assert!(
+        all(&root, "storage-retry").is_empty(),
+        "retrying cannot help"
+    );
+    assert_eq!(all(&root, "storage-reload").len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn damaged_rooms_are_listed_with_what_went_wrong() {
+    let root = container();
+    let rooms = RwSignal::new(vec![
+        DamagedRoom {
+            id: "r1".into(),
+            name: Some("Chess".into()),
+            problem: "a page record does not decode".into(),
+        },
+        DamagedRoom {
+            id: "r2".into(),
+            name: None,
+            problem: "its record does not decode".into(),
+        },
+    ]);
+    let _mounted = mount_to(root.clone(), move || {
+        view! { <ul><DamagedRoomItems rooms=rooms /></ul> }
+    });
+    let root: Element = root.into();
+    until("two damaged rows", || all(&root, "room-damaged").len() == 2).await;
+    assert_eq!(texts(&root, "room-name"), ["Chess", "Unreadable room"]);
+    let why = texts(&root, "room-damaged-why");
+    assert!(why[0].contains("a page record does not decode"));
+    assert!(why.iter().all(|w| w.contains("Nothing was deleted")));
 }
 
 fn snapshot() -> InspectorSnapshot {

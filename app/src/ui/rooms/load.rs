@@ -133,3 +133,118 @@ async fn load_room(
     }
     Ok(session)
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use indexed_db_futures::SerialiseToJs;
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    use quire_core::crypto::RoomSecret;
+    use quire_core::identity::Identity;
+    use quire_core::page::NONCE_LEN;
+    use wasm_bindgen::JsValue;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::load_rooms;
+    use crate::model::RoomSession;
+    use crate::model::identity::create_identity;
+    use crate::model::ids::room_key;
+    use crate::storage::{PageBatch, PageRecord, RoomRecord, Storage};
+
+    /// Creates and stores a room named `name`; returns its id and its first page as stored.
+    async fn stored_room(
+        db: &Storage,
+        me: &Identity,
+        name: &str,
+        seed: u8,
+    ) -> (String, PageRecord) {
+        let secret = RoomSecret::from_bytes([seed; 32]);
+        let (session, create) =
+            RoomSession::create(me, name, &secret, 1_000, [seed; NONCE_LEN]).unwrap();
+        let id = room_key(&session.room());
+        db.save_room(&RoomRecord {
+            id: id.clone(),
+            key: secret.as_bytes().to_vec(),
+            name: name.to_owned(),
+            joined_at_ms: 1.0,
+            read: Vec::new(),
+            pending_invite: Vec::new(),
+            declined: Vec::new(),
+            auto_admit_invites: Vec::new(),
+        })
+        .await
+        .unwrap();
+        let page = create.page.clone();
+        let mut batch = PageBatch::own();
+        batch
+            .push(&create.before, create.page, create.head)
+            .unwrap();
+        db.write_pages(batch).await.unwrap();
+        (id, page)
+    }
+
+    async fn put_raw(name: &str, store: &str, value: JsValue) {
+        let raw = Database::open(name).await.unwrap();
+        let tx = raw
+            .transaction(store)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .unwrap();
+        tx.object_store(store)
+            .unwrap()
+            .put(value)
+            .primitive()
+            .unwrap();
+        tx.commit().await.unwrap();
+        raw.close();
+    }
+
+    #[wasm_bindgen_test]
+    async fn damaged_rooms_are_listed_and_every_other_room_loads() {
+        let name = format!("quire-load-test-{}", js_sys::Math::random().to_bits());
+        let db = Storage::open(&name).await.unwrap();
+        let me = create_identity().unwrap();
+        let (good, _) = stored_room(&db, &me, "Book club", 1).await;
+        let (broken, page) = stored_room(&db, &me, "Chess", 2).await;
+        // The second room's only page, damaged on disk: the record reads, the page does not.
+        let damaged = PageRecord {
+            bytes: b"definitely not a signed page".to_vec(),
+            ..page
+        };
+        put_raw(&name, "pages", damaged.serialise_to_js().unwrap()).await;
+        // A room record that does not decode at all.
+        let garbage = js_sys::JSON::parse(r#"{"id":"r-bad","key":"no"}"#).unwrap();
+        put_raw(&name, "rooms", garbage).await;
+
+        let loaded = load_rooms(&db, me.user_id()).await.unwrap();
+
+        assert_eq!(loaded.held.keys().collect::<Vec<_>>(), [&good]);
+        let held = &loaded.held[&good];
+        assert_eq!(held.session.summary().name, "Book club");
+        let mut damaged: Vec<_> = loaded
+            .damaged
+            .iter()
+            .map(|d| (d.id.clone(), d.title().to_owned()))
+            .collect();
+        damaged.sort();
+        let mut expected = vec![
+            (broken.clone(), "Chess".to_owned()),
+            ("r-bad".to_owned(), "Unreadable room".to_owned()),
+        ];
+        expected.sort();
+        assert_eq!(damaged, expected);
+        let mut skipped: Vec<_> = loaded.skipped.iter().map(|s| s.store).collect();
+        skipped.sort_unstable();
+        assert_eq!(skipped, ["pages", "rooms"]);
+        assert!(
+            loaded
+                .skipped
+                .iter()
+                .any(|s| s.key == "r-bad" && s.reason.contains("does not decode"))
+        );
+        db.close();
+    }
+}
