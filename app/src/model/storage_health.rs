@@ -99,7 +99,7 @@ pub enum StorageHealth {
     /// stored until the page is reloaded.
     Closed,
     /// Writes kept failing for [`REFUSE_AFTER_ATTEMPTS`] attempts or more. New writing is
-    /// refused; retries continue at the longest interval.
+    /// refused; retries continue with the backoff (up to [`MAX_RETRY_MS`] apart).
     Failed {
         attempt: u32,
         next_at: u64,
@@ -229,9 +229,8 @@ impl StorageHealth {
                 .to_owned(),
             Self::Failed { detail, .. } => format!(
                 "Messages cannot be saved on this device ({detail}). Messages already sent \
-                 here are kept and saving is retried every {} s; writing is paused until it \
-                 works again.",
-                MAX_RETRY_MS / 1000
+                 here are kept and saving is retried automatically; writing is paused until \
+                 it works again."
             ),
         })
     }
