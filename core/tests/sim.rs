@@ -73,6 +73,19 @@ fn hostile_network_converges_for_many_seeds() {
 }
 
 #[test]
+fn pages_lost_in_a_crash_before_their_commit_never_fork_an_honest_book() {
+    let mut crashes = 0;
+    for seed in 0..100 {
+        let sim = run(Scenario::slow_disk(seed));
+        crashes += sim.crashes;
+    }
+    assert!(
+        crashes >= 100,
+        "only {crashes} crashes: nothing was at risk"
+    );
+}
+
+#[test]
 fn same_seed_replays_identically() {
     let a = run(Scenario::hostile(7));
     let b = run(Scenario::hostile(7));

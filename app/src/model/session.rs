@@ -1,15 +1,16 @@
-//! One room as the messenger holds it: core's [`Replica`] plus what only the app knows —
-//! which of the user's pages are committed to storage, what peers reported holding, what the
-//! user has read, and the names to show.
+//! One room as the messenger holds it: core's [`Replica`] (which also tracks what is committed
+//! to storage) plus what only the app knows — what peers reported holding, what the user has
+//! read, and the names to show.
 //!
 //! # Calling contract (the browser driver)
 //! 1. Build with [`RoomSession::create`] (new room), [`RoomSession::join`] or
 //!    [`RoomSession::restore`] (from storage).
 //! 2. [`RoomSession::send_text`] (and every other local write) returns an [`Outgoing`]: store it
-//!    with `Storage::write_pages` in one batch, then call [`RoomSession::mark_saved`]. Only then
-//!    does the message show "saved on this device".
+//!    with `Storage::write_pages` in one batch, then call [`RoomSession::mark_stored`]. Only then
+//!    does the message show "saved on this device", and only then may peers see it.
 //! 3. Pages from peers go through [`RoomSession::receive`]; it returns the pages to store
-//!    (relaxed durability: they can be fetched again).
+//!    (relaxed durability: they can be fetched again). They too are offered to other peers only
+//!    once stored.
 //! 4. Peers' head reports go to [`RoomSession::peer_reported`].
 //! 5. The UI reads [`RoomSession::pane`] and [`RoomSession::summary`].
 
@@ -57,11 +58,6 @@ pub struct RoomSession {
     me: UserId,
     replica: Replica,
     key: PageKey,
-    /// Pages of the user's own book committed to storage (`0..saved_len`).
-    saved_len: u64,
-    /// Per author, how many of their pages are committed to storage (`0..len`): what
-    /// [`Self::unstored`] still has to hand to the persister.
-    stored: BTreeMap<UserId, u64>,
     heads: PeerHeads,
     read: ReadMarker,
     /// The name to show while the room's create page has not arrived (a joiner knows it from
@@ -137,14 +133,6 @@ impl RoomSession {
         books: Vec<(UserId, Vec<Page>)>,
         read: ReadMarker,
     ) -> Result<Self, Box<ValidationError>> {
-        let saved_len = books
-            .iter()
-            .find(|(a, _)| *a == me)
-            .map_or(0, |(_, p)| p.len() as u64);
-        let stored = books
-            .iter()
-            .map(|(author, pages)| (*author, pages.len() as u64))
-            .collect();
         // Stored pages were verified before they were stored.
         let books = books.into_iter().map(|(author, pages)| {
             (
@@ -161,8 +149,6 @@ impl RoomSession {
             me,
             replica,
             key: secret.page_key(),
-            saved_len,
-            stored,
             heads: PeerHeads::default(),
             read,
             name_hint: String::new(),
@@ -174,8 +160,6 @@ impl RoomSession {
             me,
             replica: Replica::new(room, secret),
             key: secret.page_key(),
-            saved_len: 0,
-            stored: BTreeMap::new(),
             heads: PeerHeads::default(),
             read: ReadMarker::default(),
             name_hint: String::new(),
@@ -196,7 +180,7 @@ impl RoomSession {
     }
 
     /// Writes a text message. Returns the page to store; it shows as "sending" until
-    /// [`Self::mark_saved`].
+    /// [`Self::mark_stored`].
     pub fn send_text(
         &mut self,
         identity: &Identity,
@@ -238,9 +222,8 @@ impl RoomSession {
     pub fn receive(&mut self, pages: Vec<Page>) -> Vec<Outgoing> {
         let mut lengths: BTreeMap<UserId, u64> = self
             .replica
-            .heads()
-            .into_iter()
-            .map(|h| (h.author, h.len))
+            .books()
+            .map(|(author, book)| (*author, book.len()))
             .collect();
         let ingested = self.replica.ingest(pages);
         let mut out = Vec::with_capacity(ingested.stored.len());
@@ -257,20 +240,10 @@ impl RoomSession {
         out
     }
 
-    /// The user's pages up to `seq` are committed to storage.
-    pub fn mark_saved(&mut self, seq: u64) {
-        self.saved_len = self.saved_len.max(seq + 1);
-        let me = self.me;
-        self.mark_stored(me, seq + 1);
-    }
-
-    /// `author`'s pages `0..len` are committed to storage.
-    pub fn mark_stored(&mut self, author: UserId, len: u64) {
-        let stored = self.stored.entry(author).or_insert(0);
-        *stored = (*stored).max(len);
-        if author == self.me {
-            self.saved_len = self.saved_len.max(len);
-        }
+    /// `author`'s pages `0..len` are committed to storage. Returns the pages this committed
+    /// (each book's in seq order): announce them to the room's peers, who may now see them.
+    pub fn mark_stored(&mut self, author: UserId, len: u64) -> Vec<VerifiedPage> {
+        self.replica.mark_committed(&author, len)
     }
 
     /// Every page held in memory but not yet committed to storage, each book's in seq order
@@ -278,16 +251,17 @@ impl RoomSession {
     /// time; the persister stores this delta, so storage order always follows book order.
     pub fn unstored(&self) -> Vec<Outgoing> {
         let mut out = Vec::new();
-        for head in self.replica.heads() {
-            let from = self.stored.get(&head.author).copied().unwrap_or(0);
-            if from >= head.len {
-                continue;
+        let mut before: Option<BookRecord> = None;
+        for page in self.replica.uncommitted() {
+            let author = page.author();
+            let same_book = before
+                .as_ref()
+                .is_some_and(|b| b.author == user_key(&author));
+            if !same_book {
+                let from = self.replica.committed_len(&author);
+                before = Some(self.book_record_at(&author, from));
             }
-            let Some(book) = self.replica.book(&head.author) else {
-                continue;
-            };
-            let before = self.book_record_at(&head.author, from);
-            for page in book.range(from..head.len) {
+            if let Some(before) = &before {
                 out.push(self.outgoing(before.clone(), page));
             }
         }
@@ -374,9 +348,8 @@ impl RoomSession {
     pub fn mark_all_read(&mut self) -> bool {
         let lengths: Vec<_> = self
             .replica
-            .heads()
-            .into_iter()
-            .map(|h| (h.author, h.len))
+            .books()
+            .map(|(author, book)| (*author, book.len()))
             .collect();
         self.read.mark_read(lengths)
     }
@@ -389,6 +362,7 @@ impl RoomSession {
     pub fn messages(&self) -> Vec<MessageView> {
         let members: Vec<UserId> = self.replica.state().members().keys().copied().collect();
         let names = self.names();
+        let saved_len = self.replica.committed_len(&self.me);
         let mut out = Vec::new();
         for position in self.replica.display_order() {
             if !self.replica.counts(position) {
@@ -419,10 +393,7 @@ impl RoomSession {
                 own,
                 text,
                 timestamp_ms: page.meta().timestamp_ms,
-                delivery: own.then(|| {
-                    self.heads
-                        .delivery(&author, seq, seq < self.saved_len, &members)
-                }),
+                delivery: own.then(|| self.heads.delivery(&author, seq, seq < saved_len, &members)),
             });
         }
         out
@@ -554,7 +525,7 @@ mod tests {
         let (mut room, create) =
             RoomSession::create(&ada, "Book club", &secret, 1_000, [1; 24]).unwrap();
         assert_eq!((create.before.length, create.page.seq), (0, 0));
-        room.mark_saved(0);
+        room.mark_stored(ada.user_id(), 1);
         let admit = room
             .control(
                 &ada,
@@ -566,7 +537,7 @@ mod tests {
                 [2; 24],
             )
             .unwrap();
-        room.mark_saved(admit.page.seq);
+        room.mark_stored(ada.user_id(), admit.page.seq + 1);
 
         let hello = room
             .send_text(&ada, "hello".into(), 1_002, [3; 24])
@@ -579,7 +550,7 @@ mod tests {
             texts(&room),
             [("hello".to_string(), Some(Delivery::Sending))]
         );
-        room.mark_saved(hello.page.seq);
+        room.mark_stored(ada.user_id(), hello.page.seq + 1);
         assert_eq!(texts(&room), [("hello".to_string(), Some(Delivery::Saved))]);
         room.peer_reported(bo.user_id(), [(ada.user_id(), 3)], 2_000);
         assert_eq!(

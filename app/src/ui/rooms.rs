@@ -7,9 +7,10 @@
 //! ([`RoomSession::unstored`]), one IndexedDB batch per room, in book order. Because it always
 //! stores the delta from what storage holds, a failed write (quota, private mode) is simply
 //! retried on the next wake with nothing lost or reordered. A message shows "saved on this
-//! device" only after its transaction committed, and the user's own pages are announced to
-//! peers only after that commit, so no peer ever holds a page this device could lose and
-//! rewrite differently.
+//! device" only after its transaction committed. Peers see a page (own or received) only after
+//! that commit too: core's replica advertises and serves only each book's committed prefix, and
+//! the persister announces pages as they commit, so no peer ever holds a page this device could
+//! lose and rewrite differently (core's sync tests and crash simulation check this).
 //!
 //! # Network
 //! On wasm32 the [`net`] driver starts the browser node, announces presence under each room's
@@ -429,7 +430,7 @@ impl Rooms {
                     Err(e) => Err(e),
                 };
                 match written {
-                    Ok(()) => self.stored(&room, &me, ends),
+                    Ok(()) => self.stored(&room, ends),
                     Err(e) => {
                         // The banner tells the user; the inspector keeps each failure.
                         self.report(format!("Could not save messages: {e}"), false);
@@ -487,36 +488,31 @@ impl Rooms {
         }
     }
 
-    /// Pages up to `ends` are committed: mark them, and announce the user's own new pages.
-    fn stored(&self, room: &str, me: &UserId, ends: Vec<(String, u64)>) {
-        let own_new = self
+    /// Pages up to `ends` are committed: mark them, and announce every newly committed page
+    /// (the user's own and those received) to the room's peers, who may now see them.
+    fn stored(&self, room: &str, ends: Vec<(String, u64)>) {
+        let committed = self
             .held
             .try_update_value(|held| {
                 let h = held.get_mut(room)?;
-                let mut own_new = Vec::new();
+                let mut committed = Vec::new();
                 for (author, len) in ends {
                     let Ok(author) = parse_user_key(&author) else {
                         continue;
                     };
-                    if author == *me {
-                        let from = h.session.stored_len(me);
-                        if let Some(book) = h.session.replica().book(me) {
-                            own_new.extend(book.range(from..len).iter().cloned());
-                        }
-                    }
-                    h.session.mark_stored(author, len);
+                    committed.extend(h.session.mark_stored(author, len));
                 }
-                Some(own_new)
+                Some(committed)
             })
             .flatten()
             .unwrap_or_default();
         #[cfg(target_arch = "wasm32")]
-        if !own_new.is_empty()
+        if !committed.is_empty()
             && let Some(net) = self.net.get_value()
         {
-            net.announce(self, room, &own_new, None);
+            net.announce(room, &committed);
         }
-        let _ = own_new;
+        let _ = committed;
     }
 
     fn save_record(&self, record: RoomRecord) {

@@ -8,8 +8,17 @@
 //! - The local user writes with [`Replica::write`]; pages from peers go through
 //!   [`Replica::ingest`] (normally called by [`crate::sync::SyncSession`]).
 //! - Both return the pages that joined a book: the driver persists exactly those (and deletes
-//!   the pages a new equivocation truncated), acknowledges the local user's page only once it is
-//!   persisted, and announces them to every sync session so they are pushed and forwarded.
+//!   the pages a new equivocation truncated), then reports each book's persisted length with
+//!   [`Replica::mark_committed`], acknowledges the local user's page only once it is committed,
+//!   and announces committed pages to every sync session so they are pushed and forwarded.
+//!
+//! # Peers see only what is committed
+//!
+//! A page held in memory but not yet persisted may still be lost (a quota error, a closed
+//! database, a crash). If a peer had copied it, the author would later reuse its seq for a
+//! different page and every peer would see a fork of an honest author's book. So
+//! [`Replica::heads`] advertises, and [`Replica::pages_for`] serves, only each book's committed
+//! prefix; pages above it are used locally (display, fold) but never offered.
 //!
 //! # What counts as the page set
 //!
@@ -98,6 +107,10 @@ pub struct Replica {
     referenced: BTreeMap<UserId, u64>,
     /// Display changes of the current call only (reset by each write and ingest: bounded).
     changes: DisplayChanges,
+    /// Per book, how many pages (`0..len`) the driver reported persisted. Only these are
+    /// advertised and served to peers (module docs). Clamped to the held length on read, so a
+    /// truncated book never claims pages it no longer holds.
+    committed: BTreeMap<UserId, u64>,
 }
 
 impl Replica {
@@ -112,11 +125,13 @@ impl Replica {
             unindexed: BTreeSet::new(),
             referenced: BTreeMap::new(),
             changes: DisplayChanges::default(),
+            committed: BTreeMap::new(),
         }
     }
 
     /// Rebuilds a replica from persisted books (pages in seq order per author, and the proof if
-    /// the author equivocated). Pages were verified before they were persisted.
+    /// the author equivocated). Pages were verified before they were persisted, and being
+    /// persisted, they count as committed.
     // The error is validate's own type; a restore happens once per start, so its size is moot.
     #[allow(clippy::result_large_err)]
     pub fn restore(
@@ -127,6 +142,7 @@ impl Replica {
         let mut replica = Self::new(room, secret);
         for (author, pages, proof) in books {
             let book = Book::restore(BookId { room, author }, pages, proof)?;
+            replica.committed.insert(author, book.len());
             replica.books.insert(author, book);
         }
         replica.reindex();
@@ -153,17 +169,60 @@ impl Replica {
         self.books.get(author)
     }
 
-    /// Every book's head.
+    /// Every book held, by author.
+    pub fn books(&self) -> impl Iterator<Item = (&UserId, &Book)> + '_ {
+        self.books.iter()
+    }
+
+    /// Every book's committed head: what peers are told this replica holds.
     pub fn heads(&self) -> Vec<BookHead> {
         self.books
             .iter()
-            .map(|(author, book)| BookHead {
-                author: *author,
-                len: book.len(),
-                tip: book.tip().map(|t| t.hash),
-                frozen_at: book.equivocation().map(Equivocation::seq),
+            .map(|(author, book)| {
+                let len = self.committed_len(author);
+                BookHead {
+                    author: *author,
+                    len,
+                    tip: len
+                        .checked_sub(1)
+                        .and_then(|seq| book.get(seq))
+                        .map(|page| page.hash()),
+                    frozen_at: book.equivocation().map(Equivocation::seq),
+                }
             })
             .collect()
+    }
+
+    /// Records that the driver persisted `author`'s pages `0..len`. Returns the pages this made
+    /// committed (in seq order), which the driver announces to peers; reporting a length at or
+    /// below the committed one returns nothing. A length beyond the held pages counts up to the
+    /// held length only.
+    pub fn mark_committed(&mut self, author: &UserId, len: u64) -> Vec<VerifiedPage> {
+        let Some(book) = self.books.get(author) else {
+            return Vec::new();
+        };
+        let was = self.committed_len(author);
+        let now = len.min(book.len());
+        if now <= was {
+            return Vec::new();
+        }
+        self.committed.insert(*author, now);
+        book.range(was..now).to_vec()
+    }
+
+    /// How many of `author`'s pages (`0..len`) are committed.
+    pub fn committed_len(&self, author: &UserId) -> u64 {
+        let held = self.books.get(author).map_or(0, Book::len);
+        self.committed.get(author).map_or(0, |len| (*len).min(held))
+    }
+
+    /// Pages held but not committed yet, book by book in seq order: what the driver still has
+    /// to persist.
+    pub fn uncommitted(&self) -> impl Iterator<Item = &VerifiedPage> + '_ {
+        self.books.iter().flat_map(|(author, book)| {
+            let from = self.committed_len(author);
+            book.range(from..book.len()).iter()
+        })
     }
 
     /// A stored page.
@@ -496,8 +555,9 @@ impl Replica {
         wanted
     }
 
-    /// Pages of `author` in `range` for a peer, at most `max_pages` and `max_bytes` (always at
-    /// least one page if any is held). A requested range over a frozen seq yields the proof.
+    /// Committed pages of `author` in `range` for a peer, at most `max_pages` and `max_bytes`
+    /// (always at least one page if any is committed). A requested range over a frozen seq
+    /// yields the proof.
     pub fn pages_for(
         &self,
         author: &UserId,
@@ -510,7 +570,8 @@ impl Replica {
         };
         let mut out = Vec::new();
         let mut bytes = 0usize;
-        for page in book.range(range.clone()) {
+        let committed = range.start..range.end.min(self.committed_len(author));
+        for page in book.range(committed) {
             let len = page.encoded_len();
             if !out.is_empty() && (out.len() >= max_pages || bytes + len > max_bytes) {
                 return out;

@@ -3,7 +3,9 @@
 //! One process, one seeded PRNG, virtual time: every run with the same [`Scenario`] is
 //! identical, so a failing seed replays exactly. The simulated driver follows the calling
 //! contracts of [`Replica`] and [`SyncSession`] like the app's driver must: persist, then
-//! announce; drain every outbox after every input; call timers.
+//! mark committed, then acknowledge and announce; drain every outbox after every input; call
+//! timers. Persisting is slow during chaos (a page may wait several ticks for its commit), so a
+//! crash loses what was held but not committed, as a closed database or a full disk would.
 //!
 //! Faults injected during the chaos phase: packet loss, duplication and reordering (random
 //! delays), a partition that later heals, crashes (all in-memory state lost) and restarts from
@@ -62,6 +64,9 @@ pub struct Scenario {
     pub equivocator: bool,
     /// Whether one member leaves during chaos.
     pub leaver: bool,
+    /// Probability that a node's held pages are persisted right away, and per tick while any
+    /// wait, during chaos (1.0: every page is committed as soon as it is held).
+    pub commit_rate: f64,
 }
 
 impl Scenario {
@@ -81,6 +86,28 @@ impl Scenario {
             partition: true,
             equivocator: true,
             leaver: true,
+            commit_rate: 0.3,
+        }
+    }
+
+    /// A room whose store is slow (a page waits about 2 s for its commit) while peers crash
+    /// often: what an honest author held but had not committed is lost at each crash.
+    pub fn slow_disk(seed: u64) -> Self {
+        Self {
+            seed,
+            peers: 6,
+            joiners: 0,
+            chaos_ms: 20_000,
+            heal_ms: 30_000,
+            loss: 0.05,
+            duplication: 0.0,
+            max_delay_ms: 100,
+            write_rate: 0.03,
+            crash_rate: 0.01,
+            partition: false,
+            equivocator: false,
+            leaver: false,
+            commit_rate: 0.05,
         }
     }
 
@@ -100,6 +127,7 @@ impl Scenario {
             partition: false,
             equivocator: false,
             leaver: false,
+            commit_rate: 1.0,
         }
     }
 }
@@ -133,10 +161,14 @@ struct Node {
     replica: Option<Replica>,
     persisted: Persisted,
     sessions: BTreeMap<usize, SyncSession>,
-    /// Own pages acknowledged to the user (persisted).
+    /// Own pages acknowledged to the user (committed).
     acked: Vec<PageRef>,
     joined: bool,
     left: bool,
+    /// The join request or leave written during the run: they count once acknowledged (a
+    /// crash before their commit loses them, as it loses any page).
+    join_page: Option<PageRef>,
+    leave_page: Option<PageRef>,
     group: u8,
 }
 
@@ -207,6 +239,8 @@ impl Sim {
                 acked: Vec::new(),
                 joined: i < scenario.peers - scenario.joiners,
                 left: false,
+                join_page: None,
+                leave_page: None,
                 group: 0,
             });
         }
@@ -266,28 +300,59 @@ impl Sim {
         (0..self.nodes.len()).filter(|i| self.online(*i)).collect()
     }
 
-    /// Writes a page at node `i` (persist, ack, announce). Returns whether it was written.
-    fn write(&mut self, i: usize, body: &Body) -> bool {
+    /// Writes a page at node `i` (commit, ack and announce follow). Returns the page written.
+    fn write(&mut self, i: usize, body: &Body) -> Option<PageRef> {
         let nonce = self.rng.bytes();
         self.write_with_nonce(i, body, nonce)
     }
 
-    fn write_with_nonce(&mut self, i: usize, body: &Body, nonce: [u8; 24]) -> bool {
+    fn write_with_nonce(&mut self, i: usize, body: &Body, nonce: [u8; 24]) -> Option<PageRef> {
         let now = self.now;
         let node = &mut self.nodes[i];
+        let replica = node.replica.as_mut()?;
+        let page = replica.write(&node.identity, body, now, nonce).ok()?;
+        self.maybe_commit(i);
+        Some(page.page_ref())
+    }
+
+    /// Persists node `i`'s held pages now with probability [`Scenario::commit_rate`] (always
+    /// once the chaos is over); otherwise they wait for a later tick.
+    fn maybe_commit(&mut self, i: usize) {
+        if !self.chaos || self.rng.chance(self.scenario.commit_rate) {
+            self.commit(i);
+        }
+    }
+
+    /// Node `i`'s driver persists every held page not committed yet, marks the books committed,
+    /// acknowledges its own pages and announces what became committed to every session.
+    fn commit(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
         let Some(replica) = node.replica.as_mut() else {
-            return false;
+            return;
         };
-        let Ok(page) = replica.write(&node.identity, body, now, nonce) else {
-            return false;
-        };
-        node.persisted.store(&page);
-        node.acked.push(page.page_ref());
+        let mut lens: BTreeMap<UserId, u64> = BTreeMap::new();
+        for page in replica.uncommitted() {
+            node.persisted.store(page);
+            lens.insert(page.author(), page.seq() + 1);
+        }
+        if lens.is_empty() {
+            return;
+        }
+        let me = node.identity.user_id();
+        let mut committed = Vec::new();
+        for (author, len) in lens {
+            committed.extend(replica.mark_committed(&author, len));
+        }
+        node.acked.extend(
+            committed
+                .iter()
+                .filter(|p| p.author() == me)
+                .map(|page| page.page_ref()),
+        );
         for session in node.sessions.values_mut() {
-            session.announce(std::slice::from_ref(&page));
+            session.announce(&committed);
         }
         self.flush(i);
-        true
     }
 
     /// The equivocator signs two pages for its next seq: it keeps the first in its book and
@@ -317,6 +382,7 @@ impl Sim {
             return;
         };
         node.persisted.store(&a);
+        replica.mark_committed(&a.author(), a.seq() + 1);
         node.acked.push(a.page_ref());
         for (k, session) in node.sessions.values_mut().enumerate() {
             if k % 2 == 0 {
@@ -404,19 +470,16 @@ impl Sim {
             return;
         };
         let accepted = session.handle_bytes(&packet.bytes, replica, now);
-        for page in &accepted.stored {
-            node.persisted.store(page);
-        }
         for proof in &accepted.equivocations {
             node.persisted.freeze(proof);
         }
-        for (peer, session) in &mut node.sessions {
-            if *peer != from {
-                session.announce(&accepted.stored);
-            }
+        for session in node.sessions.values_mut() {
             for proof in &accepted.equivocations {
                 session.announce_proof(proof);
             }
+        }
+        if !accepted.stored.is_empty() {
+            self.maybe_commit(to);
         }
         self.flush(to);
     }
@@ -507,6 +570,9 @@ impl Sim {
                         });
                         self.write(i, &body);
                     }
+                    if self.rng.chance(self.scenario.commit_rate) {
+                        self.commit(i);
+                    }
                 } else if self.rng.chance(0.01) {
                     self.restart(i)?;
                 }
@@ -514,6 +580,11 @@ impl Sim {
             self.scheduled_events();
         }
         self.owner_duties();
+        if !self.chaos {
+            for i in 0..n {
+                self.commit(i);
+            }
+        }
         let now = self.now;
         for i in 0..n {
             let node = &mut self.nodes[i];
@@ -539,8 +610,9 @@ impl Sim {
                     display_name: format!("joiner {i}"),
                     invite: None,
                 });
-                if self.write(i, &body) {
+                if let Some(page) = self.write(i, &body) {
                     self.nodes[i].joined = true;
+                    self.nodes[i].join_page = Some(page);
                 }
             }
         }
@@ -565,9 +637,10 @@ impl Sim {
         if self.scenario.leaver
             && self.now == at(7)
             && n > 3
-            && self.write(2, &Body::Control(ControlOp::Leave))
+            && let Some(page) = self.write(2, &Body::Control(ControlOp::Leave))
         {
             self.nodes[2].left = true;
+            self.nodes[2].leave_page = Some(page);
         }
     }
 
@@ -715,13 +788,30 @@ impl Sim {
         if let Some(state) = reference.map(Replica::state) {
             for (i, node) in self.nodes.iter().enumerate() {
                 let id = node.identity.user_id();
-                if node.left && state.is_member(&id) {
+                let acked = |page: Option<PageRef>| page.is_some_and(|p| node.acked.contains(&p));
+                if acked(node.leave_page) && state.is_member(&id) {
                     return Err(self.violation(format!("node {i} left but is still a member")));
                 }
-                if node.joined && !node.left && !state.is_member(&id) {
+                let asked = node.joined && (node.join_page.is_none() || acked(node.join_page));
+                if asked && !node.left && !state.is_member(&id) {
                     return Err(
                         self.violation(format!("node {i} asked to join but was not admitted"))
                     );
+                }
+            }
+        }
+        // An honest author that crashed with pages held but not committed reuses their seqs;
+        // had a peer copied one, the two versions would meet as a fork of an honest book.
+        for &i in &online {
+            let Some(replica) = self.nodes[i].replica.as_ref() else {
+                continue;
+            };
+            for (author, node) in self.nodes.iter().enumerate() {
+                let honest = Some(author) != self.equivocator;
+                if honest && replica.proof(&node.identity.user_id()).is_some() {
+                    return Err(self.violation(format!(
+                        "node {i} holds a fork of honest node {author}'s book"
+                    )));
                 }
             }
         }

@@ -22,6 +22,14 @@ fn text(t: &str) -> Body {
     })
 }
 
+/// What a driver does once its store has written everything held: every page is committed.
+fn commit_all(replica: &mut Replica) -> Vec<VerifiedPage> {
+    let lens: Vec<(UserId, u64)> = replica.books().map(|(a, b)| (*a, b.len())).collect();
+    lens.into_iter()
+        .flat_map(|(author, len)| replica.mark_committed(&author, len))
+        .collect()
+}
+
 /// Owner `a` creates a room and admits `b`; `b` starts empty.
 fn room() -> (Peer, Peer) {
     let a = identity(1);
@@ -39,6 +47,7 @@ fn room() -> (Peer, Peer) {
         role: Role::Member,
     });
     ra.write(&a, &admit, 2, [8; 24]).unwrap();
+    commit_all(&mut ra);
     let rb = Replica::new(room, &RoomSecret::from_bytes(SECRET));
     (
         Peer {
@@ -61,11 +70,13 @@ fn pump(a: &mut (SyncSession, Peer), b: &mut (SyncSession, Peer), now: u64) -> u
             let bytes = m.encode();
             let accepted = b.0.handle_bytes(&bytes, &mut b.1.replica, now);
             assert!(accepted.equivocations.is_empty());
+            commit_all(&mut b.1.replica);
             moved = true;
             exchanged += 1;
         }
         while let Some(m) = b.0.poll_transmit() {
             a.0.handle_bytes(&m.encode(), &mut a.1.replica, now);
+            commit_all(&mut a.1.replica);
             moved = true;
             exchanged += 1;
         }
@@ -87,6 +98,7 @@ fn two_peers_catch_up_in_batches_and_go_live() {
             .write(&a.identity, &text(&format!("m{i}")), 10 + i, [i as u8; 24])
             .unwrap();
     }
+    commit_all(&mut a.replica);
     let mut a = (SyncSession::new(&a.replica, 0), a);
     let mut b = (SyncSession::new(&b.replica, 0), b);
     let exchanged = pump(&mut a, &mut b, 0);
@@ -112,11 +124,13 @@ fn new_pages_are_pushed_at_once_and_forwarded() {
         .replica
         .write(&a_s.1.identity, &text("hi"), 50, [1; 24])
         .unwrap();
+    commit_all(&mut a_s.1.replica);
     a_s.0.announce(std::slice::from_ref(&page));
     let pushed = a_s.0.poll_transmit().unwrap();
     assert!(matches!(&pushed, SyncMessage::Pages { reply: false, pages, .. } if pages.len() == 1));
     let accepted = b_s.0.handle_message(pushed, &mut b_s.1.replica, 1);
     assert_eq!(accepted.stored.len(), 1, "b stores it and must forward it");
+    commit_all(&mut b_s.1.replica);
     // Announcing it back to the peer it came from sends nothing.
     b_s.0.announce(&accepted.stored);
     assert!(b_s.0.poll_transmit().is_none());
@@ -246,6 +260,7 @@ fn equivocation_is_detected_through_sync_and_the_proof_spreads() {
         .write(&a.identity, &text("left"), 5, [1; 24])
         .unwrap();
     let right = twin.write(&a.identity, &text("right"), 5, [2; 24]).unwrap();
+    commit_all(&mut a.replica);
     assert_eq!(left.seq(), right.seq());
     let author = a.identity.user_id();
     let mut a_s = (SyncSession::new(&a.replica, 0), a);
@@ -310,6 +325,7 @@ fn both_sides_open_the_same_direct_room_concurrently_and_converge() {
         });
         replica.write(me, &create, 1, [nonce; 24]).unwrap();
         replica.write(me, &text("hi"), 2, [nonce + 1; 24]).unwrap();
+        commit_all(&mut replica);
         replica
     };
     let ra = open(&a, &b, 10);
@@ -340,4 +356,69 @@ fn both_sides_open_the_same_direct_room_concurrently_and_converge() {
         .filter(|k| a_s.1.replica.counts(k))
         .count();
     assert_eq!(shown, 4, "both creates and both messages count");
+}
+
+#[test]
+fn a_page_held_but_not_committed_is_never_offered_to_a_peer() {
+    let (mut a, b) = room();
+    let page = a
+        .replica
+        .write(&a.identity, &text("not on disk yet"), 5, [3; 24])
+        .unwrap();
+    let author = a.identity.user_id();
+    let head = |r: &Replica| r.heads().into_iter().find(|h| h.author == author).unwrap();
+    assert_eq!(
+        head(&a.replica).len,
+        2,
+        "heads stop at the committed prefix"
+    );
+    assert!(
+        a.replica
+            .pages_for(&author, 0..10, MAX_BATCH_PAGES, MAX_BATCH_BYTES)
+            .iter()
+            .all(|p| p.seq() < 2),
+        "a peer asking for everything gets only committed pages"
+    );
+    let mut a_s = (SyncSession::new(&a.replica, 0), a);
+    let mut b_s = (SyncSession::new(&b.replica, 0), b);
+    // Pump without committing on a's side: b must not receive the page.
+    while let Some(m) = a_s.0.poll_transmit() {
+        b_s.0.handle_bytes(&m.encode(), &mut b_s.1.replica, 0);
+        while let Some(back) = b_s.0.poll_transmit() {
+            a_s.0.handle_bytes(&back.encode(), &mut a_s.1.replica, 0);
+        }
+    }
+    assert_eq!(b_s.1.replica.page_count(), 2);
+    assert!(b_s.1.replica.page(&page.page_ref()).is_none());
+    // Once committed, it is announced and pushed.
+    let committed = commit_all(&mut a_s.1.replica);
+    assert_eq!(committed.len(), 1);
+    assert_eq!(head(&a_s.1.replica).len, 3);
+    a_s.0.announce(&committed);
+    pump(&mut a_s, &mut b_s, 1);
+    assert!(b_s.1.replica.page(&page.page_ref()).is_some());
+}
+
+#[test]
+fn restored_pages_count_as_committed_and_uncommitted_lists_what_is_left() {
+    let (mut a, _) = room();
+    let author = a.identity.user_id();
+    a.replica
+        .write(&a.identity, &text("queued"), 5, [3; 24])
+        .unwrap();
+    assert_eq!(a.replica.uncommitted().count(), 1);
+    assert_eq!(a.replica.committed_len(&author), 2);
+    assert!(
+        a.replica.mark_committed(&author, 1).is_empty(),
+        "never goes back"
+    );
+    let pages: Vec<VerifiedPage> = a.replica.book(&author).unwrap().range(0..3).to_vec();
+    let restored = Replica::restore(
+        a.replica.room(),
+        &RoomSecret::from_bytes(SECRET),
+        [(author, pages, None)],
+    )
+    .unwrap();
+    assert_eq!(restored.committed_len(&author), 3);
+    assert_eq!(restored.uncommitted().count(), 0);
 }

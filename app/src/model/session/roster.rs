@@ -77,11 +77,6 @@ impl RoomSession {
         })
     }
 
-    /// How many of `author`'s pages are committed to storage.
-    pub fn stored_len(&self, author: &UserId) -> u64 {
-        self.stored.get(author).copied().unwrap_or(0)
-    }
-
     /// Whether the local user may make an invite link for this room, and why not. Any member
     /// may share the room (members hold its key anyway) and an owner approves the request; only
     /// an owner's device may promise to admit by itself (`auto_admit`).
@@ -199,9 +194,7 @@ impl RoomSession {
         let state = self.replica.state();
         let mut out: BTreeSet<UserId> = state.members().keys().copied().collect();
         out.extend(state.join_requests().keys().copied());
-        for head in self.replica.heads() {
-            out.insert(head.author);
-        }
+        out.extend(self.replica.books().map(|(author, _)| *author));
         out.remove(&self.me);
         out
     }
@@ -217,13 +210,11 @@ impl RoomSession {
             .collect();
         let books = self
             .replica
-            .heads()
-            .into_iter()
-            .filter_map(|head| {
-                let book = self.replica.book(&head.author)?;
-                let from = head.len.saturating_sub(INSPECTOR_PAGES_PER_BOOK);
+            .books()
+            .map(|(author, book)| {
+                let from = book.len().saturating_sub(INSPECTOR_PAGES_PER_BOOK);
                 let pages = book
-                    .range(from..head.len)
+                    .range(from..book.len())
                     .iter()
                     .map(|page| InspectedPage {
                         seq: page.seq(),
@@ -236,12 +227,12 @@ impl RoomSession {
                         counts: counted.contains(&(page.author(), page.seq())),
                     })
                     .collect();
-                Some(InspectedBook {
-                    author: user_key(&head.author),
-                    author_name: Self::name_of(&names, &head.author),
-                    length: head.len,
+                InspectedBook {
+                    author: user_key(author),
+                    author_name: Self::name_of(&names, author),
+                    length: book.len(),
                     pages,
-                })
+                }
             })
             .collect();
         InspectedRoom {
@@ -457,7 +448,7 @@ mod persisted_reports {
     #[test]
     fn delivery_ticks_and_last_seen_survive_a_reload() {
         let (ada, bo, secret, mut room, history) = club_with_bo();
-        room.mark_saved(2);
+        room.mark_stored(ada.user_id(), 3);
         room.peer_reported(bo.user_id(), [(ada.user_id(), 3)], 5_000);
         let records = room.peer_heads_records();
 

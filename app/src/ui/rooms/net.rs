@@ -17,9 +17,9 @@
 //!   that never greets within [`GREETING_TIMEOUT_MS`], or goes silent for [`SILENCE_TIMEOUT_MS`]
 //!   (heads flow every 15 s), is dropped and reopened.
 //! - **Sync.** Frames go to core's `SyncSession` through the room's `RoomSession`; accepted pages
-//!   go to the persister and are forwarded at once to the room's other sessions (they are signed
-//!   by their authors, so forwarding needs no trust). The user's own pages are announced only
-//!   after their storage commit (see the module above).
+//!   go to the persister, which forwards them to the room's sessions once stored, like the
+//!   user's own pages (see the module above); they are signed by their authors, so forwarding
+//!   needs no trust. Equivocation proofs are forwarded at once: they are evidence, not pages.
 //!
 //! Every task is owned: stream tasks are aborted when their link is dropped; the node, tick and
 //! accept tasks live as long as the app.
@@ -598,10 +598,9 @@ impl Net {
         if heads_changed {
             rooms.heads_changed(room);
         }
-        // Forward what arrived to the room's other sessions (the sender has it).
+        // Proofs go to the room's other sessions now; pages once stored (the persister).
         for ((other, r, _), l) in state.links.iter_mut() {
             if r == room && other != peer {
-                l.sync.announce(&accepted.stored);
                 for proof in &accepted.equivocations {
                     l.sync.announce_proof(proof);
                 }
@@ -622,18 +621,13 @@ impl Net {
         true
     }
 
-    /// The user's own pages, stored: push them to every session of the room.
-    pub(super) fn announce(
-        &self,
-        _rooms: &Rooms,
-        room: &str,
-        pages: &[VerifiedPage],
-        except: Option<&PeerId>,
-    ) {
+    /// Pages just committed to storage: push them to every session of the room (a session
+    /// skips what its peer already holds, such as the pages it sent).
+    pub(super) fn announce(&self, room: &str, pages: &[VerifiedPage]) {
         {
             let mut state = self.state.borrow_mut();
-            for ((peer, r, _), link) in state.links.iter_mut() {
-                if r == room && Some(peer) != except {
+            for ((_, r, _), link) in state.links.iter_mut() {
+                if r == room {
                     link.sync.announce(pages);
                 }
             }
