@@ -480,6 +480,20 @@ impl Rooms {
         }
     }
 
+    /// Refuses to start a room afresh over one whose stored data could not be read: its record
+    /// would be overwritten and its pages could never be stored again (they are never
+    /// overwritten), so it stays as it is on disk.
+    fn not_damaged(&self, id: &str) -> Result<(), String> {
+        if self
+            .damaged
+            .try_with_untracked(|d| d.iter().any(|r| r.id == id))
+            .unwrap_or(false)
+        {
+            return Err("this room's stored data is damaged on this device".to_owned());
+        }
+        Ok(())
+    }
+
     /// Refuses new writing while storage cannot keep it (the reason is for the user).
     fn may_write(&self) -> Result<(), String> {
         match self.health.try_with_untracked(StorageHealth::refusal) {
@@ -708,6 +722,7 @@ impl Rooms {
             .me()
             .ok_or_else(|| "Quire is still starting".to_owned())?;
         let id = room_key(&invite.room);
+        self.not_damaged(&id)?;
         if self.held.with_value(|held| held.contains_key(&id)) {
             self.selected.set(Some(id));
             return Ok(());
@@ -824,6 +839,7 @@ impl Rooms {
             return Err("that's you".to_owned());
         }
         let id = room_key(&direct_room_id(&me.user_id(), &peer));
+        self.not_damaged(&id)?;
         if self.held.with_value(|held| held.contains_key(&id)) {
             self.selected.set(Some(id));
             return Ok(());
@@ -850,7 +866,8 @@ impl Rooms {
         let Some(me) = self.me() else {
             return false;
         };
-        if room_key(&direct_room_id(&me.user_id(), peer)) != room {
+        if room_key(&direct_room_id(&me.user_id(), peer)) != room || self.not_damaged(room).is_err()
+        {
             return false;
         }
         let Ok(secret) = direct_room_secret(&me, peer) else {
