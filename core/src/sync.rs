@@ -456,14 +456,18 @@ impl SyncSession {
         });
     }
 
-    /// For books we hold frozen while the peer's head runs past the fork: send the proof.
+    /// For books we hold frozen while the peer's head runs past the fork, or names a higher
+    /// fork than ours: send the proof (the lower one replaces the peer's).
     fn push_missing_proofs(&mut self, replica: &Replica) {
         let stale: Vec<Equivocation> = self
             .peer_heads
             .values()
             .filter_map(|head| {
                 let proof = replica.proof(&head.author)?;
-                (head.frozen_at.is_none() && head.len > proof.seq()).then(|| proof.clone())
+                let behind = head
+                    .frozen_at
+                    .map_or(head.len > proof.seq(), |at| at > proof.seq());
+                behind.then(|| proof.clone())
             })
             .collect();
         for proof in stale {

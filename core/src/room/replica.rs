@@ -51,7 +51,9 @@ pub struct BookHead {
 pub struct Ingested {
     /// Pages that joined a book, in order: persist them, then announce them.
     pub stored: Vec<VerifiedPage>,
-    /// New equivocation proofs: persist each and delete that book's pages from its seq on.
+    /// New equivocation proofs, or lower ones replacing a book's proof (see [`crate::book`]):
+    /// persist each in place of that book's earlier proof and delete the book's pages from its
+    /// seq on.
     pub equivocations: Vec<Equivocation>,
     /// Failures that are the sending peer's fault (it must have verified before forwarding).
     pub faults: Vec<ValidationError>,
@@ -462,7 +464,8 @@ impl Replica {
     }
 
     /// Ranges of `author`'s book this replica lacks compared with a peer's head, plus the
-    /// peer's tip when lengths match but tips differ (that reveals a fork).
+    /// peer's tip when lengths match but tips differ (that reveals a fork), the seqs just below
+    /// a provisional proof ([`Book::fork_walk`]) and the seq of a lower proof the peer holds.
     pub fn wanted(&self, head: &BookHead) -> Vec<std::ops::Range<u64>> {
         let book = self.books.get(&head.author);
         let mut wanted = match book {
@@ -475,21 +478,35 @@ impl Replica {
             }
             Some(book) => {
                 let mut wanted = book.missing_below(head.len);
+                // Same length, other tip: the peer holds another branch (also below a fork we
+                // know of: then that branch forked lower still).
                 if wanted.is_empty()
                     && head.len == book.len()
                     && head.len > 0
-                    && book.equivocation().is_none()
                     && head.tip != book.tip().map(|t| t.hash)
                 {
                     wanted.push(head.len - 1..head.len);
+                }
+                // Walking a provisional proof down to the fork point: the peer's pages just
+                // below it, where we hold ours to compare them with (see `crate::book`).
+                if let Some(walk) = book.fork_walk() {
+                    let end = walk.end.min(book.len()).min(head.len);
+                    if walk.start < end
+                        && !wanted.iter().any(|r| r.start < end && walk.start < r.end)
+                    {
+                        wanted.push(walk.start..end);
+                    }
                 }
                 wanted
             }
         };
         if let Some(at) = head.frozen_at
-            && book.and_then(Book::equivocation).is_none()
+            && book
+                .and_then(Book::equivocation)
+                .is_none_or(|proof| at < proof.seq())
         {
-            // The peer holds a proof we lack: its answer for `at` carries both pages.
+            // The peer holds a proof we lack, or a lower one: its answer for `at` carries both
+            // pages.
             wanted.retain(|r| r.end <= at);
             wanted.push(at..at.saturating_add(1));
         }
@@ -498,6 +515,8 @@ impl Replica {
 
     /// Pages of `author` in `range` for a peer, at most `max_pages` and `max_bytes` (always at
     /// least one page if any is held). A requested range over a frozen seq yields the proof.
+    /// Below a fork these are the pages of the branch this replica holds, which is what lets a
+    /// peer on the other branch build lower proofs.
     pub fn pages_for(
         &self,
         author: &UserId,

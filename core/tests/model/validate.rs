@@ -3,7 +3,7 @@
 use quire_core::crypto::RoomSecret;
 use quire_core::page::{MAX_PAGE_BYTES, Page, PageHash, PageKind};
 use quire_core::validate::{
-    Equivocation, Standing, ValidationError, check_author, check_successor, decode,
+    Equivocation, ProofError, Standing, ValidationError, check_author, check_successor, decode,
     detect_equivocation, open, verify_signature, verify_signatures,
 };
 
@@ -170,10 +170,16 @@ fn equivocation_is_detected_and_provable() {
     let (p, q) = proof.pages();
     assert_eq!(
         Equivocation::verify(p.clone(), q.clone()),
-        Some(proof.clone())
+        Ok(proof.clone())
     );
     // A "proof" with a forged page is not one.
     let forged = Page::sign(q.content().clone(), &identity(66));
-    assert_eq!(Equivocation::verify(p.clone(), forged), None);
+    assert_eq!(
+        Equivocation::verify(p.clone(), forged),
+        Err(ProofError::BadSignature {
+            author: alice.user_id(),
+            seq: 0
+        })
+    );
     let _ = PageHash([0; 32]);
 }
