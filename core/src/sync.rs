@@ -318,13 +318,9 @@ impl SyncSession {
             self.close(CloseReason::BadPage(fault));
             return Accepted::default();
         }
-        if ingested.stored.is_empty() && ingested.equivocations.is_empty() {
-            if let Some(o) = &answered {
-                self.exhausted.extend(o.ranges.iter().map(|r| r.author));
-            }
-        } else {
-            self.exhausted.clear();
-        }
+        // Refetches this answer asked for (a page that does not chain onto ours may hide a
+        // fork) are sent even if the answer brought nothing new: each is one page, asked only
+        // because of what the peer just sent.
         for (author, range) in ingested.refetch {
             if !self.exhausted.contains(&author) {
                 self.refetch.push(WantRange {
@@ -333,6 +329,13 @@ impl SyncSession {
                     to: range.end,
                 });
             }
+        }
+        if ingested.stored.is_empty() && ingested.equivocations.is_empty() {
+            if let Some(o) = &answered {
+                self.exhausted.extend(o.ranges.iter().map(|r| r.author));
+            }
+        } else {
+            self.exhausted.clear();
         }
         for author in ingested.peer_lacks_proof {
             if let Some(proof) = replica.proof(&author) {

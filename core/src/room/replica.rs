@@ -464,7 +464,7 @@ impl Replica {
     }
 
     /// Ranges of `author`'s book this replica lacks compared with a peer's head, plus the
-    /// peer's tip when lengths match but tips differ (that reveals a fork), the seqs just below
+    /// peer's tip when it is not the page held at its seq (that reveals a fork), the seqs just below
     /// a provisional proof ([`Book::fork_walk`]) and the seq of a lower proof the peer holds.
     pub fn wanted(&self, head: &BookHead) -> Vec<std::ops::Range<u64>> {
         let book = self.books.get(&head.author);
@@ -478,14 +478,15 @@ impl Replica {
             }
             Some(book) => {
                 let mut wanted = book.missing_below(head.len);
-                // Same length, other tip: the peer holds another branch (also below a fork we
-                // know of: then that branch forked lower still).
-                if wanted.is_empty()
-                    && head.len == book.len()
-                    && head.len > 0
-                    && head.tip != book.tip().map(|t| t.hash)
+                // The peer's tip is not the page we hold at its seq: it holds another branch
+                // (also below a fork we know of: then that branch forked lower still), and its
+                // tip conflicts with ours.
+                if let Some(seq) = head.len.checked_sub(1)
+                    && let Some(ours) = book.get(seq)
+                    && head.tip != Some(ours.hash())
+                    && !wanted.iter().any(|r| r.contains(&seq))
                 {
-                    wanted.push(head.len - 1..head.len);
+                    wanted.push(seq..head.len);
                 }
                 // Walking a provisional proof down to the fork point: the peer's pages just
                 // below it, where we hold ours to compare them with (see `crate::book`).

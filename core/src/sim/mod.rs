@@ -12,6 +12,7 @@
 //! half of its peers. Then the network heals and everyone restarts; [`Sim::check`] verifies the
 //! invariants.
 
+pub mod fork;
 mod rng;
 
 pub use rng::SplitMix64;
