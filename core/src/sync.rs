@@ -10,6 +10,11 @@
 //! bad signature or for another room, a reversed range, requests faster than we can answer) is
 //! given up on at once: the session closes with a [`CloseReason`] and the driver drops the
 //! stream. A peer that stops answering is given up on after [`MAX_RETRIES`] timeouts.
+//!
+//! A forked book is walked down to its fork point ([`crate::book`]) with the same messages:
+//! the seqs below a provisional proof are ordinary want ranges, proofs travel as their two
+//! pages, and [`BookHead::frozen_at`] names the lowest proof each side holds. The walk changed
+//! nothing on the wire.
 
 mod message;
 

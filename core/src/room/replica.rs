@@ -14,7 +14,8 @@
 //! # What counts as the page set
 //!
 //! The pages held are each book's chain-checked prefix. An author caught equivocating has its
-//! book truncated at the fork ([`crate::book`]); references into a frozen book at or beyond the
+//! book truncated at the fork point, walked down to from wherever the branches were first
+//! compared ([`crate::book`]); references into a frozen book at or beyond the
 //! fork are treated as satisfied, and the display order is rebuilt from the remaining pages so
 //! that it stays a function of the page set on every peer.
 
@@ -42,7 +43,8 @@ pub struct BookHead {
     pub len: u64,
     /// The last of them.
     pub tip: Option<crate::page::PageHash>,
-    /// Seq at which the author was caught equivocating (book truncated there), if any.
+    /// Seq of the lowest equivocation proof held for the book (truncated there), if any: the
+    /// fork point once the walk down to it is over ([`crate::book`]).
     pub frozen_at: Option<u64>,
 }
 

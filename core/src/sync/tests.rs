@@ -341,3 +341,56 @@ fn both_sides_open_the_same_direct_room_concurrently_and_converge() {
         .count();
     assert_eq!(shown, 4, "both creates and both messages count");
 }
+
+#[test]
+fn two_peers_on_different_branches_walk_down_to_the_fork_point() {
+    let (mut a, mut b) = room();
+    let author = a.identity.user_id();
+    let mut twin = a.replica.clone();
+    for i in 0..25u64 {
+        a.replica
+            .write(
+                &a.identity,
+                &text(&format!("left {i}")),
+                10 + i,
+                [i as u8; 24],
+            )
+            .unwrap();
+        twin.write(&a.identity, &text(&format!("right {i}")), 10 + i, [99; 24])
+            .unwrap();
+    }
+    // b holds the other branch: 2 common pages, then 25 of its own.
+    let right = twin.book(&author).unwrap().range(0..27).to_vec();
+    b.replica
+        .ingest(right.into_iter().map(VerifiedPage::into_page).collect());
+    assert_eq!(b.replica.book(&author).unwrap().len(), 27);
+    let mut a = (SyncSession::new(&a.replica, 0), a);
+    let mut b = (SyncSession::new(&b.replica, 0), b);
+    let mut proofs = 0;
+    for _ in 0..100 {
+        let mut moved = false;
+        while let Some(m) = a.0.poll_transmit() {
+            proofs +=
+                b.0.handle_message(m, &mut b.1.replica, 0)
+                    .equivocations
+                    .len();
+            moved = true;
+        }
+        while let Some(m) = b.0.poll_transmit() {
+            proofs +=
+                a.0.handle_message(m, &mut a.1.replica, 0)
+                    .equivocations
+                    .len();
+            moved = true;
+        }
+        if !moved {
+            break;
+        }
+    }
+    assert!(proofs > 2, "they compared above the fork and walked down");
+    for peer in [&a.1, &b.1] {
+        assert_eq!(peer.replica.proof(&author).map(Equivocation::seq), Some(2));
+        assert_eq!(peer.replica.book(&author).unwrap().len(), 2);
+    }
+    assert_eq!(order(&a.1), order(&b.1));
+}
