@@ -93,8 +93,8 @@ fn sixty_four_members_all_receive_every_page_over_few_links() {
     );
 }
 
-/// Seeds of the forked-book simulation (`QUIRE_FORK_SEEDS` to change, `QUIRE_FORK_SEED` to
-/// replay one).
+/// Seeds of the forked-book simulation (`QUIRE_FORK_SEEDS` and `QUIRE_FORK_SEED_BASE` to
+/// change, `QUIRE_FORK_SEED` to replay one).
 const FORK_SEEDS: u64 = 1000;
 
 #[test]
@@ -102,7 +102,10 @@ fn a_forked_book_is_cut_at_its_fork_point_on_every_peer() {
     use quire_core::sim::fork::{ForkScenario, ForkSim};
     let seeds: Vec<u64> = match env_u64("QUIRE_FORK_SEED") {
         Some(seed) => vec![seed],
-        None => (0..env_u64("QUIRE_FORK_SEEDS").unwrap_or(FORK_SEEDS)).collect(),
+        None => {
+            let base = env_u64("QUIRE_FORK_SEED_BASE").unwrap_or(0);
+            (base..base + env_u64("QUIRE_FORK_SEEDS").unwrap_or(FORK_SEEDS)).collect()
+        }
     };
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
