@@ -28,7 +28,8 @@ use crate::identity::{Identity, UserId};
 use crate::page::{Body, BookId, MAX_REFS, NONCE_LEN, Page, PageKind, PageMeta, PageRef, RoomId};
 use crate::room::{ControlEntry, RoomError, RoomLog, RoomState};
 use crate::validate::{
-    Equivocation, Standing, ValidationError, VerifiedPage, check_author, open, verify_signatures,
+    Equivocation, Standing, ValidationError, VerifiedPage, check_author, check_equivocation, open,
+    verify_signatures,
 };
 
 /// Display position of a page in a room.
@@ -294,8 +295,9 @@ impl Replica {
             .into_iter()
             .filter(|p| self.page(&p.page_ref()).is_none())
             .collect();
-        for verified in verify_signatures(fresh) {
-            let page = match verified {
+        let mut verified = Vec::new();
+        for page in verify_signatures(fresh) {
+            let page = match page {
                 Ok(page) => page,
                 Err(fault) => {
                     out.faults.push(fault);
@@ -312,10 +314,47 @@ impl Replica {
                 });
                 continue;
             }
+            verified.push(page);
+        }
+        self.accept_proofs(&verified, &mut out);
+        for page in verified {
             self.ingest_one(page, &batch, &mut out);
         }
         self.retry_unindexed();
         out
+    }
+
+    /// Two pages of one book at one seq in one batch (how proofs travel) are a proof, taken
+    /// even when neither page can be placed in the book yet (neither follows the page held
+    /// before it): a lower proof then cuts the book at once.
+    fn accept_proofs(&mut self, pages: &[VerifiedPage], out: &mut Ingested) {
+        let mut seen: BTreeMap<(UserId, u64), &VerifiedPage> = BTreeMap::new();
+        for page in pages {
+            let author = page.author();
+            let Some(other) = seen.get(&(author, page.seq())) else {
+                seen.insert((author, page.seq()), page);
+                continue;
+            };
+            let Ok(proof) = check_equivocation(other, page) else {
+                continue;
+            };
+            if check_author(page, self.standing(&author)).is_err() {
+                continue;
+            }
+            let book = self.books.entry(author).or_insert_with(|| {
+                Book::new(BookId {
+                    room: self.room,
+                    author,
+                })
+            });
+            if book
+                .accept_proof(proof.clone())
+                .is_ok_and(|outcome| outcome.changed())
+            {
+                out.equivocations.push(proof);
+                self.reindex();
+            }
+        }
     }
 
     fn ingest_one(

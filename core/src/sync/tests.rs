@@ -394,3 +394,50 @@ fn two_peers_on_different_branches_walk_down_to_the_fork_point() {
     }
     assert_eq!(order(&a.1), order(&b.1));
 }
+
+#[test]
+fn a_proof_pushed_as_a_pair_is_taken_even_when_neither_page_follows_ours() {
+    let (a, mut b) = room();
+    let author = a.identity.user_id();
+    let write = |replica: &mut Replica, label: &str, count: u64, nonce: u8| {
+        for i in 0..count {
+            replica
+                .write(
+                    &a.identity,
+                    &text(&format!("{label} {i}")),
+                    10 + i,
+                    [nonce; 24],
+                )
+                .unwrap();
+        }
+    };
+    let (mut left, mut right) = (a.replica.clone(), a.replica.clone());
+    write(&mut left, "left", 6, 1);
+    write(&mut right, "right", 2, 2);
+    let (mut x, mut y) = (right.clone(), right);
+    write(&mut x, "x", 3, 3);
+    write(&mut y, "y", 3, 4);
+    let held: Vec<Page> = left
+        .book(&author)
+        .unwrap()
+        .range(0..6)
+        .iter()
+        .map(|p| p.page().clone())
+        .collect();
+    b.replica.ingest(held);
+    assert_eq!(b.replica.book(&author).unwrap().len(), 6);
+    // Seq 6 of two branches that both left ours at seq 2: neither follows our page 5.
+    let pair = vec![
+        x.book(&author).unwrap().get(6).unwrap().page().clone(),
+        y.book(&author).unwrap().get(6).unwrap().page().clone(),
+    ];
+    let ingested = b.replica.ingest(pair);
+    assert_eq!(ingested.equivocations.len(), 1);
+    assert!(
+        ingested.peer_lacks_proof.is_empty(),
+        "the sender has the proof"
+    );
+    let book = b.replica.book(&author).unwrap();
+    assert_eq!(book.equivocation().map(Equivocation::seq), Some(6));
+    assert_eq!(book.fork_walk(), Some(0..6), "the fork is lower: walk down");
+}
