@@ -14,10 +14,10 @@
 //! # What counts as the page set
 //!
 //! The pages held are each book's chain-checked prefix. An author caught equivocating has its
-//! book truncated at the fork point, walked down to from wherever the branches were first
-//! compared ([`crate::book`]); references into a frozen book at or beyond the
-//! fork are treated as satisfied, and the display order is rebuilt from the remaining pages so
-//! that it stays a function of the page set on every peer.
+//! book truncated at the fork point, walked down to from wherever two branches were first
+//! compared ([`crate::book`]); references into a frozen book at or beyond the cut are treated
+//! as satisfied, and the display order is rebuilt from the remaining pages so that it stays a
+//! function of the page set on every peer.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -505,8 +505,9 @@ impl Replica {
     }
 
     /// Ranges of `author`'s book this replica lacks compared with a peer's head, plus the
-    /// peer's tip when it is not the page held at its seq (that reveals a fork), the seqs just below
-    /// a provisional proof ([`Book::fork_walk`]) and the seq of a lower proof the peer holds.
+    /// peer's tip when it is not the page held at its seq (that reveals a fork), the seqs just
+    /// below a provisional proof ([`Book::fork_walk`]), and the seq of a lower proof the peer
+    /// holds.
     pub fn wanted(&self, head: &BookHead) -> Vec<std::ops::Range<u64>> {
         let book = self.books.get(&head.author);
         let mut wanted = match book {

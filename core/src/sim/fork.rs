@@ -425,8 +425,8 @@ impl ForkSim {
         &self.scenario
     }
 
-    /// Whether some peer compared the branches above the fork first, i.e. had to walk down.
-    /// (Only meaningful after [`ForkSim::run`]: more proofs than one per peer were reported.)
+    /// Whether some peer had to walk down after [`ForkSim::run`]: the peers reported more new
+    /// or lower proofs than one each, so at least one of them first held a proof above the fork.
     pub fn walked(&self) -> bool {
         self.proofs_reported > self.peers.len() as u64
     }
