@@ -7,13 +7,33 @@
 //!
 //! # Equivocation policy
 //!
-//! If the author signs two different pages for one seq `s`, the book keeps the proof (both
-//! pages), drops every page at `s` or later, and refuses any further page at `s` or later. Why:
-//! peers may have seen either branch first; truncating to the common prefix is the only outcome
-//! every peer reaches regardless of arrival order, and an author who forks their own book has
-//! lost the benefit of the doubt. Other members' pages that referenced dropped pages are a
-//! matter for causal delivery (`causal.rs`), which treats refs into a frozen book at or beyond
-//! the fork as satisfied.
+//! If the author signs two different pages for one seq, the book keeps the proof (both pages),
+//! drops every page at the proof's seq or later, and refuses any further page there or later.
+//! Why: peers may have seen either branch first; truncating to the common prefix is the only
+//! outcome every peer reaches regardless of arrival order, and an author who forks their own
+//! book has lost the benefit of the doubt. Other members' pages that referenced dropped pages
+//! are a matter for causal delivery (`causal.rs`), which treats refs into a frozen book at or
+//! beyond the fork as satisfied.
+//!
+//! # Cut at the fork point, not where two peers compared
+//!
+//! Two peers holding different branches often first compare them above the seq where they
+//! diverged (say the branches split at `k` and the peers compare their tips at `n > k`). A
+//! proof at `n` whose two pages follow different predecessors shows the fork is lower, so the
+//! book treats it as provisional: it is cut at `n` (nothing at or above `n` can survive) and
+//! [`Book::fork_walk`] names the [`FORK_WALK_PAGES`] seqs below it, which sync asks every peer
+//! for. A peer holding the other branch answers with its own pages there; each one that differs
+//! from the page this book holds is a lower proof, which replaces the higher one and cuts the
+//! book lower ([`Book::accept_proof`], [`ProofOutcome::Lower`]). Round by round the walk stops
+//! at the seq whose two pages share their predecessor with each other and with the page this
+//! book holds below them ([`Equivocation::is_fork_point`]): the first seq where the branches
+//! differ. That seq is a function of the two branches alone, so every peer that sees both ends
+//! with the book cut at the same seq, whichever pair of pages it compared first.
+//!
+//! When several proofs are known, the one kept is the least by (seq, shares a predecessor,
+//! first hash, second hash): lower always wins, and at one seq a proof that still points lower
+//! wins over a settled one (a third branch may have forked lower). The order is total, so
+//! peers exchanging proofs never swap back and forth.
 //!
 //! A common honest cause is a user restoring an old backup and writing again. [`Book::append`]
 //! refuses to write while it knows of later pages of its own book ([`AppendError::Behind`]);
@@ -33,7 +53,7 @@ use crate::page::{
     Body, BookId, MAX_REFS, NONCE_LEN, Page, PageContent, PageHead, PageMeta, PageRef,
 };
 use crate::validate::{
-    Equivocation, ValidationError, VerifiedPage, check_successor, detect_equivocation,
+    Equivocation, ProofError, ValidationError, VerifiedPage, check_successor, detect_equivocation,
 };
 
 /// Cap on out-of-order pages held per book. Why: sync pulls missing ranges in bounded batches
@@ -41,6 +61,43 @@ use crate::validate::{
 /// gap being filled; 1,024 pages (at most 64 MiB, typically ~1 MiB) bounds what a misbehaving
 /// peer can make us buffer. Pages beyond it are simply fetched again later.
 pub const MAX_PENDING_PAGES: usize = 1024;
+
+/// Most seqs one round of a fork walk asks for ([`Book::fork_walk`]). Why: a round is one want
+/// range per peer; 16 pages (~5 KiB of text pages) keep an answer small, and an author who
+/// forked further back costs one round per 16 seqs rather than an unbounded reply.
+pub const FORK_WALK_PAGES: u64 = 16;
+
+/// What [`Book::accept_proof`] did with an equivocation proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofOutcome {
+    /// The first proof for this book: it is cut at `truncated_from`.
+    New {
+        /// First seq no longer part of the book.
+        truncated_from: u64,
+    },
+    /// It replaced a proof held at `replaced` (higher, or at the same seq but settled): the
+    /// book is cut at `truncated_from` now.
+    Lower {
+        /// Seq of the proof it replaced.
+        replaced: u64,
+        /// First seq no longer part of the book.
+        truncated_from: u64,
+    },
+    /// The book holds this very proof.
+    AlreadyKnown,
+    /// The book holds a lower (or preferred) proof at `held`: this one is ignored.
+    Higher {
+        /// Seq of the proof kept.
+        held: u64,
+    },
+}
+
+impl ProofOutcome {
+    /// Whether the book's proof changed (the driver must persist it and delete the cut pages).
+    pub fn changed(&self) -> bool {
+        matches!(self, Self::New { .. } | Self::Lower { .. })
+    }
+}
 
 /// Why the local user could not write a page.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -92,8 +149,9 @@ pub enum InsertStatus {
     /// The out-of-order buffer is full and this page is the furthest ahead: not kept; it will be
     /// fetched again when the gap closes.
     Dropped,
-    /// It conflicts with a page held for the same seq: the author equivocated. The driver must
-    /// delete every stored page of this book with seq `>= truncated_from` and keep the proof.
+    /// It conflicts with a page held for the same seq: the author equivocated (first proof, or
+    /// a lower one replacing the proof held). The driver must delete every stored page of this
+    /// book with seq `>= truncated_from` and keep the proof (replacing any earlier one).
     Equivocation {
         /// Both conflicting pages.
         proof: Equivocation,
@@ -195,6 +253,51 @@ impl Book {
     /// The equivocation proof, if the author forked this book.
     pub fn equivocation(&self) -> Option<&Equivocation> {
         self.equivocation.as_ref()
+    }
+
+    /// While the proof held does not mark the fork point (its pages follow different
+    /// predecessors, or not the page this book holds below them), the seqs to ask peers for:
+    /// the [`FORK_WALK_PAGES`] just below the proof. A peer on the other branch answers with
+    /// its pages there, and the first that differs from ours is a lower proof. `None` when
+    /// there is no proof or it is the fork point.
+    pub fn fork_walk(&self) -> Option<Range<u64>> {
+        let proof = self.equivocation.as_ref()?;
+        if proof.is_fork_point(self) {
+            return None;
+        }
+        let at = proof.seq();
+        Some(at.saturating_sub(FORK_WALK_PAGES)..at)
+    }
+
+    /// Offers an equivocation proof (from a peer, or built here). A proof for another book is
+    /// [`ProofError::WrongBook`]. The lowest proof wins (see the module docs): a first or lower
+    /// proof cuts the book at its seq; a higher one is ignored.
+    pub fn accept_proof(&mut self, proof: Equivocation) -> Result<ProofOutcome, ProofError> {
+        if proof.book() != self.id {
+            return Err(ProofError::WrongBook {
+                expected: self.id,
+                found: proof.book(),
+            });
+        }
+        let outcome = match &self.equivocation {
+            None => ProofOutcome::New {
+                truncated_from: proof.seq(),
+            },
+            Some(held) if *held == proof => return Ok(ProofOutcome::AlreadyKnown),
+            Some(held) if proof_rank(held) <= proof_rank(&proof) => {
+                return Ok(ProofOutcome::Higher { held: held.seq() });
+            }
+            Some(held) => ProofOutcome::Lower {
+                replaced: held.seq(),
+                truncated_from: proof.seq(),
+            },
+        };
+        let at = proof.seq();
+        self.pages
+            .truncate(usize::try_from(at).unwrap_or(usize::MAX));
+        self.pending.retain(|&seq, _| seq < at);
+        self.equivocation = Some(proof);
+        Ok(outcome)
     }
 
     /// Seq ranges missing below the highest page held: what sync should request. Empty when
@@ -365,17 +468,25 @@ impl Book {
         InsertStatus::Held
     }
 
+    /// A conflict found by [`Book::insert`] is always below the cut (pages at or above it are
+    /// refused first), so its proof is new or lower.
     fn freeze(&mut self, proof: Equivocation) -> InsertStatus {
         let at = proof.seq();
-        self.pages
-            .truncate(usize::try_from(at).unwrap_or(usize::MAX));
-        self.pending.retain(|&seq, _| seq < at);
-        self.equivocation = Some(proof.clone());
-        InsertStatus::Equivocation {
-            proof,
-            truncated_from: at,
+        match self.accept_proof(proof.clone()) {
+            Ok(outcome) if outcome.changed() => InsertStatus::Equivocation {
+                proof,
+                truncated_from: at,
+            },
+            _ => InsertStatus::Duplicate,
         }
     }
+}
+
+/// The order in which proofs are preferred: lower seq first; at one seq, a proof whose pages
+/// follow different predecessors (it points lower) before a settled one; then by hashes.
+fn proof_rank(proof: &Equivocation) -> (u64, bool, crate::page::PageHash, crate::page::PageHash) {
+    let (a, b) = proof.pages();
+    (proof.seq(), proof.shares_predecessor(), a.hash(), b.hash())
 }
 
 /// Sorts refs by author, keeps the highest seq per author, and drops refs to `own` book.

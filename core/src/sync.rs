@@ -10,6 +10,11 @@
 //! bad signature or for another room, a reversed range, requests faster than we can answer) is
 //! given up on at once: the session closes with a [`CloseReason`] and the driver drops the
 //! stream. A peer that stops answering is given up on after [`MAX_RETRIES`] timeouts.
+//!
+//! A forked book is walked down to its fork point ([`crate::book`]) with the same messages:
+//! the seqs below a provisional proof are ordinary want ranges, proofs travel as their two
+//! pages, and [`BookHead::frozen_at`] names the lowest proof each side holds. The walk changed
+//! nothing on the wire.
 
 mod message;
 
@@ -318,13 +323,9 @@ impl SyncSession {
             self.close(CloseReason::BadPage(fault));
             return Accepted::default();
         }
-        if ingested.stored.is_empty() && ingested.equivocations.is_empty() {
-            if let Some(o) = &answered {
-                self.exhausted.extend(o.ranges.iter().map(|r| r.author));
-            }
-        } else {
-            self.exhausted.clear();
-        }
+        // Refetches this answer asked for (a page that does not chain onto ours may hide a
+        // fork) are sent even if the answer brought nothing new: each is one page, asked only
+        // because of what the peer just sent.
         for (author, range) in ingested.refetch {
             if !self.exhausted.contains(&author) {
                 self.refetch.push(WantRange {
@@ -333,6 +334,13 @@ impl SyncSession {
                     to: range.end,
                 });
             }
+        }
+        if ingested.stored.is_empty() && ingested.equivocations.is_empty() {
+            if let Some(o) = &answered {
+                self.exhausted.extend(o.ranges.iter().map(|r| r.author));
+            }
+        } else {
+            self.exhausted.clear();
         }
         for author in ingested.peer_lacks_proof {
             if let Some(proof) = replica.proof(&author) {
@@ -456,14 +464,18 @@ impl SyncSession {
         });
     }
 
-    /// For books we hold frozen while the peer's head runs past the fork: send the proof.
+    /// For books we hold frozen while the peer's head runs past the fork, or names a higher
+    /// fork than ours: send the proof (the lower one replaces the peer's).
     fn push_missing_proofs(&mut self, replica: &Replica) {
         let stale: Vec<Equivocation> = self
             .peer_heads
             .values()
             .filter_map(|head| {
                 let proof = replica.proof(&head.author)?;
-                (head.frozen_at.is_none() && head.len > proof.seq()).then(|| proof.clone())
+                let behind = head
+                    .frozen_at
+                    .map_or(head.len > proof.seq(), |at| at > proof.seq());
+                behind.then(|| proof.clone())
             })
             .collect();
         for proof in stale {

@@ -32,11 +32,12 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use thiserror::Error;
 
+use crate::book::Book;
 use crate::codec::DecodeError;
 use crate::crypto::{CryptoError, PageKey};
 use crate::identity::UserId;
 use crate::page::{
-    Body, BookId, MAX_PAGE_BYTES, Page, PageHash, PageKind, PageRef, signed_message,
+    Body, BookId, MAX_PAGE_BYTES, Page, PageHash, PageKind, PageRef, RoomId, signed_message,
 };
 
 /// BLAKE3 key-derivation context for seeding batch verification's random coefficients.
@@ -302,9 +303,65 @@ pub fn open(page: &Page, key: &PageKey) -> Result<Body, ValidationError> {
         })
 }
 
+/// Why two pages are not a proof of equivocation.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ProofError {
+    /// The two pages have different authors: nobody signed both.
+    #[error("the pages are by {first:?} and {second:?}, not one author")]
+    WrongAuthor {
+        /// Author of the first page.
+        first: UserId,
+        /// Author of the second page.
+        second: UserId,
+    },
+    /// The two pages are one author's pages in different rooms (different books).
+    #[error("the pages are in different rooms")]
+    WrongRoom {
+        /// Room of the first page.
+        first: RoomId,
+        /// Room of the second page.
+        second: RoomId,
+    },
+    /// The proof is about another book than the one it was offered to.
+    #[error("the proof is about {found:?}, not {expected:?}")]
+    WrongBook {
+        /// The book being checked.
+        expected: BookId,
+        /// The book both pages belong to.
+        found: BookId,
+    },
+    /// The two pages are at different positions: writing two pages is not forking.
+    #[error("the pages are at seqs {first} and {second}, not one seq")]
+    DifferentSeq {
+        /// Seq of the first page.
+        first: u64,
+        /// Seq of the second page.
+        second: u64,
+    },
+    /// The same page twice (the hash covers everything but the signature).
+    #[error("both pages are the same page {seq}")]
+    SamePage {
+        /// Their seq.
+        seq: u64,
+    },
+    /// One of the pages does not carry the author's valid signature.
+    #[error("bad signature on page {seq} of {author:?}")]
+    BadSignature {
+        /// Claimed author.
+        author: UserId,
+        /// Position.
+        seq: u64,
+    },
+}
+
 /// Proof that an author signed two different pages at the same position of the same book.
 /// Both pages are kept, in canonical order (lower hash first), so every peer builds the same
 /// proof whichever page it saw first, and anyone can re-check it with [`Equivocation::verify`].
+///
+/// A proof at seq `n` shows the author forked at `n` or earlier. It marks the *fork point*
+/// only if both pages follow the same predecessor ([`Equivocation::shares_predecessor`]):
+/// otherwise the two branches already differ below `n`, and a lower proof exists (see
+/// [`crate::book`] on how a book walks down to it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Equivocation {
     first: Page,
@@ -320,7 +377,7 @@ impl Equivocation {
     pub fn book(&self) -> BookId {
         self.first.book()
     }
-    /// The seq where it forked.
+    /// The seq of the two conflicting pages (the fork is here or lower).
     pub fn seq(&self) -> u64 {
         self.first.seq()
     }
@@ -329,23 +386,91 @@ impl Equivocation {
         (&self.first, &self.second)
     }
 
-    /// Re-checks a proof received from a peer: same book and seq, different hashes, both
-    /// signatures valid.
-    pub fn verify(first: Page, second: Page) -> Option<Self> {
-        let first = verify_signature(first).ok()?;
-        let second = verify_signature(second).ok()?;
-        detect_equivocation(&first, &second)
+    /// Re-checks a proof received from a peer: one author, one room, one seq, two different
+    /// pages, both signatures valid (checked last: they are the expensive part).
+    pub fn verify(first: Page, second: Page) -> Result<Self, ProofError> {
+        check_pair(&first, &second)?;
+        let signed = |page: Page| {
+            let (author, seq) = (page.author(), page.seq());
+            verify_signature(page).map_err(|_| ProofError::BadSignature { author, seq })
+        };
+        let first = signed(first)?;
+        let second = signed(second)?;
+        check_equivocation(&first, &second)
     }
+
+    /// Whether both pages follow the same predecessor (or are both first pages): then every
+    /// branch containing either page agrees on every page below [`Equivocation::seq`], so the
+    /// book truly forked here. Intrinsic to the proof: needs no other page.
+    pub fn shares_predecessor(&self) -> bool {
+        self.first.head().prev == self.second.head().prev
+    }
+
+    /// The predecessor both pages follow, if they share one and are not first pages.
+    pub fn predecessor(&self) -> Option<PageRef> {
+        let seq = self.seq().checked_sub(1)?;
+        let hash = self.first.head().prev?;
+        self.shares_predecessor().then_some(PageRef {
+            author: self.author(),
+            seq,
+            hash,
+        })
+    }
+
+    /// Whether this proof is the fork point as far as `book` can tell: both pages follow the
+    /// same predecessor and, if the book holds the page just before the proof's seq, it is that
+    /// predecessor (a different held page there means the held branch forked lower still).
+    /// Always true at seq 0.
+    pub fn is_fork_point(&self, book: &Book) -> bool {
+        let Some(below) = self.seq().checked_sub(1) else {
+            return true;
+        };
+        self.shares_predecessor()
+            && book
+                .get(below)
+                .is_none_or(|held| Some(held.hash()) == self.first.head().prev)
+    }
+}
+
+/// The checks on a pair that need no signature.
+fn check_pair(a: &Page, b: &Page) -> Result<(), ProofError> {
+    if a.author() != b.author() {
+        return Err(ProofError::WrongAuthor {
+            first: a.author(),
+            second: b.author(),
+        });
+    }
+    if a.book().room != b.book().room {
+        return Err(ProofError::WrongRoom {
+            first: a.book().room,
+            second: b.book().room,
+        });
+    }
+    if a.seq() != b.seq() {
+        return Err(ProofError::DifferentSeq {
+            first: a.seq(),
+            second: b.seq(),
+        });
+    }
+    if a.hash() == b.hash() {
+        return Err(ProofError::SamePage { seq: a.seq() });
+    }
+    Ok(())
+}
+
+/// Builds the proof from two verified pages: [`ProofError::WrongAuthor`],
+/// [`ProofError::WrongRoom`], [`ProofError::DifferentSeq`] or [`ProofError::SamePage`] if
+/// they are not one book's two different pages at one seq.
+pub fn check_equivocation(a: &VerifiedPage, b: &VerifiedPage) -> Result<Equivocation, ProofError> {
+    check_pair(a, b)?;
+    let (first, second) = if a.hash() < b.hash() { (a, b) } else { (b, a) };
+    Ok(Equivocation {
+        first: first.page().clone(),
+        second: second.page().clone(),
+    })
 }
 
 /// Two verified pages at the same (book, seq) with different hashes are an equivocation.
 pub fn detect_equivocation(a: &VerifiedPage, b: &VerifiedPage) -> Option<Equivocation> {
-    if a.book() != b.book() || a.seq() != b.seq() || a.hash() == b.hash() {
-        return None;
-    }
-    let (first, second) = if a.hash() < b.hash() { (a, b) } else { (b, a) };
-    Some(Equivocation {
-        first: first.page().clone(),
-        second: second.page().clone(),
-    })
+    check_equivocation(a, b).ok()
 }

@@ -105,3 +105,45 @@ fn sixty_four_members_all_receive_every_page_over_few_links() {
         "every acknowledged page reached everyone"
     );
 }
+
+/// Seeds of the forked-book simulation (`QUIRE_FORK_SEEDS` and `QUIRE_FORK_SEED_BASE` to
+/// change, `QUIRE_FORK_SEED` to replay one).
+const FORK_SEEDS: u64 = 1000;
+
+#[test]
+fn a_forked_book_is_cut_at_its_fork_point_on_every_peer() {
+    use quire_core::sim::fork::{ForkScenario, ForkSim};
+    let seeds: Vec<u64> = match env_u64("QUIRE_FORK_SEED") {
+        Some(seed) => vec![seed],
+        None => {
+            let base = env_u64("QUIRE_FORK_SEED_BASE").unwrap_or(0);
+            (base..base + env_u64("QUIRE_FORK_SEEDS").unwrap_or(FORK_SEEDS)).collect()
+        }
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    let handles: Vec<_> = (0..workers)
+        .map(|w| {
+            let chunk: Vec<u64> = seeds.iter().copied().skip(w).step_by(workers).collect();
+            std::thread::spawn(move || {
+                let mut walked = 0usize;
+                for seed in chunk {
+                    let mut sim = ForkSim::new(ForkScenario::random(seed));
+                    if let Err(violation) = sim.run() {
+                        panic!(
+                            "{violation}\nreplay: QUIRE_FORK_SEED={seed} cargo test -p quire-core --test sim"
+                        );
+                    }
+                    walked += usize::from(sim.walked());
+                }
+                walked
+            })
+        })
+        .collect();
+    let walked: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert!(
+        walked * 2 >= seeds.len(),
+        "only {walked} runs compared the branches above the fork: the scenario is too tame"
+    );
+}

@@ -23,9 +23,10 @@
 //! # What counts as the page set
 //!
 //! The pages held are each book's chain-checked prefix. An author caught equivocating has its
-//! book truncated at the fork ([`crate::book`]); references into a frozen book at or beyond the
-//! fork are treated as satisfied, and the display order is rebuilt from the remaining pages so
-//! that it stays a function of the page set on every peer.
+//! book truncated at the fork point, walked down to from wherever two branches were first
+//! compared ([`crate::book`]); references into a frozen book at or beyond the cut are treated
+//! as satisfied, and the display order is rebuilt from the remaining pages so that it stays a
+//! function of the page set on every peer.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,7 +37,8 @@ use crate::identity::{Identity, UserId};
 use crate::page::{Body, BookId, MAX_REFS, NONCE_LEN, Page, PageKind, PageMeta, PageRef, RoomId};
 use crate::room::{ControlEntry, RoomError, RoomLog, RoomState};
 use crate::validate::{
-    Equivocation, Standing, ValidationError, VerifiedPage, check_author, open, verify_signatures,
+    Equivocation, Standing, ValidationError, VerifiedPage, check_author, check_equivocation, open,
+    verify_signatures,
 };
 
 /// Display position of a page in a room.
@@ -51,7 +53,8 @@ pub struct BookHead {
     pub len: u64,
     /// The last of them.
     pub tip: Option<crate::page::PageHash>,
-    /// Seq at which the author was caught equivocating (book truncated there), if any.
+    /// Seq of the lowest equivocation proof held for the book (truncated there), if any: the
+    /// fork point once the walk down to it is over ([`crate::book`]).
     pub frozen_at: Option<u64>,
 }
 
@@ -60,7 +63,9 @@ pub struct BookHead {
 pub struct Ingested {
     /// Pages that joined a book, in order: persist them, then announce them.
     pub stored: Vec<VerifiedPage>,
-    /// New equivocation proofs: persist each and delete that book's pages from its seq on.
+    /// New equivocation proofs, or lower ones replacing a book's proof (see [`crate::book`]):
+    /// persist each in place of that book's earlier proof and delete the book's pages from its
+    /// seq on.
     pub equivocations: Vec<Equivocation>,
     /// Failures that are the sending peer's fault (it must have verified before forwarding).
     pub faults: Vec<ValidationError>,
@@ -108,8 +113,8 @@ pub struct Replica {
     /// Display changes of the current call only (reset by each write and ingest: bounded).
     changes: DisplayChanges,
     /// Per book, how many pages (`0..len`) the driver reported persisted. Only these are
-    /// advertised and served to peers (module docs). Clamped to the held length on read, so a
-    /// truncated book never claims pages it no longer holds.
+    /// advertised and served to peers (module docs). Clamped to the held length on read and
+    /// when a fork truncates a book, so a truncated book never claims pages it no longer holds.
     committed: BTreeMap<UserId, u64>,
 }
 
@@ -349,8 +354,9 @@ impl Replica {
             .into_iter()
             .filter(|p| self.page(&p.page_ref()).is_none())
             .collect();
-        for verified in verify_signatures(fresh) {
-            let page = match verified {
+        let mut verified = Vec::new();
+        for page in verify_signatures(fresh) {
+            let page = match page {
                 Ok(page) => page,
                 Err(fault) => {
                     out.faults.push(fault);
@@ -367,10 +373,47 @@ impl Replica {
                 });
                 continue;
             }
+            verified.push(page);
+        }
+        self.accept_proofs(&verified, &mut out);
+        for page in verified {
             self.ingest_one(page, &batch, &mut out);
         }
         self.retry_unindexed();
         out
+    }
+
+    /// Two pages of one book at one seq in one batch (how proofs travel) are a proof, taken
+    /// even when neither page can be placed in the book yet (neither follows the page held
+    /// before it): a lower proof then cuts the book at once.
+    fn accept_proofs(&mut self, pages: &[VerifiedPage], out: &mut Ingested) {
+        let mut seen: BTreeMap<(UserId, u64), &VerifiedPage> = BTreeMap::new();
+        for page in pages {
+            let author = page.author();
+            let Some(other) = seen.get(&(author, page.seq())) else {
+                seen.insert((author, page.seq()), page);
+                continue;
+            };
+            let Ok(proof) = check_equivocation(other, page) else {
+                continue;
+            };
+            if check_author(page, self.standing(&author)).is_err() {
+                continue;
+            }
+            let book = self.books.entry(author).or_insert_with(|| {
+                Book::new(BookId {
+                    room: self.room,
+                    author,
+                })
+            });
+            if book
+                .accept_proof(proof.clone())
+                .is_ok_and(|outcome| outcome.changed())
+            {
+                out.equivocations.push(proof);
+                self.reindex();
+            }
+        }
     }
 
     fn ingest_one(
@@ -502,6 +545,12 @@ impl Replica {
     /// Rebuilds the display order and room fold from the books (after a restore or a fork).
     fn reindex(&mut self) {
         self.changes.rebuilt = true;
+        // A truncated book keeps only what it still holds committed: pages it takes later (a
+        // book never regrows past a fork, but the rule must not depend on that) are committed
+        // only when the driver says so.
+        for (author, len) in &mut self.committed {
+            *len = (*len).min(self.books.get(author).map_or(0, Book::len));
+        }
         self.causal = CausalOrder::new();
         self.log = RoomLog::new(self.room);
         self.unindexed.clear();
@@ -521,7 +570,9 @@ impl Replica {
     }
 
     /// Ranges of `author`'s book this replica lacks compared with a peer's head, plus the
-    /// peer's tip when lengths match but tips differ (that reveals a fork).
+    /// peer's tip when it is not the page held at its seq (that reveals a fork), the seqs just
+    /// below a provisional proof ([`Book::fork_walk`]), and the seq of a lower proof the peer
+    /// holds.
     pub fn wanted(&self, head: &BookHead) -> Vec<std::ops::Range<u64>> {
         let book = self.books.get(&head.author);
         let mut wanted = match book {
@@ -534,21 +585,36 @@ impl Replica {
             }
             Some(book) => {
                 let mut wanted = book.missing_below(head.len);
-                if wanted.is_empty()
-                    && head.len == book.len()
-                    && head.len > 0
-                    && book.equivocation().is_none()
-                    && head.tip != book.tip().map(|t| t.hash)
+                // The peer's tip is not the page we hold at its seq: it holds another branch
+                // (also below a fork we know of: then that branch forked lower still), and its
+                // tip conflicts with ours.
+                if let Some(seq) = head.len.checked_sub(1)
+                    && let Some(ours) = book.get(seq)
+                    && head.tip != Some(ours.hash())
+                    && !wanted.iter().any(|r| r.contains(&seq))
                 {
-                    wanted.push(head.len - 1..head.len);
+                    wanted.push(seq..head.len);
+                }
+                // Walking a provisional proof down to the fork point: the peer's pages just
+                // below it, where we hold ours to compare them with (see `crate::book`).
+                if let Some(walk) = book.fork_walk() {
+                    let end = walk.end.min(book.len()).min(head.len);
+                    if walk.start < end
+                        && !wanted.iter().any(|r| r.start < end && walk.start < r.end)
+                    {
+                        wanted.push(walk.start..end);
+                    }
                 }
                 wanted
             }
         };
         if let Some(at) = head.frozen_at
-            && book.and_then(Book::equivocation).is_none()
+            && book
+                .and_then(Book::equivocation)
+                .is_none_or(|proof| at < proof.seq())
         {
-            // The peer holds a proof we lack: its answer for `at` carries both pages.
+            // The peer holds a proof we lack, or a lower one: its answer for `at` carries both
+            // pages.
             wanted.retain(|r| r.end <= at);
             wanted.push(at..at.saturating_add(1));
         }
@@ -557,7 +623,8 @@ impl Replica {
 
     /// Committed pages of `author` in `range` for a peer, at most `max_pages` and `max_bytes`
     /// (always at least one page if any is committed). A requested range over a frozen seq
-    /// yields the proof.
+    /// yields the proof. Below a fork these are the pages of the branch this replica holds,
+    /// which is what lets a peer on the other branch build lower proofs.
     pub fn pages_for(
         &self,
         author: &UserId,

@@ -14,6 +14,7 @@
 //! half of its peers. Then the network heals and everyone restarts; [`Sim::check`] verifies the
 //! invariants.
 
+pub mod fork;
 mod rng;
 
 pub use rng::SplitMix64;
@@ -130,6 +131,15 @@ impl Scenario {
             commit_rate: 1.0,
         }
     }
+}
+
+/// What a driver whose store never fails does after any write or ingest: every page held is
+/// committed at once. Returns the pages that became committed, to announce.
+pub(crate) fn commit_everything(replica: &mut Replica) -> Vec<VerifiedPage> {
+    let lens: Vec<(UserId, u64)> = replica.books().map(|(a, b)| (*a, b.len())).collect();
+    lens.into_iter()
+        .flat_map(|(author, len)| replica.mark_committed(&author, len))
+        .collect()
 }
 
 /// What a node persisted: the only thing that survives a crash.

@@ -422,3 +422,107 @@ fn restored_pages_count_as_committed_and_uncommitted_lists_what_is_left() {
     assert_eq!(restored.committed_len(&author), 3);
     assert_eq!(restored.uncommitted().count(), 0);
 }
+
+#[test]
+fn two_peers_on_different_branches_walk_down_to_the_fork_point() {
+    let (mut a, mut b) = room();
+    let author = a.identity.user_id();
+    let mut twin = a.replica.clone();
+    for i in 0..25u64 {
+        a.replica
+            .write(
+                &a.identity,
+                &text(&format!("left {i}")),
+                10 + i,
+                [i as u8; 24],
+            )
+            .unwrap();
+        twin.write(&a.identity, &text(&format!("right {i}")), 10 + i, [99; 24])
+            .unwrap();
+    }
+    // b holds the other branch: 2 common pages, then 25 of its own.
+    let right = twin.book(&author).unwrap().range(0..27).to_vec();
+    b.replica
+        .ingest(right.into_iter().map(VerifiedPage::into_page).collect());
+    assert_eq!(b.replica.book(&author).unwrap().len(), 27);
+    commit_all(&mut a.replica);
+    commit_all(&mut b.replica);
+    let mut a = (SyncSession::new(&a.replica, 0), a);
+    let mut b = (SyncSession::new(&b.replica, 0), b);
+    let mut proofs = 0;
+    for _ in 0..100 {
+        let mut moved = false;
+        while let Some(m) = a.0.poll_transmit() {
+            proofs +=
+                b.0.handle_message(m, &mut b.1.replica, 0)
+                    .equivocations
+                    .len();
+            moved = true;
+            commit_all(&mut b.1.replica);
+        }
+        while let Some(m) = b.0.poll_transmit() {
+            proofs +=
+                a.0.handle_message(m, &mut a.1.replica, 0)
+                    .equivocations
+                    .len();
+            moved = true;
+            commit_all(&mut a.1.replica);
+        }
+        if !moved {
+            break;
+        }
+    }
+    assert!(proofs > 2, "they compared above the fork and walked down");
+    for peer in [&a.1, &b.1] {
+        assert_eq!(peer.replica.proof(&author).map(Equivocation::seq), Some(2));
+        assert_eq!(peer.replica.book(&author).unwrap().len(), 2);
+    }
+    assert_eq!(order(&a.1), order(&b.1));
+}
+
+#[test]
+fn a_proof_pushed_as_a_pair_is_taken_even_when_neither_page_follows_ours() {
+    let (a, mut b) = room();
+    let author = a.identity.user_id();
+    let write = |replica: &mut Replica, label: &str, count: u64, nonce: u8| {
+        for i in 0..count {
+            replica
+                .write(
+                    &a.identity,
+                    &text(&format!("{label} {i}")),
+                    10 + i,
+                    [nonce; 24],
+                )
+                .unwrap();
+        }
+    };
+    let (mut left, mut right) = (a.replica.clone(), a.replica.clone());
+    write(&mut left, "left", 6, 1);
+    write(&mut right, "right", 2, 2);
+    let (mut x, mut y) = (right.clone(), right);
+    write(&mut x, "x", 3, 3);
+    write(&mut y, "y", 3, 4);
+    let held: Vec<Page> = left
+        .book(&author)
+        .unwrap()
+        .range(0..6)
+        .iter()
+        .map(|p| p.page().clone())
+        .collect();
+    b.replica.ingest(held);
+    assert_eq!(b.replica.book(&author).unwrap().len(), 6);
+    // Seq 6 of two branches that both left ours at seq 2: neither follows our page 5.
+    let pair = vec![
+        x.book(&author).unwrap().get(6).unwrap().page().clone(),
+        y.book(&author).unwrap().get(6).unwrap().page().clone(),
+    ];
+    let ingested = b.replica.ingest(pair);
+    assert_eq!(ingested.equivocations.len(), 1);
+    assert!(
+        ingested.peer_lacks_proof.is_empty(),
+        "the sender has the proof"
+    );
+    let book = b.replica.book(&author).unwrap();
+    assert_eq!(book.equivocation().map(Equivocation::seq), Some(6));
+    assert_eq!(book.fork_walk(), Some(0..6), "the fork is lower: walk down");
+}

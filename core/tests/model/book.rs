@@ -1,9 +1,11 @@
 //! A book accepts pages in any order, reports what it still needs, and returns exactly what the
 //! driver must persist.
 
-use quire_core::book::{AppendError, Book, InsertStatus, MAX_PENDING_PAGES};
+use quire_core::book::{
+    AppendError, Book, FORK_WALK_PAGES, InsertStatus, Inserted, MAX_PENDING_PAGES, ProofOutcome,
+};
 use quire_core::page::{BookId, PageRef};
-use quire_core::validate::{ValidationError, VerifiedPage};
+use quire_core::validate::{ProofError, ValidationError, VerifiedPage, detect_equivocation};
 
 use crate::fixtures::{ROOM, book_of, identity, nonce, room_key, text, written_pages};
 
@@ -223,4 +225,201 @@ fn restore_rechecks_the_chain() {
         }
     );
     let _: Option<PageRef> = book.tip();
+}
+
+/// `common` pages, then two branches of `left` and `right` pages from seq `common` on.
+fn forked(common: u64, left: u64, right: u64) -> (Vec<VerifiedPage>, Vec<VerifiedPage>) {
+    let alice = identity(1);
+    let mut book = book_of(&alice);
+    let write = |book: &mut Book, label: &str, seq: u64| {
+        book.append(
+            &alice,
+            &room_key(),
+            &text(&format!("{label} {seq}")),
+            vec![],
+            Default::default(),
+            nonce(seq),
+        )
+        .unwrap()
+    };
+    let mut shared = Vec::new();
+    for seq in 0..common {
+        shared.push(write(&mut book, "common", seq));
+    }
+    let branch = |label: &str, len: u64| {
+        let mut book = book.clone();
+        let mut pages = shared.clone();
+        for seq in common..common + len {
+            pages.push(write(&mut book, label, seq));
+        }
+        pages
+    };
+    let left = branch("left", left);
+    let right = branch("right", right);
+    (left, right)
+}
+
+fn holding(pages: &[VerifiedPage]) -> Book {
+    let mut book = reader_book(1);
+    for page in pages {
+        book.insert(page.clone()).unwrap();
+    }
+    book
+}
+
+#[test]
+fn a_proof_far_above_the_fork_is_walked_down_to_it_round_by_round() {
+    let (left, right) = forked(5, 30, 30);
+    let mut book = holding(&left);
+    // Two peers compare their tips: the proof is at 34, far above the fork at 5.
+    let inserted = book.insert(right[34].clone()).unwrap();
+    assert!(matches!(
+        inserted.status,
+        InsertStatus::Equivocation {
+            truncated_from: 34,
+            ..
+        }
+    ));
+    let proof = book.equivocation().unwrap().clone();
+    assert!(!proof.shares_predecessor(), "the branches differ below 34");
+    assert!(!proof.is_fork_point(&book));
+    assert_eq!(book.len(), 34, "cut provisionally where compared");
+
+    // Round 1: the 16 seqs below the proof. The other branch's pages there all differ from
+    // ours; the lowest is a lower proof, the rest are above it now.
+    assert_eq!(book.fork_walk(), Some(18..34));
+    let mut statuses = Vec::new();
+    for page in &right[18..34] {
+        statuses.push(book.insert(page.clone()));
+    }
+    assert!(matches!(
+        statuses[0],
+        Ok(Inserted {
+            status: InsertStatus::Equivocation {
+                truncated_from: 18,
+                ..
+            },
+            ..
+        })
+    ));
+    assert!(
+        statuses[1..]
+            .iter()
+            .all(|s| matches!(s, Err(ValidationError::Equivocated { frozen_at: 18, .. })))
+    );
+
+    // Round 2 reaches the fork: below it the branches are the same pages.
+    assert_eq!(book.fork_walk(), Some(2..18));
+    for page in &right[2..18] {
+        let _ = book.insert(page.clone());
+    }
+    let proof = book.equivocation().unwrap();
+    assert_eq!(proof.seq(), 5);
+    assert!(proof.shares_predecessor());
+    assert!(proof.is_fork_point(&book));
+    assert_eq!(book.fork_walk(), None, "the walk is over");
+    assert_eq!(book.len(), 5);
+    assert_eq!(book.range(0..5), &left[..5]);
+
+    // A peer on the other branch that compared elsewhere ends with the same proof.
+    let mut other = holding(&right[..20]);
+    other.insert(left[12].clone()).unwrap();
+    while let Some(walk) = other.fork_walk() {
+        for page in &left[walk.start as usize..walk.end as usize] {
+            let _ = other.insert(page.clone());
+        }
+    }
+    assert_eq!(other.equivocation(), book.equivocation());
+    assert_eq!(other.range(0..other.len()), book.range(0..book.len()));
+}
+
+#[test]
+fn a_walk_round_asks_for_at_most_sixteen_pages() {
+    let (left, right) = forked(0, 60, 60);
+    let mut book = holding(&left);
+    book.insert(right[59].clone()).unwrap();
+    let mut rounds = 0;
+    while let Some(walk) = book.fork_walk() {
+        assert!(walk.end - walk.start <= FORK_WALK_PAGES);
+        assert_eq!(walk.end, book.equivocation().unwrap().seq());
+        // The peer answers with the lowest page of the round first, as it serves ranges.
+        for page in &right[walk.start as usize..walk.end as usize] {
+            let _ = book.insert(page.clone());
+        }
+        rounds += 1;
+    }
+    assert_eq!(
+        rounds, 4,
+        "59 seqs below the first proof: 16 + 16 + 16 + 11"
+    );
+    assert_eq!(book.equivocation().unwrap().seq(), 0);
+    assert!(book.is_empty());
+}
+
+#[test]
+fn a_lower_proof_replaces_a_higher_one_and_never_the_reverse() {
+    let (left, right) = forked(3, 10, 10);
+    let proof_at = |seq: usize| detect_equivocation(&left[seq], &right[seq]).unwrap();
+    let mut book = holding(&left);
+    assert_eq!(
+        book.accept_proof(proof_at(9)),
+        Ok(ProofOutcome::New { truncated_from: 9 })
+    );
+    assert_eq!(book.len(), 9);
+    assert_eq!(
+        book.accept_proof(proof_at(9)),
+        Ok(ProofOutcome::AlreadyKnown)
+    );
+    assert_eq!(
+        book.accept_proof(proof_at(6)),
+        Ok(ProofOutcome::Lower {
+            replaced: 9,
+            truncated_from: 6
+        })
+    );
+    assert_eq!(book.len(), 6);
+    assert_eq!(
+        book.accept_proof(proof_at(8)),
+        Ok(ProofOutcome::Higher { held: 6 })
+    );
+    assert_eq!(book.equivocation(), Some(&proof_at(6)));
+    assert_eq!(
+        book.accept_proof(proof_at(3)),
+        Ok(ProofOutcome::Lower {
+            replaced: 6,
+            truncated_from: 3
+        })
+    );
+    assert!(book.fork_walk().is_none(), "3 is the fork point");
+    // Another author's proof is not about this book.
+    assert!(matches!(
+        reader_book(2).accept_proof(proof_at(3)),
+        Err(ProofError::WrongBook { .. })
+    ));
+}
+
+#[test]
+fn a_settled_proof_over_another_held_branch_keeps_walking() {
+    // The proof's two pages share a predecessor, but the page this book holds below them is
+    // a third branch's: the author forked lower still.
+    let (left, right) = forked(4, 6, 6);
+    let (third, _) = forked(2, 8, 1);
+    let mut book = holding(&third[..6]);
+    assert_eq!(
+        book.accept_proof(detect_equivocation(&left[4], &right[4]).unwrap()),
+        Ok(ProofOutcome::New { truncated_from: 4 })
+    );
+    let proof = book.equivocation().unwrap().clone();
+    assert!(proof.shares_predecessor());
+    assert!(
+        !proof.is_fork_point(&book),
+        "the page held at 3 is not their predecessor"
+    );
+    assert_eq!(book.fork_walk(), Some(0..4));
+    // The walk finds the third branch's fork at 2.
+    for page in &left[0..4] {
+        let _ = book.insert(page.clone());
+    }
+    assert_eq!(book.equivocation().unwrap().seq(), 2);
+    assert_eq!(book.fork_walk(), None);
 }

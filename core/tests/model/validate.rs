@@ -1,10 +1,10 @@
 //! Each rejection names precisely what is wrong with a page.
 
 use quire_core::crypto::RoomSecret;
-use quire_core::page::{MAX_PAGE_BYTES, Page, PageHash, PageKind};
+use quire_core::page::{MAX_PAGE_BYTES, Page, PageHash, PageKind, RoomId};
 use quire_core::validate::{
-    Equivocation, Standing, ValidationError, check_author, check_successor, decode,
-    detect_equivocation, open, verify_signature, verify_signatures,
+    Equivocation, ProofError, Standing, ValidationError, check_author, check_equivocation,
+    check_successor, decode, detect_equivocation, open, verify_signature, verify_signatures,
 };
 
 use crate::fixtures::{book_of, identity, nonce, room_key, text, written_pages};
@@ -170,10 +170,107 @@ fn equivocation_is_detected_and_provable() {
     let (p, q) = proof.pages();
     assert_eq!(
         Equivocation::verify(p.clone(), q.clone()),
-        Some(proof.clone())
+        Ok(proof.clone())
     );
     // A "proof" with a forged page is not one.
     let forged = Page::sign(q.content().clone(), &identity(66));
-    assert_eq!(Equivocation::verify(p.clone(), forged), None);
+    assert_eq!(
+        Equivocation::verify(p.clone(), forged),
+        Err(ProofError::BadSignature {
+            author: alice.user_id(),
+            seq: 0
+        })
+    );
     let _ = PageHash([0; 32]);
+}
+
+#[test]
+fn a_forged_proof_is_refused_with_what_is_wrong() {
+    let alice = identity(1);
+    let pages = written_pages(&alice, 2);
+    let bobs = written_pages(&identity(2), 1);
+    let (a0, a1) = (pages[0].page().clone(), pages[1].page().clone());
+    let mut other = a0.content().clone();
+    other.meta.timestamp_ms += 1;
+    let fork0 = Page::sign(other.clone(), &alice);
+
+    assert_eq!(
+        Equivocation::verify(a0.clone(), bobs[0].page().clone()),
+        Err(ProofError::WrongAuthor {
+            first: alice.user_id(),
+            second: identity(2).user_id()
+        })
+    );
+    let mut elsewhere = other.clone();
+    elsewhere.head.book.room = RoomId([0x99; 32]);
+    assert_eq!(
+        Equivocation::verify(a0.clone(), Page::sign(elsewhere, &alice)),
+        Err(ProofError::WrongRoom {
+            first: a0.book().room,
+            second: RoomId([0x99; 32])
+        })
+    );
+    assert_eq!(
+        Equivocation::verify(a0.clone(), a1),
+        Err(ProofError::DifferentSeq {
+            first: 0,
+            second: 1
+        })
+    );
+    assert_eq!(
+        Equivocation::verify(a0.clone(), a0.clone()),
+        Err(ProofError::SamePage { seq: 0 })
+    );
+    assert_eq!(
+        Equivocation::verify(a0.clone(), Page::sign(other, &identity(66))),
+        Err(ProofError::BadSignature {
+            author: alice.user_id(),
+            seq: 0
+        })
+    );
+    let proof = Equivocation::verify(fork0.clone(), a0.clone()).unwrap();
+    assert_eq!(
+        check_equivocation(&pages[0], &verify_signature(fork0).unwrap()),
+        Ok(proof.clone())
+    );
+    assert!(
+        proof.shares_predecessor(),
+        "two first pages share the empty predecessor"
+    );
+    assert_eq!(proof.predecessor(), None);
+    assert_eq!(
+        ProofError::SamePage { seq: 3 }.to_string(),
+        "both pages are the same page 3"
+    );
+}
+
+#[test]
+fn a_proof_marks_the_fork_point_only_if_both_pages_follow_one_predecessor() {
+    let alice = identity(1);
+    let pages = written_pages(&alice, 3);
+    // Another page 1 after the same page 0: the fork point.
+    let mut at_one = pages[1].content().clone();
+    at_one.meta.timestamp_ms += 7;
+    let at_one = verify_signature(Page::sign(at_one, &alice)).unwrap();
+    let fork_point = check_equivocation(&pages[1], &at_one).unwrap();
+    assert!(fork_point.shares_predecessor());
+    assert_eq!(fork_point.predecessor(), Some(pages[0].page_ref()));
+    // A page 2 after that other page 1: it conflicts with page 2 but follows another page.
+    let mut at_two = pages[2].content().clone();
+    at_two.head.prev = Some(at_one.hash());
+    let at_two = verify_signature(Page::sign(at_two, &alice)).unwrap();
+    let above = check_equivocation(&pages[2], &at_two).unwrap();
+    assert!(!above.shares_predecessor());
+    assert_eq!(above.predecessor(), None);
+
+    let mut book = book_of(&alice);
+    assert!(
+        fork_point.is_fork_point(&book),
+        "nothing held below: as far as it can tell"
+    );
+    for page in &pages {
+        book.insert(page.clone()).unwrap();
+    }
+    assert!(fork_point.is_fork_point(&book));
+    assert!(!above.is_fork_point(&book));
 }
