@@ -226,6 +226,11 @@ impl<I: Ord + Clone> CausalOrder<I> {
             .filter(|d| !self.pending.contains_key(*d) && !self.released.contains_key(*d))
     }
 
+    /// Whether a waiting page depends on `id` (which is itself not released).
+    pub fn is_awaited(&self, id: &I) -> bool {
+        self.waiters.contains_key(id)
+    }
+
     /// Whether a page has been released for display.
     pub fn is_released(&self, id: &I) -> bool {
         self.released.contains_key(id)

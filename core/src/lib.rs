@@ -31,6 +31,7 @@ pub mod validate;
 
 pub use codec::DecodeError;
 pub mod causal;
+pub mod membership;
 pub mod plan;
 pub mod room;
 #[cfg(any(test, feature = "sim"))]

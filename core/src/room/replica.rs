@@ -6,10 +6,17 @@
 //! - Build with [`Replica::new`] (a room just joined or created) or [`Replica::restore`] (what
 //!   the driver persisted: every stored page, and every equivocation proof).
 //! - The local user writes with [`Replica::write`]; pages from peers go through
-//!   [`Replica::ingest`] (normally called by [`crate::sync::SyncSession`]).
+//!   [`Replica::ingest_at`] with the receiver's wall clock (normally called by
+//!   [`crate::sync::SyncSession`]).
 //! - Both return the pages that joined a book: the driver persists exactly those (and deletes
-//!   the pages a new equivocation truncated), acknowledges the local user's page only once it is
-//!   persisted, and announces them to every sync session so they are pushed and forwarded.
+//!   the pages a new equivocation truncated, and those in [`DisplayChanges::dropped`]),
+//!   acknowledges the local user's page only once it is persisted, and announces them to every
+//!   sync session so they are pushed and forwarded.
+//! - Pages stamped more than [`MAX_CLOCK_SKEW_MS`] ahead of the receiver's clock are held back:
+//!   arm a timer for [`Replica::poll_timeout`] and call [`Replica::handle_timeout`] when it
+//!   fires; what it returns is handled like the result of an ingest.
+//!
+//! Who may have pages stored, and who is served what, is [`crate::membership`]'s to say.
 //!
 //! # What counts as the page set
 //!
@@ -24,11 +31,14 @@ use crate::book::{AppendError, Book, InsertStatus};
 use crate::causal::{CausalOrder, DisplayKey, Released};
 use crate::crypto::{PageKey, RoomSecret};
 use crate::identity::{Identity, UserId};
-use crate::page::{Body, BookId, MAX_REFS, NONCE_LEN, Page, PageKind, PageMeta, PageRef, RoomId};
-use crate::room::{ControlEntry, RoomError, RoomLog, RoomState};
-use crate::validate::{
-    Equivocation, Standing, ValidationError, VerifiedPage, check_author, open, verify_signatures,
+use crate::membership::{
+    FoldKey, MAX_CLOCK_SKEW_MS, MAX_HELD_PAGES, Standing, StoreRefusal, SyncRight, admit_request,
+    may_store,
 };
+use crate::page::{Body, BookId, MAX_REFS, NONCE_LEN, Page, PageKind, PageMeta, PageRef, RoomId};
+use crate::page::{ControlOp, PageHash};
+use crate::room::{ControlEntry, RoomError, RoomLog, RoomState};
+use crate::validate::{Equivocation, ValidationError, VerifiedPage, open, verify_signatures};
 
 /// Display position of a page in a room.
 pub type Position = DisplayKey<PageRef>;
@@ -60,6 +70,12 @@ pub struct Ingested {
     pub refetch: Vec<(UserId, std::ops::Range<u64>)>,
     /// Authors whose pages the peer sent beyond a fork we know of: it lacks the proof.
     pub peer_lacks_proof: BTreeSet<UserId>,
+    /// Pages the room's membership policy does not let this peer store, with why. Not the
+    /// peer's fault: it may know of an admission this peer has not folded yet.
+    pub refused: Vec<(PageRef, StoreRefusal)>,
+    /// Pages dropped from books (as in [`DisplayChanges::dropped`]): delete each author's
+    /// stored pages from that seq on.
+    pub dropped: Vec<(UserId, u64)>,
 }
 
 /// How the display changed during the last [`Replica::write`] or [`Replica::ingest`].
@@ -71,6 +87,10 @@ pub struct DisplayChanges {
     /// The whole order was rebuilt (an equivocation truncated a book): redraw from
     /// [`Replica::display_order`] instead of applying `released`.
     pub rebuilt: bool,
+    /// Books cut back because the membership policy no longer lets this peer store their end (a
+    /// removed member past its cap, a join request displaced under the cap): delete each
+    /// author's stored pages from that seq on.
+    pub dropped: Vec<(UserId, u64)>,
 }
 
 /// Why the local user could not write.
@@ -91,13 +111,15 @@ pub struct Replica {
     key: PageKey,
     books: BTreeMap<UserId, Book>,
     causal: CausalOrder<PageRef>,
-    log: RoomLog<Position>,
+    log: RoomLog<FoldKey>,
     /// Stored pages the causal buffer could not take yet ([`crate::causal::MAX_PENDING`]).
     unindexed: BTreeSet<PageRef>,
     /// Per other author, the seq this peer's own latest page referenced (sparse vector clock).
     referenced: BTreeMap<UserId, u64>,
     /// Display changes of the current call only (reset by each write and ingest: bounded).
     changes: DisplayChanges,
+    /// Verified pages stamped too far in the future, by (timestamp, page), until their time.
+    held: BTreeMap<(u64, PageRef), VerifiedPage>,
 }
 
 impl Replica {
@@ -112,6 +134,7 @@ impl Replica {
             unindexed: BTreeSet::new(),
             referenced: BTreeMap::new(),
             changes: DisplayChanges::default(),
+            held: BTreeMap::new(),
         }
     }
 
@@ -143,8 +166,8 @@ impl Replica {
         self.log.state()
     }
 
-    /// The control log (verdicts and membership over time).
-    pub fn log(&self) -> &RoomLog<Position> {
+    /// The control log (verdicts and membership in seq space).
+    pub fn log(&self) -> &RoomLog<FoldKey> {
         &self.log
     }
 
@@ -185,10 +208,13 @@ impl Replica {
         let Some(page) = self.page(&position.id) else {
             return false;
         };
+        let key = FoldKey::of(position);
         if page.kind() == PageKind::Control {
-            return matches!(self.log.verdict(position), Some(Ok(_)));
+            return matches!(self.log.verdict(&key), Some(Ok(_)));
         }
-        self.log.check_content_at(&page.author(), position).is_ok()
+        self.log
+            .check_content_at(&page.author(), page.seq(), &key)
+            .is_ok()
     }
 
     /// How the display changed during the last [`Replica::write`] or [`Replica::ingest`].
@@ -201,17 +227,33 @@ impl Replica {
         self.causal.pending_len() + self.unindexed.len()
     }
 
-    /// What the room says about `author`'s right to have pages stored here.
-    fn standing(&self, author: &UserId) -> Standing {
-        if self.log.is_known(author) {
-            if self.log.state().is_member(author) || self.log.was_ever_member(author) {
-                Standing::Member
-            } else {
-                Standing::NotMember
-            }
-        } else {
-            Standing::Unknown
+    /// What the room says about `author` now ([`crate::membership`]).
+    pub fn standing(&self, author: &UserId) -> Standing {
+        self.log.standing(author)
+    }
+
+    /// Which books `peer` may be served.
+    pub fn may_sync(&self, peer: &UserId) -> SyncRight {
+        self.standing(peer).sync_right()
+    }
+
+    /// Where `author` was cut off in its own seq space, if it was a member and is not now.
+    pub fn cut_at(&self, author: &UserId) -> Option<u64> {
+        match self.standing(author) {
+            Standing::Former { cut } => Some(cut),
+            _ => None,
         }
+    }
+
+    /// How many of `author`'s pages this peer holds contiguously: what a `Remove` of `author`
+    /// written here records as `seen`.
+    pub fn seen_of(&self, author: &UserId) -> u64 {
+        self.books.get(author).map_or(0, Book::len)
+    }
+
+    /// One past the highest seq of `author`'s book this peer may store (what sync asks for).
+    pub fn store_limit(&self, author: &UserId) -> u64 {
+        self.standing(author).store_limit()
     }
 
     /// Writes the local user's next page with `body`; `timestamp_ms` and `nonce` are inputs.
@@ -225,8 +267,12 @@ impl Replica {
     ) -> Result<VerifiedPage, WriteError> {
         let me = identity.user_id();
         self.changes = DisplayChanges::default();
-        if !matches!(body, Body::Control(_)) {
-            self.state().check_content(&me)?;
+        match body {
+            Body::Control(ControlOp::Leave) if !self.state().is_member(&me) => {
+                return Err(RoomError::NotMember(me).into());
+            }
+            Body::Control(_) => {}
+            _ => self.state().check_content(&me)?,
         }
         let refs = self.fresh_refs(&me);
         let book = self.books.entry(me).or_insert_with(|| {
@@ -248,6 +294,7 @@ impl Replica {
         }
         self.index(page.page_ref());
         self.retry_unindexed();
+        self.enforce_limits();
         Ok(page)
     }
 
@@ -256,7 +303,11 @@ impl Replica {
     fn fresh_refs(&self, me: &UserId) -> Vec<PageRef> {
         let mut tips: Vec<(Position, PageRef)> = Vec::new();
         for (author, book) in &self.books {
-            if author == me {
+            // Never a request that is not answered yet: a page of ours must not depend on a
+            // page the request cap may make peers drop.
+            if author == me
+                || matches!(self.standing(author), Standing::Pending | Standing::Unknown)
+            {
                 continue;
             }
             let mut seq = book.len();
@@ -278,17 +329,25 @@ impl Replica {
         tips.into_iter().map(|(_, r)| r).collect()
     }
 
-    /// Verifies and stores pages received from a peer.
-    pub fn ingest(&mut self, pages: Vec<Page>) -> Ingested {
+    /// Verifies and stores pages received from a peer; `now_ms` is the receiver's wall clock
+    /// (milliseconds since the Unix epoch, the clock pages are stamped with). Pages stamped more
+    /// than [`MAX_CLOCK_SKEW_MS`] after it are held back until [`Replica::handle_timeout`] at
+    /// their time (see [`Replica::poll_timeout`]).
+    pub fn ingest_at(&mut self, pages: Vec<Page>, now_ms: u64) -> Ingested {
         let mut out = Ingested::default();
         self.changes = DisplayChanges::default();
-        let batch: BTreeSet<crate::page::PageHash> = pages.iter().map(Page::hash).collect();
+        let batch: BTreeSet<PageHash> = pages.iter().map(Page::hash).collect();
         // Flooding delivers most pages several times: a page whose hash we already hold is the
         // same content (the hash covers everything but the signature, and ours was verified),
         // so it is skipped before the expensive signature check.
         let fresh: Vec<Page> = pages
             .into_iter()
             .filter(|p| self.page(&p.page_ref()).is_none())
+            .filter(|p| {
+                !self
+                    .held
+                    .contains_key(&(p.meta().timestamp_ms, p.page_ref()))
+            })
             .collect();
         for verified in verify_signatures(fresh) {
             let page = match verified {
@@ -308,10 +367,150 @@ impl Replica {
                 });
                 continue;
             }
+            if page.meta().timestamp_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_MS) {
+                self.hold(page, &mut out);
+                continue;
+            }
             self.ingest_one(page, &batch, &mut out);
         }
-        self.retry_unindexed();
+        self.release_held(now_ms, &batch, &mut out);
+        self.finish(&mut out);
         out
+    }
+
+    /// When [`Replica::handle_timeout`] should next be called (wall-clock milliseconds): the
+    /// time the earliest held-back page stops being too far in the future.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.held
+            .keys()
+            .next()
+            .map(|(timestamp, _)| timestamp.saturating_sub(MAX_CLOCK_SKEW_MS))
+    }
+
+    /// Releases held-back pages whose time has come (calling it early is harmless). The result
+    /// is handled like [`Replica::ingest_at`]'s: persist `stored`, then announce them.
+    pub fn handle_timeout(&mut self, now_ms: u64) -> Ingested {
+        let mut out = Ingested::default();
+        self.changes = DisplayChanges::default();
+        self.release_held(now_ms, &BTreeSet::new(), &mut out);
+        self.finish(&mut out);
+        out
+    }
+
+    /// Number of pages held back for their timestamp.
+    pub fn held_len(&self) -> usize {
+        self.held.len()
+    }
+
+    fn hold(&mut self, page: VerifiedPage, out: &mut Ingested) {
+        let key = (page.meta().timestamp_ms, page.page_ref());
+        if self.held.len() >= MAX_HELD_PAGES {
+            match self.held.keys().next_back().copied() {
+                Some(furthest) if furthest > key => {
+                    self.held.remove(&furthest);
+                }
+                _ => {
+                    out.refused
+                        .push((key.1, StoreRefusal::HoldFull { page: key.1 }));
+                    return;
+                }
+            }
+        }
+        self.held.insert(key, page);
+    }
+
+    fn release_held(&mut self, now_ms: u64, batch: &BTreeSet<PageHash>, out: &mut Ingested) {
+        let horizon = now_ms.saturating_add(MAX_CLOCK_SKEW_MS);
+        let due: Vec<(u64, PageRef)> = self
+            .held
+            .keys()
+            .take_while(|(timestamp, _)| *timestamp <= horizon)
+            .copied()
+            .collect();
+        for key in due {
+            let Some(page) = self.held.remove(&key) else {
+                continue;
+            };
+            if self.page(&page.page_ref()).is_none() {
+                self.ingest_one(page, batch, out);
+            }
+        }
+    }
+
+    /// End of an ingest: retry what the causal buffer could not take, apply the membership
+    /// policy's storage bounds, and drop refused pages from what the driver must persist.
+    fn finish(&mut self, out: &mut Ingested) {
+        self.retry_unindexed();
+        self.enforce_limits();
+        if !self.changes.dropped.is_empty() {
+            out.stored.retain(|p| {
+                self.books
+                    .get(&p.author())
+                    .and_then(|b| b.get(p.seq()))
+                    .is_some_and(|held| held.hash() == p.hash())
+            });
+            out.dropped.clone_from(&self.changes.dropped);
+        }
+    }
+
+    /// Cuts the books of former members back to what they may store (cut plus
+    /// [`crate::membership::MAX_PAGES_PAST_CUT`]) and rebuilds the order if anything went.
+    /// Repeats while a rebuild moves a cut (bounded: cuts only come from folded removes).
+    fn enforce_limits(&mut self) {
+        for _ in 0..4 {
+            let mut dropped = Vec::new();
+            for (author, book) in &mut self.books {
+                if let Standing::Former { .. } = self.log.standing(author) {
+                    let limit = self.log.standing(author).store_limit();
+                    if book.truncate(limit) {
+                        dropped.push((*author, limit));
+                    }
+                }
+            }
+            if dropped.is_empty() {
+                return;
+            }
+            self.changes.dropped.extend(dropped);
+            self.reindex();
+        }
+    }
+
+    /// Whether the membership policy lets `page` be stored; a join request that displaces a
+    /// held one (under [`crate::membership::MAX_PENDING_REQUESTS`]) drops the displaced book.
+    fn admissible(&mut self, page: &VerifiedPage) -> Result<(), StoreRefusal> {
+        let author = page.author();
+        let standing = self.standing(&author);
+        let is_request = page.seq() == 0
+            && page.kind() == PageKind::Control
+            && matches!(
+                open(page, &self.key),
+                Ok(Body::Control(
+                    ControlOp::JoinRequest { .. } | ControlOp::Create { .. }
+                ))
+            );
+        may_store(standing, author, page.seq(), is_request)?;
+        if standing != Standing::Unknown || self.causal.is_awaited(&page.page_ref()) {
+            return Ok(());
+        }
+        // A request no held page depends on counts against the cap.
+        let held: Vec<UserId> = self
+            .books
+            .iter()
+            .filter(|(a, b)| {
+                !b.is_empty()
+                    && matches!(self.log.standing(a), Standing::Pending | Standing::Unknown)
+                    && b.tip().is_some_and(|t| !self.causal.is_awaited(&t))
+            })
+            .map(|(a, _)| *a)
+            .collect();
+        if let Some(evicted) = admit_request(&held, author)?
+            && let Some(book) = self.books.get_mut(&evicted)
+            && book.truncate(0)
+        {
+            self.changes.dropped.push((evicted, 0));
+            self.reindex();
+        }
+        Ok(())
     }
 
     fn ingest_one(
@@ -322,8 +521,9 @@ impl Replica {
     ) {
         let author = page.author();
         let seq = page.seq();
-        if check_author(&page, self.standing(&author)).is_err() {
-            // Possibly admitted by a page we have not folded yet: ask again later.
+        if let Err(refusal) = self.admissible(&page) {
+            // Possibly admitted by a page we have not folded yet: asked again later.
+            out.refused.push((page.page_ref(), refusal));
             return;
         }
         let book = self.books.entry(author).or_insert_with(|| {
@@ -414,7 +614,10 @@ impl Replica {
                 .get(&r.author)
                 .and_then(Book::equivocation)
                 .is_some_and(|proof| r.seq >= proof.seq());
-            if !frozen {
+            // Pages of a former member beyond what may be stored are gone everywhere too.
+            let past_cut = matches!(self.log.standing(&r.author), Standing::Former { .. })
+                && r.seq >= self.log.standing(&r.author).store_limit();
+            if !frozen && !past_cut {
                 deps.push(*r);
             }
         }
@@ -430,14 +633,37 @@ impl Replica {
         }
         // A control page that does not decrypt is void: it cannot say anything.
         if let Ok(Body::Control(op)) = open(page, &self.key) {
+            let op = match op {
+                ControlOp::LegacyRemove { member } => ControlOp::Remove {
+                    member,
+                    seen: self.legacy_seen(page, &member),
+                },
+                op => op,
+            };
             let entry = ControlEntry {
                 author: page.author(),
+                seq: page.seq(),
                 nonce: page.content().nonce,
                 op,
             };
             // The verdict is kept in the log; a void operation is not an error of this peer.
-            let _verdict = self.log.insert(key, entry);
+            let _verdict = self.log.insert(FoldKey::of(&key), entry);
         }
+    }
+
+    /// What a legacy remove (no `seen` on the wire) cuts `member` at: one past the highest page
+    /// of `member` that the remover's book referenced up to the remove page.
+    fn legacy_seen(&self, remove: &Page, member: &UserId) -> u64 {
+        let Some(book) = self.books.get(&remove.author()) else {
+            return 0;
+        };
+        book.range(0..remove.seq().saturating_add(1))
+            .iter()
+            .flat_map(|p| p.refs())
+            .filter(|r| r.author == *member)
+            .map(|r| r.seq.saturating_add(1))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Rebuilds the display order and room fold from the books (after a restore or a fork).
