@@ -340,15 +340,24 @@ impl Replica {
         // Flooding delivers most pages several times: a page whose hash we already hold is the
         // same content (the hash covers everything but the signature, and ours was verified),
         // so it is skipped before the expensive signature check.
-        let fresh: Vec<Page> = pages
-            .into_iter()
-            .filter(|p| self.page(&p.page_ref()).is_none())
-            .filter(|p| {
-                !self
-                    .held
-                    .contains_key(&(p.meta().timestamp_ms, p.page_ref()))
-            })
-            .collect();
+        let mut fresh: Vec<Page> = Vec::with_capacity(pages.len());
+        for page in pages {
+            let r = page.page_ref();
+            if self.page(&r).is_some() || self.held.contains_key(&(page.meta().timestamp_ms, r)) {
+                continue;
+            }
+            // A former member's page past what it may have stored is refused before the
+            // signature check, so a removed member's flood costs a lookup per page. (Other
+            // standings can change within the batch, e.g. a create followed by its admits.)
+            let standing = self.standing(&r.author);
+            if let Standing::Former { .. } = standing
+                && let Err(refusal) = may_store(standing, r.author, r.seq, false)
+            {
+                out.refused.push((r, refusal));
+                continue;
+            }
+            fresh.push(page);
+        }
         for verified in verify_signatures(fresh) {
             let page = match verified {
                 Ok(page) => page,

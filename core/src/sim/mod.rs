@@ -12,7 +12,10 @@
 //! half of its peers. Then the network heals and everyone restarts; [`Sim::check`] verifies the
 //! invariants.
 
+mod removal;
 mod rng;
+
+pub use removal::RemovalSim;
 
 pub use rng::SplitMix64;
 
