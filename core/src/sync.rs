@@ -379,8 +379,12 @@ impl SyncSession {
             // Only what the membership policy lets us store: of authors we cannot place yet,
             // their first page (it may be the join request that makes them known); of former
             // members, nothing far past their cut.
+            let wanted = replica.wanted(head);
+            if wanted.is_empty() {
+                continue;
+            }
             let limit = replica.store_limit(&head.author);
-            for range in replica.wanted(head) {
+            for range in wanted {
                 let to = range.end.min(limit);
                 if range.start < to {
                     ranges.push(WantRange {

@@ -120,6 +120,13 @@ pub struct Replica {
     changes: DisplayChanges,
     /// Verified pages stamped too far in the future, by (timestamp, page), until their time.
     held: BTreeMap<(u64, PageRef), VerifiedPage>,
+    /// Former members' store limits as of the last complete fold: refs at or past them are
+    /// satisfied (those pages are gone everywhere). Kept apart from the log, which a rebuild
+    /// refolds from scratch, so a rebuild sees the same dependencies throughout.
+    cut_limits: BTreeMap<UserId, u64>,
+    /// Held control pages, decrypted (`None`: void, it does not open), so a rebuild of the
+    /// order does not decrypt them again.
+    opened: BTreeMap<PageRef, Option<ControlOp>>,
 }
 
 impl Replica {
@@ -135,6 +142,8 @@ impl Replica {
             referenced: BTreeMap::new(),
             changes: DisplayChanges::default(),
             held: BTreeMap::new(),
+            cut_limits: BTreeMap::new(),
+            opened: BTreeMap::new(),
         }
     }
 
@@ -153,6 +162,7 @@ impl Replica {
             replica.books.insert(author, book);
         }
         replica.reindex();
+        replica.enforce_limits();
         Ok(replica)
     }
 
@@ -252,8 +262,36 @@ impl Replica {
     }
 
     /// One past the highest seq of `author`'s book this peer may store (what sync asks for).
+    /// Zero for a stranger whose request the request cap would refuse.
     pub fn store_limit(&self, author: &UserId) -> u64 {
-        self.standing(author).store_limit()
+        let standing = self.standing(author);
+        if standing == Standing::Unknown && self.request_cap_refuses(author) {
+            return 0;
+        }
+        standing.store_limit()
+    }
+
+    /// Requesters whose requests count against the cap: books of non-members that no waiting
+    /// page depends on.
+    fn held_requests(&self) -> Vec<UserId> {
+        self.books
+            .iter()
+            .filter(|(a, b)| {
+                !b.is_empty()
+                    && matches!(self.log.standing(a), Standing::Pending | Standing::Unknown)
+                    && b.tip().is_some_and(|t| !self.causal.is_awaited(&t))
+            })
+            .map(|(a, _)| *a)
+            .collect()
+    }
+
+    /// Whether a request from stranger `author` would be refused by the request cap now.
+    fn request_cap_refuses(&self, author: &UserId) -> bool {
+        if self.books.len() <= crate::membership::MAX_PENDING_REQUESTS {
+            return false;
+        }
+        let held = self.held_requests();
+        !held.contains(author) && admit_request(&held, *author).is_err()
     }
 
     /// Writes the local user's next page with `body`; `timestamp_ms` and `nonce` are inputs.
@@ -346,13 +384,21 @@ impl Replica {
             if self.page(&r).is_some() || self.held.contains_key(&(page.meta().timestamp_ms, r)) {
                 continue;
             }
-            // A former member's page past what it may have stored is refused before the
-            // signature check, so a removed member's flood costs a lookup per page. (Other
-            // standings can change within the batch, e.g. a create followed by its admits.)
+            // A former member's page past what it may have stored, and a stranger's request the
+            // full request cap would refuse, are refused before the signature check, so a flood
+            // costs a lookup per page. (A standing can change within the batch, e.g. a create
+            // followed by its admits: a page refused here too early is fetched again later.)
             let standing = self.standing(&r.author);
-            if let Standing::Former { .. } = standing
-                && let Err(refusal) = may_store(standing, r.author, r.seq, false)
-            {
+            let refusal = match standing {
+                Standing::Former { .. } => may_store(standing, r.author, r.seq, false).err(),
+                Standing::Unknown
+                    if !self.causal.is_awaited(&r) && self.request_cap_refuses(&r.author) =>
+                {
+                    Some(StoreRefusal::TooManyRequests { author: r.author })
+                }
+                _ => None,
+            };
+            if let Some(refusal) = refusal {
                 out.refused.push((r, refusal));
                 continue;
             }
@@ -400,6 +446,9 @@ impl Replica {
     /// is handled like [`Replica::ingest_at`]'s: persist `stored`, then announce them.
     pub fn handle_timeout(&mut self, now_ms: u64) -> Ingested {
         let mut out = Ingested::default();
+        if self.poll_timeout().is_none_or(|at| at > now_ms) {
+            return out;
+        }
         self.changes = DisplayChanges::default();
         self.release_held(now_ms, &BTreeSet::new(), &mut out);
         self.finish(&mut out);
@@ -467,18 +516,26 @@ impl Replica {
     /// Repeats while a rebuild moves a cut (bounded: cuts only come from folded removes).
     fn enforce_limits(&mut self) {
         for _ in 0..4 {
+            let limits: BTreeMap<UserId, u64> = self
+                .books
+                .keys()
+                .filter_map(|author| match self.log.standing(author) {
+                    standing @ Standing::Former { .. } => Some((*author, standing.store_limit())),
+                    _ => None,
+                })
+                .collect();
             let mut dropped = Vec::new();
-            for (author, book) in &mut self.books {
-                if let Standing::Former { .. } = self.log.standing(author) {
-                    let limit = self.log.standing(author).store_limit();
-                    if book.truncate(limit) {
-                        dropped.push((*author, limit));
-                    }
+            for (author, limit) in &limits {
+                if let Some(book) = self.books.get_mut(author)
+                    && book.truncate(*limit)
+                {
+                    dropped.push((*author, *limit));
                 }
             }
-            if dropped.is_empty() {
+            if dropped.is_empty() && limits == self.cut_limits {
                 return;
             }
+            self.cut_limits = limits;
             self.changes.dropped.extend(dropped);
             self.reindex();
         }
@@ -502,16 +559,7 @@ impl Replica {
             return Ok(());
         }
         // A request no held page depends on counts against the cap.
-        let held: Vec<UserId> = self
-            .books
-            .iter()
-            .filter(|(a, b)| {
-                !b.is_empty()
-                    && matches!(self.log.standing(a), Standing::Pending | Standing::Unknown)
-                    && b.tip().is_some_and(|t| !self.causal.is_awaited(&t))
-            })
-            .map(|(a, _)| *a)
-            .collect();
+        let held = self.held_requests();
         if let Some(evicted) = admit_request(&held, author)?
             && let Some(book) = self.books.get_mut(&evicted)
             && book.truncate(0)
@@ -624,8 +672,7 @@ impl Replica {
                 .and_then(Book::equivocation)
                 .is_some_and(|proof| r.seq >= proof.seq());
             // Pages of a former member beyond what may be stored are gone everywhere too.
-            let past_cut = matches!(self.log.standing(&r.author), Standing::Former { .. })
-                && r.seq >= self.log.standing(&r.author).store_limit();
+            let past_cut = self.cut_limits.get(&r.author).is_some_and(|l| r.seq >= *l);
             if !frozen && !past_cut {
                 deps.push(*r);
             }
@@ -641,7 +688,21 @@ impl Replica {
             return;
         }
         // A control page that does not decrypt is void: it cannot say anything.
-        if let Ok(Body::Control(op)) = open(page, &self.key) {
+        let op = match self.opened.get(&key.id) {
+            Some(op) => op.clone(),
+            None => {
+                let op = match open(page, &self.key) {
+                    Ok(Body::Control(op)) => Some(op),
+                    _ => None,
+                };
+                self.opened.insert(key.id, op.clone());
+                op
+            }
+        };
+        let Some(page) = self.page(&key.id) else {
+            return;
+        };
+        if let Some(op) = op {
             let op = match op {
                 ControlOp::LegacyRemove { member } => ControlOp::Remove {
                     member,
@@ -681,6 +742,13 @@ impl Replica {
         self.causal = CausalOrder::new();
         self.log = RoomLog::new(self.room);
         self.unindexed.clear();
+        let books = &self.books;
+        self.opened.retain(|r, _| {
+            books
+                .get(&r.author)
+                .and_then(|b| b.get(r.seq))
+                .is_some_and(|p| p.hash() == r.hash)
+        });
         let all: Vec<PageRef> = self
             .books
             .values()
