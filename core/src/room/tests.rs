@@ -230,7 +230,7 @@ mod replica {
     use crate::book::Book;
     use crate::crypto::RoomSecret;
     use crate::identity::Identity;
-    use crate::membership::StoreRefusal;
+    use crate::membership::{MAX_CLOCK_SKEW_MS, MAX_PAGES_PAST_CUT, StoreRefusal, SyncRight};
     use crate::page::{Body, BookId, ControlOp, MessageBody, PageMeta, Role};
     use crate::room::{Replica, RoomError, WriteError, group_room_id};
 
@@ -371,5 +371,141 @@ mod replica {
         let order = |r: &Replica| r.display_order().cloned().collect::<Vec<_>>();
         assert_eq!(order(&restored), order(&room));
         assert!(restored.state().is_member(&member.user_id()));
+    }
+
+    fn joined(owner: &Identity, member: &Identity) -> (Replica, Replica) {
+        let mut room = created(owner);
+        let admit = Body::Control(ControlOp::Admit {
+            member: member.user_id(),
+            role: Role::Member,
+        });
+        room.write(owner, &admit, 2, [2; 24]).unwrap();
+        let mut theirs = Replica::new(room.room(), &RoomSecret::from_bytes(SECRET));
+        theirs.ingest_at(all_pages(&room), 10);
+        assert!(theirs.state().is_member(&member.user_id()));
+        (room, theirs)
+    }
+
+    fn all_pages(r: &Replica) -> Vec<crate::page::Page> {
+        r.heads()
+            .iter()
+            .flat_map(|h| r.book(&h.author).unwrap().range(0..h.len).to_vec())
+            .map(|p| p.into_page())
+            .collect()
+    }
+
+    #[test]
+    fn pages_from_the_future_are_held_until_their_time() {
+        let owner = id(1);
+        let member = id(2);
+        let (mut room, mut theirs) = joined(&owner, &member);
+        let now = 1_000_000;
+        let stamp = now + MAX_CLOCK_SKEW_MS + 1;
+        let page = theirs
+            .write(&member, &text("early"), stamp, [9; 24])
+            .unwrap();
+        let ingested = room.ingest_at(vec![page.clone().into_page()], now);
+        assert!(ingested.stored.is_empty() && ingested.refused.is_empty());
+        assert_eq!(room.held_len(), 1);
+        assert!(room.book(&member.user_id()).is_none(), "not stored");
+        assert_eq!(room.poll_timeout(), Some(stamp - MAX_CLOCK_SKEW_MS));
+        // Offered again while held: still one copy, still not stored.
+        room.ingest_at(vec![page.clone().into_page()], now);
+        assert_eq!(room.held_len(), 1);
+        assert!(
+            room.handle_timeout(stamp - MAX_CLOCK_SKEW_MS - 1)
+                .stored
+                .is_empty()
+        );
+        let released = room.handle_timeout(stamp - MAX_CLOCK_SKEW_MS);
+        assert_eq!(released.stored, vec![page]);
+        assert_eq!(room.held_len(), 0);
+        assert_eq!(room.poll_timeout(), None);
+        // Within the bound: stored at once.
+        let page = theirs
+            .write(&member, &text("fine"), stamp + 10, [10; 24])
+            .unwrap();
+        assert_eq!(
+            room.ingest_at(vec![page.into_page()], stamp).stored.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_removed_members_later_pages_never_count_and_are_capped() {
+        let owner = id(1);
+        let member = id(2);
+        let (mut room, mut theirs) = joined(&owner, &member);
+        for i in 0..3u8 {
+            let page = theirs.write(&member, &text("before"), 20 + u64::from(i), [20 + i; 24]);
+            room.ingest_at(vec![page.unwrap().into_page()], 100);
+        }
+        let seen = room.seen_of(&member.user_id());
+        assert_eq!(seen, 3);
+        // A peer that keeps taking the member's pages until it learns of the removal.
+        let mut late = Replica::new(room.room(), &RoomSecret::from_bytes(SECRET));
+        // Twice: the member's book may come before the admission that lets it be stored.
+        late.ingest_at(all_pages(&room), 100);
+        late.ingest_at(all_pages(&room), 100);
+        assert_eq!(late.seen_of(&member.user_id()), 3);
+        let remove = Body::Control(ControlOp::Remove {
+            member: member.user_id(),
+            seen,
+        });
+        let removal = room.write(&owner, &remove, 50, [50; 24]).unwrap();
+        assert_eq!(room.cut_at(&member.user_id()), Some(3));
+        assert_eq!(room.may_sync(&member.user_id()), SyncRight::None);
+        assert_eq!(room.may_sync(&owner.user_id()), SyncRight::Full);
+        // The member writes on, back-dated to before its removal.
+        let past: Vec<_> = (0..MAX_PAGES_PAST_CUT + 5)
+            .map(|i| {
+                let nonce = [(i % 250) as u8 + 1; 24];
+                theirs
+                    .write(&member, &text("after"), 1, nonce)
+                    .unwrap()
+                    .into_page()
+            })
+            .collect();
+        assert_eq!(late.ingest_at(past.clone(), 100).stored.len(), past.len());
+        let ingested = room.ingest_at(past.clone(), 100);
+        assert_eq!(ingested.stored.len() as u64, MAX_PAGES_PAST_CUT);
+        assert_eq!(ingested.refused.len(), 5);
+        assert!(matches!(
+            ingested.refused[0].1,
+            StoreRefusal::PastCut { cut: 3, .. }
+        ));
+        let counted = |r: &Replica| {
+            r.display_order()
+                .filter(|k| k.id.author == member.user_id() && r.counts(k))
+                .map(|k| k.id.seq)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            counted(&room),
+            vec![0, 1, 2],
+            "the back-dated pages do not count"
+        );
+        // The late peer learns of the removal: it drops what is past the cap.
+        let ingested = late.ingest_at(vec![removal.into_page()], 100);
+        assert_eq!(
+            ingested.dropped,
+            vec![(member.user_id(), 3 + MAX_PAGES_PAST_CUT)]
+        );
+        assert_eq!(late.seen_of(&member.user_id()), 3 + MAX_PAGES_PAST_CUT);
+        assert_eq!(counted(&late), vec![0, 1, 2]);
+        let order = |r: &Replica| r.display_order().cloned().collect::<Vec<_>>();
+        assert_eq!(order(&late), order(&room));
+    }
+
+    #[test]
+    fn only_a_member_may_write_a_leave() {
+        let owner = id(1);
+        let outsider = id(2);
+        let mut room = created(&owner);
+        assert_eq!(
+            room.write(&outsider, &Body::Control(ControlOp::Leave), 2, [2; 24]),
+            Err(WriteError::Room(RoomError::NotMember(outsider.user_id())))
+        );
+        assert!(room.book(&outsider.user_id()).is_none());
     }
 }
