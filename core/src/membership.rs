@@ -29,10 +29,10 @@
 //!   peers converge on the same requests), except a request some held page depends on (an owner
 //!   admitted it), which is always kept.
 //!
-//! # Who is served what
+//! # Who may be served what
 //!
-//! [`SyncRight`]: members get every book, pending requesters only control pages (what they need
-//! to be admitted), everyone else nothing.
+//! [`SyncRight`] (asked through `Replica::may_sync`): members may be served every book, pending
+//! requesters only control pages (what they need to be admitted), everyone else nothing.
 
 use std::collections::BTreeMap;
 

@@ -258,6 +258,16 @@ impl RoomSession {
         out
     }
 
+    /// Releases pages core held back because their timestamp was too far ahead of this
+    /// device's clock, once `now_ms` has caught up. Persist with [`Self::unstored`] afterwards
+    /// and announce the returned pages to the room's sync sessions.
+    pub fn release_held(&mut self, now_ms: u64) -> Vec<VerifiedPage> {
+        if self.replica.poll_timeout().is_none_or(|at| at > now_ms) {
+            return Vec::new();
+        }
+        self.replica.handle_timeout(now_ms).stored
+    }
+
     /// The user's pages up to `seq` are committed to storage.
     pub fn mark_saved(&mut self, seq: u64) {
         self.saved_len = self.saved_len.max(seq + 1);

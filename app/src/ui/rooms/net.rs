@@ -650,10 +650,28 @@ impl Net {
         }
     }
 
-    /// Heads re-sends and request retries; drops streams that went quiet.
+    /// Heads re-sends and request retries; drops streams that went quiet. Also releases pages
+    /// core held back for a timestamp ahead of this device's clock, once their time has come.
     fn run_timers(&self, rooms: Rooms) {
         let at = now_ms();
         let wall = now();
+        let released: Vec<(String, Vec<VerifiedPage>)> = rooms
+            .held
+            .try_update_value(|held| {
+                held.iter_mut()
+                    .filter_map(|(room, h)| {
+                        let pages = h.session.release_held(at);
+                        (!pages.is_empty()).then(|| (room.clone(), pages))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (room, pages) in &released {
+            self.announce(&rooms, room, pages, None);
+        }
+        if !released.is_empty() {
+            rooms.after_change();
+        }
         let mut closed = Vec::new();
         {
             let mut state = self.state.borrow_mut();
