@@ -455,6 +455,16 @@ impl Book {
         Ok(outcome(InsertStatus::Stored, stored, discarded))
     }
 
+    /// Drops every page at seq `len` or later, held out of order or not (the author's pages
+    /// beyond what the room lets this peer store). Returns whether anything was dropped.
+    pub fn truncate(&mut self, len: u64) -> bool {
+        let before = (self.pages.len(), self.pending.len());
+        self.pages
+            .truncate(usize::try_from(len).unwrap_or(usize::MAX));
+        self.pending.retain(|&seq, _| seq < len);
+        before != (self.pages.len(), self.pending.len())
+    }
+
     fn hold(&mut self, page: VerifiedPage) -> InsertStatus {
         if self.pending.len() >= MAX_PENDING_PAGES {
             match self.pending.keys().next_back() {

@@ -30,8 +30,10 @@
 //! displayed page moves relative to another displayed page.
 //!
 //! Clock skew: a page stamped in the far future drags its descendants' `time` up with it, so
-//! replies stay below it; pages concurrent with it are unaffected. Bounding how far ahead a
-//! timestamp may be is the validator's job (it knows the receive time).
+//! replies stay below it; pages concurrent with it are unaffected. How far ahead a timestamp
+//! may be is bounded by the replica, which holds back pages stamped more than
+//! [`crate::membership::MAX_CLOCK_SKEW_MS`] after the receiver's clock until that time. Room
+//! state does not depend on this order at all: it folds in [`crate::membership::FoldKey`] order.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -224,6 +226,11 @@ impl<I: Ord + Clone> CausalOrder<I> {
         self.waiters
             .keys()
             .filter(|d| !self.pending.contains_key(*d) && !self.released.contains_key(*d))
+    }
+
+    /// Whether a waiting page depends on `id` (which is itself not released).
+    pub fn is_awaited(&self, id: &I) -> bool {
+        self.waiters.contains_key(id)
     }
 
     /// Whether a page has been released for display.

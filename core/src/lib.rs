@@ -4,9 +4,9 @@
 //! effects (pages to store, messages to send) are outputs that the app's drivers carry out.
 //! Everything compiles for `wasm32-unknown-unknown` as well as natively.
 //!
-//! # Modules and owners
+//! # Modules
 //!
-//! Data model and cryptography (helper core-a):
+//! Data model and cryptography:
 //! - [`identity`]: users ([`identity::UserId`] = ed25519 key = libp2p `PeerId`), signing keys.
 //! - [`page`]: ids, [`page::Page`] and its canonical, versioned, signed encoding;
 //!   [`page::body`]: the plaintext bodies (room control operations, messages, files).
@@ -16,8 +16,9 @@
 //! - [`invite`]: the signed, versioned invite payload carried in a URL fragment.
 //! - `codec` (private): the strict canonical binary codec all of the above use.
 //!
-//! Ordering, membership and networking (helper core-b): `causal` (causal delivery and display
-//! order), `room` (room state as the fold of control pages), `sync` (the per-peer sync state
+//! Ordering, membership and networking: `causal` (causal delivery and display
+//! order), `membership` (who may store, sync and count, in each author's seq space), `room`
+//! (room state as the fold of control pages), `sync` (the per-peer sync state
 //! machine, `/quire/sync/1`), `plan` (which members to hold links to), `sim` (deterministic
 //! multi-peer simulation).
 
@@ -31,6 +32,7 @@ pub mod validate;
 
 pub use codec::DecodeError;
 pub mod causal;
+pub mod membership;
 pub mod plan;
 pub mod room;
 #[cfg(any(test, feature = "sim"))]

@@ -1,9 +1,12 @@
 //! Rooms: who belongs, with what role, under what name — the fold of control pages.
 //!
 //! Room state is never stored or sent as such. It is recomputed by applying the room's control
-//! pages ([`ControlOp`]) one by one **in display order** ([`crate::causal`]): a deterministic
-//! topological order that every peer holding the same pages agrees on. Each operation is judged
-//! against the state produced by everything displayed before it.
+//! pages ([`ControlOp`]) one by one in **fold order**: causal order, ties broken by
+//! `(depth, page id)` ([`crate::membership::FoldKey`]). Depth is the longest dependency chain
+//! below a page, so every page is folded after everything it depends on; timestamps play no
+//! part, so no author can steer the outcome by choosing them, and every peer holding the same
+//! pages folds them in the same order. Each operation is judged against the state produced by
+//! everything folded before it.
 //!
 //! # Rules
 //!
@@ -16,31 +19,35 @@
 //!   may write); it is recorded until an owner admits the requester.
 //! - **Admit** (with a role; also changes an existing member's role), **Remove**, **Rename** and
 //!   **Delete** need an owner. **Leave** needs a member.
+//! - Whether an author is a member (or an owner) for one of its pages is decided in the
+//!   author's own seq space ([`crate::membership`]): a Remove cuts the removed member at the
+//!   book length the remover had seen, a Leave right after itself.
 //! - A room never loses its last owner by removal or demotion (refused). When the last owner
 //!   *leaves*, the longest-standing remaining member becomes owner, so the room stays manageable.
-//! - After **Delete** the room is read-only: every later page (control or content) is void.
+//! - After **Delete** the room is read-only: every page after it in fold order is void.
 //! - A 1:1 room has exactly its two parties: no admits, no join requests.
-//! - Content pages (messages, files, profiles) count only when their author is a member at the
-//!   page's position and the room is not deleted there.
+//! - Content pages (messages, files, profiles) count only when a tenure of their author covers
+//!   their seq and the room is not deleted before them.
 //!
 //! # Conflicts
 //!
-//! Concurrent operations are resolved by the display order alone: an operation that is invalid
-//! where it lands (its author was removed or demoted by an earlier-displayed operation, the room
-//! was deleted, the target is no longer a member...) is void on every peer. So two owners removing
-//! each other concurrently: the first displayed wins and the second is void; a concurrent rename
-//! pair: the later displayed name wins; admit concurrent with delete: whichever is displayed first.
-//! Because a late-arriving page can land before already-folded ones, [`RoomLog`] refolds from
-//! scratch when that happens (control pages are few), and every verdict is recomputed: verdicts
-//! are a function of the page set, so all peers converge on them.
+//! Concurrent operations are resolved by the fold order alone: an operation that is invalid
+//! where it lands (its author was cut off before its seq by an earlier-folded operation, the
+//! room was deleted, the target is no longer a member...) is void on every peer. So two owners
+//! removing each other concurrently: the first folded wins, and the second, written past its
+//! author's cut, is void; a concurrent rename pair: the later folded name wins. Because a
+//! late-arriving page can land before already-folded ones, [`RoomLog`] refolds from scratch when
+//! that happens (control pages are few), and every verdict is recomputed: verdicts are a
+//! function of the page set, so all peers converge on them.
 //!
 //! Removal stops the removed member's later pages from counting; it does not make past content
 //! unreadable, and keeping new content from a removed member needs a fresh room secret (future
 //! work, noted in ARCHITECTURE.md).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::identity::UserId;
+use crate::membership::{Standing, Tenures};
 use crate::page::{ControlOp, InviteId, NONCE_LEN, Role, RoomId};
 
 /// BLAKE3 key-derivation context for group room ids.
@@ -154,6 +161,9 @@ pub struct RoomState {
     direct: Option<(UserId, UserId)>,
     members: BTreeMap<UserId, Member>,
     join_requests: BTreeMap<UserId, JoinRequest>,
+    /// Seq of each user's latest join request folded (where an admission opens its tenure).
+    last_request: BTreeMap<UserId, u64>,
+    tenures: Tenures,
     deleted: bool,
     ops: u64,
 }
@@ -168,6 +178,8 @@ impl RoomState {
             direct: None,
             members: BTreeMap::new(),
             join_requests: BTreeMap::new(),
+            last_request: BTreeMap::new(),
+            tenures: Tenures::default(),
             deleted: false,
             ops: 0,
         }
@@ -212,6 +224,16 @@ impl RoomState {
         &self.join_requests
     }
 
+    /// Every user's tenures, in their own seq space.
+    pub fn tenures(&self) -> &Tenures {
+        &self.tenures
+    }
+
+    /// What the room says about `user` now.
+    pub fn standing(&self, user: &UserId) -> Standing {
+        Standing::of(&self.tenures, user, self.join_requests.contains_key(user))
+    }
+
     fn owner_count(&self) -> usize {
         self.members
             .values()
@@ -233,30 +255,32 @@ impl RoomState {
         Ok(())
     }
 
-    /// Applies one control operation written by `author` in a page sealed under `nonce`.
-    /// On error the state is unchanged: the operation is void at this position.
+    /// Applies one control operation written by `author` at `seq` of its book, in a page sealed
+    /// under `nonce`. On error the state is unchanged: the operation is void at this position.
     pub fn apply(
         &mut self,
         author: UserId,
+        seq: u64,
         nonce: &[u8; NONCE_LEN],
         op: &ControlOp,
     ) -> Result<Change, RoomError> {
-        let change = self.judge(author, nonce, op)?;
+        let change = self.judge(author, seq, nonce, op)?;
         self.ops = self.ops.saturating_add(1);
         Ok(change)
     }
 
-    fn require_owner(&self, author: &UserId) -> Result<(), RoomError> {
-        if self.is_owner(author) {
-            Ok(())
-        } else {
-            Err(RoomError::NotOwner(*author))
+    /// An owner for its page at `seq`: a tenure covering `seq` with the owner role.
+    fn require_owner(&self, author: &UserId, seq: u64) -> Result<(), RoomError> {
+        match self.tenures.covering(author, seq) {
+            Some(t) if t.role == Role::Owner => Ok(()),
+            _ => Err(RoomError::NotOwner(*author)),
         }
     }
 
     fn judge(
         &mut self,
         author: UserId,
+        seq: u64,
         nonce: &[u8; NONCE_LEN],
         op: &ControlOp,
     ) -> Result<Change, RoomError> {
@@ -284,6 +308,8 @@ impl RoomState {
                     invite: *invite,
                 },
             );
+            let last = self.last_request.entry(author).or_insert(seq);
+            *last = (*last).max(seq);
             return Ok(Change::JoinRequested(author));
         }
         if !self.created {
@@ -292,7 +318,7 @@ impl RoomState {
         match op {
             ControlOp::Create { .. } | ControlOp::JoinRequest { .. } => Ok(Change::Nothing),
             ControlOp::Admit { member, role } => {
-                self.require_owner(&author)?;
+                self.require_owner(&author, seq)?;
                 if self.direct.is_some() {
                     return Err(RoomError::DirectRoom);
                 }
@@ -300,25 +326,25 @@ impl RoomState {
                     return Err(RoomError::LastOwner);
                 }
                 let since = self.members.get(member).map_or(self.ops, |m| m.since);
+                if self.tenures.is_open(member) {
+                    self.tenures.set_role(member, *role);
+                } else {
+                    let start = self.last_request.get(member).map_or(0, |s| s + 1);
+                    self.tenures.open(*member, start, *role);
+                }
                 self.members.insert(*member, Member { role: *role, since });
                 self.join_requests.remove(member);
                 Ok(Change::Admitted(*member, *role))
             }
-            ControlOp::Remove { member } => {
-                self.require_owner(&author)?;
-                if !self.is_member(member) {
-                    return Err(RoomError::NotMember(*member));
-                }
-                if self.is_owner(member) && self.owner_count() == 1 {
-                    return Err(RoomError::LastOwner);
-                }
-                self.members.remove(member);
-                Ok(Change::Departed {
-                    member: *member,
-                    promoted: None,
-                })
-            }
+            ControlOp::Remove { member, seen } => self.remove(author, seq, *member, *seen),
+            // The replica translates a legacy remove into a `Remove` with the length its author
+            // had referenced; folded as is, it cuts the member's whole tenure.
+            ControlOp::LegacyRemove { member } => self.remove(author, seq, *member, 0),
             ControlOp::Leave => {
+                if !self.tenures.is_open(&author) || self.tenures.covering(&author, seq).is_none() {
+                    return Err(RoomError::NotMember(author));
+                }
+                self.tenures.cut(&author, seq.saturating_add(1));
                 let Some(leaving) = self.members.remove(&author) else {
                     return Err(RoomError::NotMember(author));
                 };
@@ -333,6 +359,7 @@ impl RoomState {
                         if let Some(m) = self.members.get_mut(&heir) {
                             m.role = Role::Owner;
                         }
+                        self.tenures.set_role(&heir, Role::Owner);
                         promoted = Some(heir);
                     }
                 }
@@ -342,16 +369,38 @@ impl RoomState {
                 })
             }
             ControlOp::Rename { name } => {
-                self.require_owner(&author)?;
+                self.require_owner(&author, seq)?;
                 self.name.clone_from(name);
                 Ok(Change::Renamed(name.clone()))
             }
             ControlOp::Delete => {
-                self.require_owner(&author)?;
+                self.require_owner(&author, seq)?;
                 self.deleted = true;
                 Ok(Change::Deleted)
             }
         }
+    }
+
+    fn remove(
+        &mut self,
+        author: UserId,
+        seq: u64,
+        member: UserId,
+        seen: u64,
+    ) -> Result<Change, RoomError> {
+        self.require_owner(&author, seq)?;
+        if !self.tenures.is_open(&member) {
+            return Err(RoomError::NotMember(member));
+        }
+        if self.is_owner(&member) && self.owner_count() == 1 {
+            return Err(RoomError::LastOwner);
+        }
+        self.tenures.cut(&member, seen);
+        self.members.remove(&member);
+        Ok(Change::Departed {
+            member,
+            promoted: None,
+        })
     }
 
     fn create(
@@ -376,6 +425,7 @@ impl RoomState {
                         since: self.ops,
                     },
                 );
+                self.tenures.open(author, 0, Role::Owner);
                 self.finish_create(name, vec![author])
             }
             Some(peer) => {
@@ -400,6 +450,7 @@ impl RoomState {
                             since: self.ops,
                         },
                     );
+                    self.tenures.open(party, 0, Role::Owner);
                 }
                 self.finish_create(name, vec![low, high])
             }
@@ -421,23 +472,22 @@ impl RoomState {
 pub struct ControlEntry {
     /// Who wrote it.
     pub author: UserId,
+    /// The page's seq in its author's book (where the author's tenures are judged).
+    pub seq: u64,
     /// The page's nonce (binds a group room's id to its create page).
     pub nonce: [u8; NONCE_LEN],
     /// The operation.
     pub op: ControlOp,
 }
 
-/// A room's control pages in display order, their verdicts, and membership over time.
+/// A room's control pages in fold order, their verdicts, and membership in seq space.
 ///
-/// Generic over the position key `K` (in practice [`crate::causal::DisplayKey`]) so that "was
-/// `author` a member where this page is displayed?" can be answered for any page.
+/// Generic over the position key `K` (in practice [`crate::membership::FoldKey`]).
 #[derive(Debug, Clone)]
 pub struct RoomLog<K> {
     initial: RoomState,
     entries: BTreeMap<K, ControlEntry>,
     verdicts: BTreeMap<K, Result<Change, RoomError>>,
-    /// Per user, the positions where they became and stopped being a member.
-    tenure: BTreeMap<UserId, Vec<(K, Option<K>)>>,
     deleted_at: Option<K>,
     state: RoomState,
 }
@@ -449,7 +499,6 @@ impl<K: Ord + Clone> RoomLog<K> {
             initial: RoomState::new(id),
             entries: BTreeMap::new(),
             verdicts: BTreeMap::new(),
-            tenure: BTreeMap::new(),
             deleted_at: None,
             state: RoomState::new(id),
         }
@@ -460,7 +509,7 @@ impl<K: Ord + Clone> RoomLog<K> {
         &self.state
     }
 
-    /// Adds a released control page at display position `key`. Appending is incremental; a page
+    /// Adds a released control page at fold position `key`. Appending is incremental; a page
     /// landing before already-folded pages triggers a refold. Returns whether the page counts.
     pub fn insert(&mut self, key: K, entry: ControlEntry) -> Result<Change, RoomError> {
         let appends = self
@@ -483,7 +532,6 @@ impl<K: Ord + Clone> RoomLog<K> {
     fn refold(&mut self) {
         self.state = self.initial.clone();
         self.verdicts.clear();
-        self.tenure.clear();
         self.deleted_at = None;
         let keys: Vec<K> = self.entries.keys().cloned().collect();
         for key in &keys {
@@ -495,20 +543,9 @@ impl<K: Ord + Clone> RoomLog<K> {
         let Some(entry) = self.entries.get(key) else {
             return;
         };
-        let before: BTreeSet<UserId> = self.state.members.keys().copied().collect();
-        let verdict = self.state.apply(entry.author, &entry.nonce, &entry.op);
-        let after: BTreeSet<UserId> = self.state.members.keys().copied().collect();
-        for joined in after.difference(&before) {
-            self.tenure
-                .entry(*joined)
-                .or_default()
-                .push((key.clone(), None));
-        }
-        for left in before.difference(&after) {
-            if let Some(last) = self.tenure.get_mut(left).and_then(|t| t.last_mut()) {
-                last.1 = Some(key.clone());
-            }
-        }
+        let verdict = self
+            .state
+            .apply(entry.author, entry.seq, &entry.nonce, &entry.op);
         if self.state.deleted && self.deleted_at.is_none() {
             self.deleted_at = Some(key.clone());
         }
@@ -520,36 +557,32 @@ impl<K: Ord + Clone> RoomLog<K> {
         self.verdicts.get(key)
     }
 
-    /// Whether `author` was a member at display position `key` (strictly after the page that
-    /// admitted them, strictly before the one that removed them).
-    pub fn was_member_at(&self, author: &UserId, key: &K) -> bool {
-        self.tenure.get(author).is_some_and(|spans| {
-            spans
-                .iter()
-                .any(|(from, until)| from < key && until.as_ref().is_none_or(|u| key < u))
-        })
-    }
-
-    /// Whether a content page by `author` at `key` counts.
-    pub fn check_content_at(&self, author: &UserId, key: &K) -> Result<(), RoomError> {
+    /// Whether a content page by `author` at `seq` of its book, at fold position `key`, counts:
+    /// a tenure of the author covers `seq`, and the room was not deleted before `key`.
+    pub fn check_content_at(&self, author: &UserId, seq: u64, key: &K) -> Result<(), RoomError> {
         if self.deleted_at.as_ref().is_some_and(|d| d < key) {
             return Err(RoomError::Deleted);
         }
-        if self.was_member_at(author, key) {
+        if self.state.tenures.counts(author, seq) {
             Ok(())
         } else {
             Err(RoomError::NotMember(*author))
         }
     }
 
+    /// What the room says about `user` now.
+    pub fn standing(&self, user: &UserId) -> Standing {
+        self.state.standing(user)
+    }
+
     /// Whether `user` has ever been a member or asked to join: the books sync should carry.
     pub fn is_known(&self, user: &UserId) -> bool {
-        self.tenure.contains_key(user) || self.state.join_requests.contains_key(user)
+        self.standing(user) != Standing::Unknown
     }
 
     /// Whether `user` has been a member at any point.
     pub fn was_ever_member(&self, user: &UserId) -> bool {
-        self.tenure.contains_key(user)
+        self.state.tenures.ever(user)
     }
 
     /// Control pages folded so far.

@@ -102,7 +102,10 @@ struct Outstanding {
 ///
 /// # Calling contract
 ///
-/// Time is an input: `now` is milliseconds on any monotonic clock the driver chooses.
+/// Time is an input: `now` is the wall clock in milliseconds since the Unix epoch (the clock
+/// pages are stamped with), since received pages stamped more than
+/// [`crate::membership::MAX_CLOCK_SKEW_MS`] after it are held back by the replica. The replica's
+/// own timer ([`Replica::poll_timeout`]) is the driver's to run, once per room.
 ///
 /// 1. [`SyncSession::new`] when a stream for the room is open with the peer; it queues our heads.
 /// 2. Feed every frame received with [`SyncSession::handle_bytes`] (or a decoded message with
@@ -318,7 +321,7 @@ impl SyncSession {
         for page in &pages {
             self.note_peer_has(page);
         }
-        let ingested = replica.ingest(pages);
+        let ingested = replica.ingest_at(pages, now);
         if let Some(fault) = ingested.faults.into_iter().next() {
             self.close(CloseReason::BadPage(fault));
             return Accepted::default();
@@ -381,11 +384,16 @@ impl SyncSession {
             if self.exhausted.contains(&head.author) {
                 continue;
             }
-            let known = replica.log().is_known(&head.author);
-            for range in replica.wanted(head) {
-                // Books of authors we cannot place yet: only their first page, which may be
-                // the join request that makes them known.
-                let to = if known { range.end } else { range.end.min(1) };
+            // Only what the membership policy lets us store: of authors we cannot place yet,
+            // their first page (it may be the join request that makes them known); of former
+            // members, nothing far past their cut.
+            let wanted = replica.wanted(head);
+            if wanted.is_empty() {
+                continue;
+            }
+            let limit = replica.store_limit(&head.author);
+            for range in wanted {
+                let to = range.end.min(limit);
                 if range.start < to {
                     ranges.push(WantRange {
                         author: head.author,

@@ -3,8 +3,8 @@
 //!
 //! The order a receiver applies them: [`decode`] (size, format) -> [`verify_signature`] or
 //! [`verify_signatures`] (authenticity; yields [`VerifiedPage`]) -> [`check_successor`] (chain,
-//! done by [`crate::book::Book`]) -> [`check_author`] (membership, known from the room state)
-//! -> [`open`] (decryption, for members who display the page). Forwarders without the room key
+//! done by [`crate::book::Book`]) -> the room's membership policy ([`crate::membership`],
+//! applied by the replica) -> [`open`] (decryption, for members who display the page). Forwarders without the room key
 //! stop before `open`.
 //!
 //! # Signature rule (ZIP-215)
@@ -36,9 +36,7 @@ use crate::book::Book;
 use crate::codec::DecodeError;
 use crate::crypto::{CryptoError, PageKey};
 use crate::identity::UserId;
-use crate::page::{
-    Body, BookId, MAX_PAGE_BYTES, Page, PageHash, PageKind, PageRef, RoomId, signed_message,
-};
+use crate::page::{Body, BookId, MAX_PAGE_BYTES, Page, PageHash, PageRef, RoomId, signed_message};
 
 /// BLAKE3 key-derivation context for seeding batch verification's random coefficients.
 /// Deriving them from the batch itself (Fiat-Shamir) keeps verification deterministic and free
@@ -92,19 +90,6 @@ pub enum ValidationError {
         expected: Option<PageHash>,
         /// The page's prev field.
         found: Option<PageHash>,
-    },
-    /// Nobody in the room has ever heard of the author (no admission, no join request).
-    #[error("unknown author {author:?}")]
-    UnknownAuthor {
-        /// The author.
-        author: UserId,
-    },
-    /// The author is known but not a member where the page sits (removed, left, or only asked
-    /// to join), and the page is not a control page.
-    #[error("{author:?} is not a member of the room")]
-    NotMember {
-        /// The author.
-        author: UserId,
     },
     /// The author forked this book at `frozen_at`; nothing at or after it is accepted any more.
     #[error("{author:?} equivocated at seq {frozen_at}; page {seq} refused")]
@@ -263,34 +248,6 @@ pub fn check_successor(tip: Option<&PageRef>, page: &Page) -> Result<(), Validat
         });
     }
     Ok(())
-}
-
-/// What the room state says about a page's author at the page's causal position
-/// (computed by the room fold).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    /// A member: may write any kind.
-    Member,
-    /// Known to the room (asked to join, was removed, or left) but not a member.
-    NotMember,
-    /// Never admitted and never asked to join.
-    Unknown,
-}
-
-/// Checks that the author may write this page: members may write anything; anyone may write a
-/// control page (that is how a non-member asks to join; the room fold ignores every other
-/// operation from a non-member). Otherwise [`ValidationError::UnknownAuthor`] or
-/// [`ValidationError::NotMember`].
-pub fn check_author(page: &Page, standing: Standing) -> Result<(), ValidationError> {
-    match (standing, page.kind()) {
-        (Standing::Member, _) | (_, PageKind::Control) => Ok(()),
-        (Standing::NotMember, _) => Err(ValidationError::NotMember {
-            author: page.author(),
-        }),
-        (Standing::Unknown, _) => Err(ValidationError::UnknownAuthor {
-            author: page.author(),
-        }),
-    }
 }
 
 /// Decrypts and decodes a page's body: [`ValidationError::Decrypt`].

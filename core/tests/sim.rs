@@ -6,7 +6,7 @@
 //! printed and replays exactly: `QUIRE_SIM_SEED=<seed> cargo test -p quire-core --test sim`.
 #![allow(clippy::unwrap_used)]
 
-use quire_core::sim::{Scenario, Sim};
+use quire_core::sim::{RemovalSim, Scenario, Sim};
 
 const DEFAULT_SEEDS: u64 = 500;
 
@@ -145,5 +145,55 @@ fn a_forked_book_is_cut_at_its_fork_point_on_every_peer() {
     assert!(
         walked * 2 >= seeds.len(),
         "only {walked} runs compared the branches above the fork: the scenario is too tame"
+    );
+}
+
+/// Removal under attack (see `quire_core::sim::RemovalSim`): 1,000 seeds by default
+/// (`QUIRE_SIM_SEEDS` and `QUIRE_SIM_SEED` apply here too).
+#[test]
+fn removed_members_and_strangers_cannot_write_themselves_back_in() {
+    let seeds: Vec<u64> = match env_u64("QUIRE_SIM_SEED") {
+        Some(seed) => vec![seed],
+        None => {
+            let base = env_u64("QUIRE_SIM_SEED_BASE").unwrap_or(0);
+            (base..base + env_u64("QUIRE_SIM_SEEDS").unwrap_or(1_000)).collect()
+        }
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    let handles: Vec<_> = (0..workers)
+        .map(|w| {
+            let chunk: Vec<u64> = seeds.iter().copied().skip(w).step_by(workers).collect();
+            std::thread::spawn(move || {
+                let (mut doubles, mut backdated) = (0usize, 0usize);
+                for seed in chunk {
+                    let mut sim = RemovalSim::new(seed);
+                    if let Err(violation) = sim.run() {
+                        panic!(
+                            "{violation}\nreplay: QUIRE_SIM_SEED={seed} cargo test -p quire-core \
+                             --test sim removed_members"
+                        );
+                    }
+                    doubles += usize::from(sim.double_removal());
+                    backdated += usize::from(sim.backdated_held() > 0);
+                }
+                (doubles, backdated)
+            })
+        })
+        .collect();
+    let (mut doubles, mut backdated) = (0, 0);
+    for handle in handles {
+        let (d, b) = handle.join().unwrap();
+        doubles += d;
+        backdated += b;
+    }
+    assert!(
+        doubles * 4 >= seeds.len(),
+        "only {doubles} concurrent removals"
+    );
+    assert!(
+        backdated * 2 >= seeds.len(),
+        "back-dated pages sorted before the removal in only {backdated} runs: the attack is too tame"
     );
 }

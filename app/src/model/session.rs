@@ -218,14 +218,15 @@ impl RoomSession {
         Ok(self.outgoing(before, &page))
     }
 
-    /// Pages from a peer: verified and placed by core. Returns what to store, in order.
-    pub fn receive(&mut self, pages: Vec<Page>) -> Vec<Outgoing> {
+    /// Pages from a peer: verified and placed by core. `now_ms` is this device's wall clock
+    /// (core holds back pages stamped too far after it). Returns what to store, in order.
+    pub fn receive(&mut self, pages: Vec<Page>, now_ms: u64) -> Vec<Outgoing> {
         let mut lengths: BTreeMap<UserId, u64> = self
             .replica
             .books()
             .map(|(author, book)| (*author, book.len()))
             .collect();
-        let ingested = self.replica.ingest(pages);
+        let ingested = self.replica.ingest_at(pages, now_ms);
         let mut out = Vec::with_capacity(ingested.stored.len());
         for page in &ingested.stored {
             let author = page.author();
@@ -238,6 +239,16 @@ impl RoomSession {
             out.push(self.outgoing(before, page));
         }
         out
+    }
+
+    /// Releases pages core held back because their timestamp was too far ahead of this
+    /// device's clock, once `now_ms` has caught up. They are stored like any received page
+    /// (the persister, [`Self::unstored`]) and offered to peers once committed.
+    pub fn release_held(&mut self, now_ms: u64) -> bool {
+        if self.replica.poll_timeout().is_none_or(|at| at > now_ms) {
+            return false;
+        }
+        !self.replica.handle_timeout(now_ms).stored.is_empty()
     }
 
     /// `author`'s pages `0..len` are committed to storage. Returns the pages this committed
@@ -477,6 +488,9 @@ mod tests {
     use crate::model::Delivery;
     use quire_core::page::Role;
 
+    /// The receiver's clock in these tests: later than every page's timestamp.
+    pub(super) const TEST_NOW_MS: u64 = 1_000_000;
+
     pub(super) fn person(n: u8) -> Identity {
         Identity::from_secret_bytes([n; 32]).unwrap()
     }
@@ -575,7 +589,7 @@ mod tests {
         let (_, bo, secret, mut room, history) = club_with_bo();
 
         let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
-        let to_store = bos.receive(pages(&history));
+        let to_store = bos.receive(pages(&history), TEST_NOW_MS);
         assert_eq!(
             to_store
                 .iter()
@@ -599,7 +613,7 @@ mod tests {
 
         // Bo is a member now and can answer.
         let reply = bos.send_text(&bo, "hi Ada".into(), 1_003, [4; 24]).unwrap();
-        room.receive(pages(&[reply]));
+        room.receive(pages(&[reply]), TEST_NOW_MS);
         assert_eq!(
             room.messages()
                 .iter()
@@ -640,7 +654,7 @@ mod tests {
         let secret = RoomSecret::from_bytes([7; 32]);
         let (room, create) = RoomSession::create(&ada, "Private", &secret, 1_000, [1; 24]).unwrap();
         let mut eves = RoomSession::join(eve.user_id(), room.room(), &secret);
-        eves.receive(pages(&[create]));
+        eves.receive(pages(&[create]), TEST_NOW_MS);
         assert!(
             eves.send_text(&eve, "let me in".into(), 1_001, [2; 24])
                 .is_err()

@@ -797,7 +797,14 @@ impl Rooms {
 
     pub fn remove(self, _messenger: Messenger, user: String) {
         match parse_user_key(&user) {
-            Ok(member) => self.control_open("remove them", ControlOp::Remove { member }),
+            // The removal records how much of their book this device holds: those pages count,
+            // nothing they write after does, whatever its timestamp.
+            Ok(member) => self.write_open("remove them", move |s, me, now, nonce| {
+                let seen = s.replica().seen_of(&member);
+                s.control(me, ControlOp::Remove { member, seen }, now, nonce)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }),
             Err(e) => self.notice.set(Some(e.to_string())),
         }
     }

@@ -5,6 +5,13 @@
 //! version byte of its own: the page format version (which is signed) covers it, and the
 //! body type is chosen by the page's signed `kind`, so a body can never be read as another kind.
 //!
+//! # Control op wire tags
+//!
+//! `0` create, `1` join request, `2` admit, `3` legacy remove (member only; decoded, never
+//! written), `4` leave, `5` rename, `6` delete, `7` remove (member, then the varint book length
+//! of the member the remover had seen). Tag 7 replaced tag 3 when removal became causal: old
+//! clients refuse tag 7 as an unknown tag (the page is void for them) rather than misreading it.
+//!
 //! Edits and deletions never modify a page (pages are sealed); they are new pages pointing at
 //! the old one with a [`PageRef`].
 
@@ -72,8 +79,18 @@ pub enum ControlOp {
         /// With what role.
         role: Role,
     },
-    /// Removes `member`.
+    /// Removes `member`: its pages below seq `seen` count, none at or past it
+    /// ([`crate::membership`]). Wire tag 7.
     Remove {
+        /// Who is removed.
+        member: UserId,
+        /// The removed member's book length the remover had seen.
+        seen: u64,
+    },
+    /// The remove operation of rooms written before removal was causal (wire tag 3, still
+    /// decoded so stored rooms load; never written any more). It carries no length: the
+    /// replica cuts the member at the highest of its pages the remover's book had referenced.
+    LegacyRemove {
         /// Who is removed.
         member: UserId,
     },
@@ -337,9 +354,14 @@ fn write_control(w: &mut Writer, op: &ControlOp) {
             write_user(w, member);
             write_role(w, *role);
         }
-        ControlOp::Remove { member } => {
+        ControlOp::LegacyRemove { member } => {
             w.u8(3);
             write_user(w, member);
+        }
+        ControlOp::Remove { member, seen } => {
+            w.u8(7);
+            write_user(w, member);
+            w.varint(*seen);
         }
         ControlOp::Leave => w.u8(4),
         ControlOp::Rename { name } => {
@@ -376,7 +398,7 @@ fn read_control(r: &mut Reader<'_>) -> Result<ControlOp, DecodeError> {
             member: read_user(r, "admit member")?,
             role: read_role(r)?,
         },
-        3 => ControlOp::Remove {
+        3 => ControlOp::LegacyRemove {
             member: read_user(r, "remove member")?,
         },
         4 => ControlOp::Leave,
@@ -384,6 +406,10 @@ fn read_control(r: &mut Reader<'_>) -> Result<ControlOp, DecodeError> {
             name: r.string(MAX_NAME_BYTES, "room name")?,
         },
         6 => ControlOp::Delete,
+        7 => ControlOp::Remove {
+            member: read_user(r, "remove member")?,
+            seen: r.varint("remove seen")?,
+        },
         other => {
             return Err(DecodeError::UnknownTag {
                 what: "control op",

@@ -6,11 +6,18 @@
 //! - Build with [`Replica::new`] (a room just joined or created) or [`Replica::restore`] (what
 //!   the driver persisted: every stored page, and every equivocation proof).
 //! - The local user writes with [`Replica::write`]; pages from peers go through
-//!   [`Replica::ingest`] (normally called by [`crate::sync::SyncSession`]).
+//!   [`Replica::ingest_at`] with the receiver's wall clock (normally called by
+//!   [`crate::sync::SyncSession`]).
 //! - Both return the pages that joined a book: the driver persists exactly those (and deletes
-//!   the pages a new equivocation truncated), then reports each book's persisted length with
-//!   [`Replica::mark_committed`], acknowledges the local user's page only once it is committed,
-//!   and announces committed pages to every sync session so they are pushed and forwarded.
+//!   the pages a new equivocation truncated, and those in [`DisplayChanges::dropped`]), then
+//!   reports each book's persisted length with [`Replica::mark_committed`], acknowledges the
+//!   local user's page only once it is committed, and announces committed pages to every sync
+//!   session so they are pushed and forwarded.
+//! - Pages stamped more than [`MAX_CLOCK_SKEW_MS`] ahead of the receiver's clock are held back:
+//!   arm a timer for [`Replica::poll_timeout`] and call [`Replica::handle_timeout`] when it
+//!   fires; what it returns is handled like the result of an ingest.
+//!
+//! Who may have pages stored, and who is served what, is [`crate::membership`]'s to say.
 //!
 //! # Peers see only what is committed
 //!
@@ -34,11 +41,15 @@ use crate::book::{AppendError, Book, InsertStatus};
 use crate::causal::{CausalOrder, DisplayKey, Released};
 use crate::crypto::{PageKey, RoomSecret};
 use crate::identity::{Identity, UserId};
+use crate::membership::{
+    FoldKey, MAX_CLOCK_SKEW_MS, MAX_HELD_PAGES, Standing, StoreRefusal, SyncRight, admit_request,
+    may_store,
+};
 use crate::page::{Body, BookId, MAX_REFS, NONCE_LEN, Page, PageKind, PageMeta, PageRef, RoomId};
+use crate::page::{ControlOp, PageHash};
 use crate::room::{ControlEntry, RoomError, RoomLog, RoomState};
 use crate::validate::{
-    Equivocation, Standing, ValidationError, VerifiedPage, check_author, check_equivocation, open,
-    verify_signatures,
+    Equivocation, ValidationError, VerifiedPage, check_equivocation, open, verify_signatures,
 };
 
 /// Display position of a page in a room.
@@ -74,6 +85,12 @@ pub struct Ingested {
     pub refetch: Vec<(UserId, std::ops::Range<u64>)>,
     /// Authors whose pages the peer sent beyond a fork we know of: it lacks the proof.
     pub peer_lacks_proof: BTreeSet<UserId>,
+    /// Pages the room's membership policy does not let this peer store, with why. Not the
+    /// peer's fault: it may know of an admission this peer has not folded yet.
+    pub refused: Vec<(PageRef, StoreRefusal)>,
+    /// Pages dropped from books (as in [`DisplayChanges::dropped`]): delete each author's
+    /// stored pages from that seq on.
+    pub dropped: Vec<(UserId, u64)>,
 }
 
 /// How the display changed during the last [`Replica::write`] or [`Replica::ingest`].
@@ -85,6 +102,10 @@ pub struct DisplayChanges {
     /// The whole order was rebuilt (an equivocation truncated a book): redraw from
     /// [`Replica::display_order`] instead of applying `released`.
     pub rebuilt: bool,
+    /// Books cut back because the membership policy no longer lets this peer store their end (a
+    /// removed member past its cap, a join request displaced under the cap): delete each
+    /// author's stored pages from that seq on.
+    pub dropped: Vec<(UserId, u64)>,
 }
 
 /// Why the local user could not write.
@@ -105,7 +126,7 @@ pub struct Replica {
     key: PageKey,
     books: BTreeMap<UserId, Book>,
     causal: CausalOrder<PageRef>,
-    log: RoomLog<Position>,
+    log: RoomLog<FoldKey>,
     /// Stored pages the causal buffer could not take yet ([`crate::causal::MAX_PENDING`]).
     unindexed: BTreeSet<PageRef>,
     /// Per other author, the seq this peer's own latest page referenced (sparse vector clock).
@@ -116,6 +137,15 @@ pub struct Replica {
     /// advertised and served to peers (module docs). Clamped to the held length on read and
     /// when a fork truncates a book, so a truncated book never claims pages it no longer holds.
     committed: BTreeMap<UserId, u64>,
+    /// Verified pages stamped too far in the future, by (timestamp, page), until their time.
+    held: BTreeMap<(u64, PageRef), VerifiedPage>,
+    /// Former members' store limits as of the last complete fold: refs at or past them are
+    /// satisfied (those pages are gone everywhere). Kept apart from the log, which a rebuild
+    /// refolds from scratch, so a rebuild sees the same dependencies throughout.
+    cut_limits: BTreeMap<UserId, u64>,
+    /// Held control pages, decrypted (`None`: void, it does not open), so a rebuild of the
+    /// order does not decrypt them again.
+    opened: BTreeMap<PageRef, Option<ControlOp>>,
 }
 
 impl Replica {
@@ -131,6 +161,9 @@ impl Replica {
             referenced: BTreeMap::new(),
             changes: DisplayChanges::default(),
             committed: BTreeMap::new(),
+            held: BTreeMap::new(),
+            cut_limits: BTreeMap::new(),
+            opened: BTreeMap::new(),
         }
     }
 
@@ -151,6 +184,7 @@ impl Replica {
             replica.books.insert(author, book);
         }
         replica.reindex();
+        replica.enforce_limits();
         Ok(replica)
     }
 
@@ -164,8 +198,8 @@ impl Replica {
         self.log.state()
     }
 
-    /// The control log (verdicts and membership over time).
-    pub fn log(&self) -> &RoomLog<Position> {
+    /// The control log (verdicts and membership in seq space).
+    pub fn log(&self) -> &RoomLog<FoldKey> {
         &self.log
     }
 
@@ -249,10 +283,13 @@ impl Replica {
         let Some(page) = self.page(&position.id) else {
             return false;
         };
+        let key = FoldKey::of(position);
         if page.kind() == PageKind::Control {
-            return matches!(self.log.verdict(position), Some(Ok(_)));
+            return matches!(self.log.verdict(&key), Some(Ok(_)));
         }
-        self.log.check_content_at(&page.author(), position).is_ok()
+        self.log
+            .check_content_at(&page.author(), page.seq(), &key)
+            .is_ok()
     }
 
     /// How the display changed during the last [`Replica::write`] or [`Replica::ingest`].
@@ -265,17 +302,61 @@ impl Replica {
         self.causal.pending_len() + self.unindexed.len()
     }
 
-    /// What the room says about `author`'s right to have pages stored here.
-    fn standing(&self, author: &UserId) -> Standing {
-        if self.log.is_known(author) {
-            if self.log.state().is_member(author) || self.log.was_ever_member(author) {
-                Standing::Member
-            } else {
-                Standing::NotMember
-            }
-        } else {
-            Standing::Unknown
+    /// What the room says about `author` now ([`crate::membership`]).
+    pub fn standing(&self, author: &UserId) -> Standing {
+        self.log.standing(author)
+    }
+
+    /// Which books `peer` may be served.
+    pub fn may_sync(&self, peer: &UserId) -> SyncRight {
+        self.standing(peer).sync_right()
+    }
+
+    /// Where `author` was cut off in its own seq space, if it was a member and is not now.
+    pub fn cut_at(&self, author: &UserId) -> Option<u64> {
+        match self.standing(author) {
+            Standing::Former { cut } => Some(cut),
+            _ => None,
         }
+    }
+
+    /// How many of `author`'s pages this peer holds contiguously: what a `Remove` of `author`
+    /// written here records as `seen`.
+    pub fn seen_of(&self, author: &UserId) -> u64 {
+        self.books.get(author).map_or(0, Book::len)
+    }
+
+    /// One past the highest seq of `author`'s book this peer may store (what sync asks for).
+    /// Zero for a stranger whose request the request cap would refuse.
+    pub fn store_limit(&self, author: &UserId) -> u64 {
+        let standing = self.standing(author);
+        if standing == Standing::Unknown && self.request_cap_refuses(author) {
+            return 0;
+        }
+        standing.store_limit()
+    }
+
+    /// Requesters whose requests count against the cap: books of non-members that no waiting
+    /// page depends on.
+    fn held_requests(&self) -> Vec<UserId> {
+        self.books
+            .iter()
+            .filter(|(a, b)| {
+                !b.is_empty()
+                    && matches!(self.log.standing(a), Standing::Pending | Standing::Unknown)
+                    && b.tip().is_some_and(|t| !self.causal.is_awaited(&t))
+            })
+            .map(|(a, _)| *a)
+            .collect()
+    }
+
+    /// Whether a request from stranger `author` would be refused by the request cap now.
+    fn request_cap_refuses(&self, author: &UserId) -> bool {
+        if self.books.len() <= crate::membership::MAX_PENDING_REQUESTS {
+            return false;
+        }
+        let held = self.held_requests();
+        !held.contains(author) && admit_request(&held, *author).is_err()
     }
 
     /// Writes the local user's next page with `body`; `timestamp_ms` and `nonce` are inputs.
@@ -289,8 +370,12 @@ impl Replica {
     ) -> Result<VerifiedPage, WriteError> {
         let me = identity.user_id();
         self.changes = DisplayChanges::default();
-        if !matches!(body, Body::Control(_)) {
-            self.state().check_content(&me)?;
+        match body {
+            Body::Control(ControlOp::Leave) if !self.state().is_member(&me) => {
+                return Err(RoomError::NotMember(me).into());
+            }
+            Body::Control(_) => {}
+            _ => self.state().check_content(&me)?,
         }
         let refs = self.fresh_refs(&me);
         let book = self.books.entry(me).or_insert_with(|| {
@@ -312,6 +397,7 @@ impl Replica {
         }
         self.index(page.page_ref());
         self.retry_unindexed();
+        self.enforce_limits();
         Ok(page)
     }
 
@@ -320,7 +406,11 @@ impl Replica {
     fn fresh_refs(&self, me: &UserId) -> Vec<PageRef> {
         let mut tips: Vec<(Position, PageRef)> = Vec::new();
         for (author, book) in &self.books {
-            if author == me {
+            // Never a request that is not answered yet: a page of ours must not depend on a
+            // page the request cap may make peers drop.
+            if author == me
+                || matches!(self.standing(author), Standing::Pending | Standing::Unknown)
+            {
                 continue;
             }
             let mut seq = book.len();
@@ -342,18 +432,43 @@ impl Replica {
         tips.into_iter().map(|(_, r)| r).collect()
     }
 
-    /// Verifies and stores pages received from a peer.
-    pub fn ingest(&mut self, pages: Vec<Page>) -> Ingested {
+    /// Verifies and stores pages received from a peer; `now_ms` is the receiver's wall clock
+    /// (milliseconds since the Unix epoch, the clock pages are stamped with). Pages stamped more
+    /// than [`MAX_CLOCK_SKEW_MS`] after it are held back until [`Replica::handle_timeout`] at
+    /// their time (see [`Replica::poll_timeout`]).
+    pub fn ingest_at(&mut self, pages: Vec<Page>, now_ms: u64) -> Ingested {
         let mut out = Ingested::default();
         self.changes = DisplayChanges::default();
-        let batch: BTreeSet<crate::page::PageHash> = pages.iter().map(Page::hash).collect();
+        let batch: BTreeSet<PageHash> = pages.iter().map(Page::hash).collect();
         // Flooding delivers most pages several times: a page whose hash we already hold is the
         // same content (the hash covers everything but the signature, and ours was verified),
         // so it is skipped before the expensive signature check.
-        let fresh: Vec<Page> = pages
-            .into_iter()
-            .filter(|p| self.page(&p.page_ref()).is_none())
-            .collect();
+        let mut fresh: Vec<Page> = Vec::with_capacity(pages.len());
+        for page in pages {
+            let r = page.page_ref();
+            if self.page(&r).is_some() || self.held.contains_key(&(page.meta().timestamp_ms, r)) {
+                continue;
+            }
+            // A former member's page past what it may have stored, and a stranger's request the
+            // full request cap would refuse, are refused before the signature check, so a flood
+            // costs a lookup per page. (A standing can change within the batch, e.g. a create
+            // followed by its admits: a page refused here too early is fetched again later.)
+            let standing = self.standing(&r.author);
+            let refusal = match standing {
+                Standing::Former { .. } => may_store(standing, r.author, r.seq, false).err(),
+                Standing::Unknown
+                    if !self.causal.is_awaited(&r) && self.request_cap_refuses(&r.author) =>
+                {
+                    Some(StoreRefusal::TooManyRequests { author: r.author })
+                }
+                _ => None,
+            };
+            if let Some(refusal) = refusal {
+                out.refused.push((r, refusal));
+                continue;
+            }
+            fresh.push(page);
+        }
         let mut verified = Vec::new();
         for page in verify_signatures(fresh) {
             let page = match page {
@@ -373,13 +488,18 @@ impl Replica {
                 });
                 continue;
             }
+            if page.meta().timestamp_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_MS) {
+                self.hold(page, &mut out);
+                continue;
+            }
             verified.push(page);
         }
         self.accept_proofs(&verified, &mut out);
         for page in verified {
             self.ingest_one(page, &batch, &mut out);
         }
-        self.retry_unindexed();
+        self.release_held(now_ms, &batch, &mut out);
+        self.finish(&mut out);
         out
     }
 
@@ -397,7 +517,7 @@ impl Replica {
             let Ok(proof) = check_equivocation(other, page) else {
                 continue;
             };
-            if check_author(page, self.standing(&author)).is_err() {
+            if may_store(self.standing(&author), author, page.seq(), false).is_err() {
                 continue;
             }
             let book = self.books.entry(author).or_insert_with(|| {
@@ -416,6 +536,143 @@ impl Replica {
         }
     }
 
+    /// When [`Replica::handle_timeout`] should next be called (wall-clock milliseconds): the
+    /// time the earliest held-back page stops being too far in the future.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.held
+            .keys()
+            .next()
+            .map(|(timestamp, _)| timestamp.saturating_sub(MAX_CLOCK_SKEW_MS))
+    }
+
+    /// Releases held-back pages whose time has come (calling it early is harmless). The result
+    /// is handled like [`Replica::ingest_at`]'s: persist `stored`, then announce them.
+    pub fn handle_timeout(&mut self, now_ms: u64) -> Ingested {
+        let mut out = Ingested::default();
+        if self.poll_timeout().is_none_or(|at| at > now_ms) {
+            return out;
+        }
+        self.changes = DisplayChanges::default();
+        self.release_held(now_ms, &BTreeSet::new(), &mut out);
+        self.finish(&mut out);
+        out
+    }
+
+    /// Number of pages held back for their timestamp.
+    pub fn held_len(&self) -> usize {
+        self.held.len()
+    }
+
+    fn hold(&mut self, page: VerifiedPage, out: &mut Ingested) {
+        let key = (page.meta().timestamp_ms, page.page_ref());
+        if self.held.len() >= MAX_HELD_PAGES {
+            match self.held.keys().next_back().copied() {
+                Some(furthest) if furthest > key => {
+                    self.held.remove(&furthest);
+                }
+                _ => {
+                    out.refused
+                        .push((key.1, StoreRefusal::HoldFull { page: key.1 }));
+                    return;
+                }
+            }
+        }
+        self.held.insert(key, page);
+    }
+
+    fn release_held(&mut self, now_ms: u64, batch: &BTreeSet<PageHash>, out: &mut Ingested) {
+        let horizon = now_ms.saturating_add(MAX_CLOCK_SKEW_MS);
+        let due: Vec<(u64, PageRef)> = self
+            .held
+            .keys()
+            .take_while(|(timestamp, _)| *timestamp <= horizon)
+            .copied()
+            .collect();
+        for key in due {
+            let Some(page) = self.held.remove(&key) else {
+                continue;
+            };
+            if self.page(&page.page_ref()).is_none() {
+                self.ingest_one(page, batch, out);
+            }
+        }
+    }
+
+    /// End of an ingest: retry what the causal buffer could not take, apply the membership
+    /// policy's storage bounds, and drop refused pages from what the driver must persist.
+    fn finish(&mut self, out: &mut Ingested) {
+        self.retry_unindexed();
+        self.enforce_limits();
+        if !self.changes.dropped.is_empty() {
+            out.stored.retain(|p| {
+                self.books
+                    .get(&p.author())
+                    .and_then(|b| b.get(p.seq()))
+                    .is_some_and(|held| held.hash() == p.hash())
+            });
+            out.dropped.clone_from(&self.changes.dropped);
+        }
+    }
+
+    /// Cuts the books of former members back to what they may store (cut plus
+    /// [`crate::membership::MAX_PAGES_PAST_CUT`]) and rebuilds the order if anything went.
+    /// Repeats while a rebuild moves a cut (bounded: cuts only come from folded removes).
+    fn enforce_limits(&mut self) {
+        for _ in 0..4 {
+            let limits: BTreeMap<UserId, u64> = self
+                .books
+                .keys()
+                .filter_map(|author| match self.log.standing(author) {
+                    standing @ Standing::Former { .. } => Some((*author, standing.store_limit())),
+                    _ => None,
+                })
+                .collect();
+            let mut dropped = Vec::new();
+            for (author, limit) in &limits {
+                if let Some(book) = self.books.get_mut(author)
+                    && book.truncate(*limit)
+                {
+                    dropped.push((*author, *limit));
+                }
+            }
+            if dropped.is_empty() && limits == self.cut_limits {
+                return;
+            }
+            self.cut_limits = limits;
+            self.changes.dropped.extend(dropped);
+            self.reindex();
+        }
+    }
+
+    /// Whether the membership policy lets `page` be stored; a join request that displaces a
+    /// held one (under [`crate::membership::MAX_PENDING_REQUESTS`]) drops the displaced book.
+    fn admissible(&mut self, page: &VerifiedPage) -> Result<(), StoreRefusal> {
+        let author = page.author();
+        let standing = self.standing(&author);
+        let is_request = page.seq() == 0
+            && page.kind() == PageKind::Control
+            && matches!(
+                open(page, &self.key),
+                Ok(Body::Control(
+                    ControlOp::JoinRequest { .. } | ControlOp::Create { .. }
+                ))
+            );
+        may_store(standing, author, page.seq(), is_request)?;
+        if standing != Standing::Unknown || self.causal.is_awaited(&page.page_ref()) {
+            return Ok(());
+        }
+        // A request no held page depends on counts against the cap.
+        let held = self.held_requests();
+        if let Some(evicted) = admit_request(&held, author)?
+            && let Some(book) = self.books.get_mut(&evicted)
+            && book.truncate(0)
+        {
+            self.changes.dropped.push((evicted, 0));
+            self.reindex();
+        }
+        Ok(())
+    }
+
     fn ingest_one(
         &mut self,
         page: VerifiedPage,
@@ -424,8 +681,9 @@ impl Replica {
     ) {
         let author = page.author();
         let seq = page.seq();
-        if check_author(&page, self.standing(&author)).is_err() {
-            // Possibly admitted by a page we have not folded yet: ask again later.
+        if let Err(refusal) = self.admissible(&page) {
+            // Possibly admitted by a page we have not folded yet: asked again later.
+            out.refused.push((page.page_ref(), refusal));
             return;
         }
         let book = self.books.entry(author).or_insert_with(|| {
@@ -516,7 +774,9 @@ impl Replica {
                 .get(&r.author)
                 .and_then(Book::equivocation)
                 .is_some_and(|proof| r.seq >= proof.seq());
-            if !frozen {
+            // Pages of a former member beyond what may be stored are gone everywhere too.
+            let past_cut = self.cut_limits.get(&r.author).is_some_and(|l| r.seq >= *l);
+            if !frozen && !past_cut {
                 deps.push(*r);
             }
         }
@@ -531,15 +791,52 @@ impl Replica {
             return;
         }
         // A control page that does not decrypt is void: it cannot say anything.
-        if let Ok(Body::Control(op)) = open(page, &self.key) {
+        let op = match self.opened.get(&key.id) {
+            Some(op) => op.clone(),
+            None => {
+                let op = match open(page, &self.key) {
+                    Ok(Body::Control(op)) => Some(op),
+                    _ => None,
+                };
+                self.opened.insert(key.id, op.clone());
+                op
+            }
+        };
+        let Some(page) = self.page(&key.id) else {
+            return;
+        };
+        if let Some(op) = op {
+            let op = match op {
+                ControlOp::LegacyRemove { member } => ControlOp::Remove {
+                    member,
+                    seen: self.legacy_seen(page, &member),
+                },
+                op => op,
+            };
             let entry = ControlEntry {
                 author: page.author(),
+                seq: page.seq(),
                 nonce: page.content().nonce,
                 op,
             };
             // The verdict is kept in the log; a void operation is not an error of this peer.
-            let _verdict = self.log.insert(key, entry);
+            let _verdict = self.log.insert(FoldKey::of(&key), entry);
         }
+    }
+
+    /// What a legacy remove (no `seen` on the wire) cuts `member` at: one past the highest page
+    /// of `member` that the remover's book referenced up to the remove page.
+    fn legacy_seen(&self, remove: &Page, member: &UserId) -> u64 {
+        let Some(book) = self.books.get(&remove.author()) else {
+            return 0;
+        };
+        book.range(0..remove.seq().saturating_add(1))
+            .iter()
+            .flat_map(|p| p.refs())
+            .filter(|r| r.author == *member)
+            .map(|r| r.seq.saturating_add(1))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Rebuilds the display order and room fold from the books (after a restore or a fork).
@@ -554,6 +851,13 @@ impl Replica {
         self.causal = CausalOrder::new();
         self.log = RoomLog::new(self.room);
         self.unindexed.clear();
+        let books = &self.books;
+        self.opened.retain(|r, _| {
+            books
+                .get(&r.author)
+                .and_then(|b| b.get(r.seq))
+                .is_some_and(|p| p.hash() == r.hash)
+        });
         let all: Vec<PageRef> = self
             .books
             .values()

@@ -1,4 +1,5 @@
 use super::*;
+use crate::membership::Standing;
 
 fn user(n: u8) -> UserId {
     UserId::from_bytes([n; 32])
@@ -6,9 +7,10 @@ fn user(n: u8) -> UserId {
 
 const NONCE: [u8; NONCE_LEN] = [7; NONCE_LEN];
 
-fn entry(author: u8, op: ControlOp) -> ControlEntry {
+fn entry(author: u8, seq: u64, op: ControlOp) -> ControlEntry {
     ControlEntry {
         author: user(author),
+        seq,
         nonce: NONCE,
         op,
     }
@@ -30,7 +32,7 @@ fn admit(member: u8, role: Role) -> ControlOp {
 
 fn group_log() -> RoomLog<u32> {
     let mut log = RoomLog::new(group_room_id(&user(1), &NONCE));
-    log.insert(10, entry(1, create())).unwrap();
+    log.insert(10, entry(1, 10, create())).unwrap();
     log
 }
 
@@ -39,14 +41,15 @@ fn creator_is_owner_and_only_owners_admit() {
     let mut log = group_log();
     assert!(log.state().is_owner(&user(1)));
     assert_eq!(
-        log.insert(20, entry(2, admit(3, Role::Member))),
+        log.insert(20, entry(2, 20, admit(3, Role::Member))),
         Err(RoomError::NotOwner(user(2)))
     );
-    log.insert(30, entry(1, admit(2, Role::Member))).unwrap();
+    log.insert(30, entry(1, 30, admit(2, Role::Member)))
+        .unwrap();
     assert!(log.state().is_member(&user(2)));
     assert!(!log.state().is_owner(&user(2)));
     assert_eq!(
-        log.insert(40, entry(2, ControlOp::Rename { name: "x".into() })),
+        log.insert(40, entry(2, 40, ControlOp::Rename { name: "x".into() })),
         Err(RoomError::NotOwner(user(2)))
     );
 }
@@ -55,26 +58,32 @@ fn creator_is_owner_and_only_owners_admit() {
 fn forged_create_by_another_author_is_rejected() {
     let mut log = RoomLog::new(group_room_id(&user(1), &NONCE));
     assert_eq!(
-        log.insert(5, entry(2, create())),
+        log.insert(5, entry(2, 5, create())),
         Err(RoomError::ForeignRoomId)
     );
-    log.insert(10, entry(1, create())).unwrap();
+    log.insert(10, entry(1, 10, create())).unwrap();
     assert_eq!(
-        log.insert(20, entry(1, create())),
+        log.insert(20, entry(1, 20, create())),
         Err(RoomError::AlreadyCreated)
     );
 }
 
+fn remove(member: u8, seen: u64) -> ControlOp {
+    ControlOp::Remove {
+        member: user(member),
+        seen,
+    }
+}
+
 #[test]
-fn concurrent_mutual_removal_keeps_the_first_displayed() {
+fn concurrent_mutual_removal_keeps_the_first_folded() {
     let mut log = group_log();
-    log.insert(20, entry(1, admit(2, Role::Owner))).unwrap();
-    // Owner 2's removal of 1 arrives first but is displayed after 1's removal of 2.
-    log.insert(40, entry(2, ControlOp::Remove { member: user(1) }))
-        .unwrap();
+    log.insert(20, entry(1, 20, admit(2, Role::Owner))).unwrap();
+    // Owner 2's removal of 1 arrives first but is folded after 1's removal of 2. Each had seen
+    // the other's book up to before the other's removal page.
+    log.insert(40, entry(2, 40, remove(1, 25))).unwrap();
     assert!(!log.state().is_member(&user(1)));
-    log.insert(30, entry(1, ControlOp::Remove { member: user(2) }))
-        .unwrap();
+    log.insert(30, entry(1, 30, remove(2, 35))).unwrap();
     assert!(log.state().is_member(&user(1)), "refold: 1 removed 2 first");
     assert!(!log.state().is_member(&user(2)));
     assert_eq!(log.verdict(&40), Some(&Err(RoomError::NotOwner(user(2)))));
@@ -83,17 +92,19 @@ fn concurrent_mutual_removal_keeps_the_first_displayed() {
 #[test]
 fn last_owner_is_never_removed_and_leaving_promotes_the_eldest() {
     let mut log = group_log();
-    log.insert(20, entry(1, admit(3, Role::Member))).unwrap();
-    log.insert(30, entry(1, admit(2, Role::Member))).unwrap();
+    log.insert(20, entry(1, 20, admit(3, Role::Member)))
+        .unwrap();
+    log.insert(30, entry(1, 30, admit(2, Role::Member)))
+        .unwrap();
     assert_eq!(
-        log.insert(40, entry(1, ControlOp::Remove { member: user(1) })),
+        log.insert(40, entry(1, 40, remove(1, 40))),
         Err(RoomError::LastOwner)
     );
     assert_eq!(
-        log.insert(45, entry(1, admit(1, Role::Member))),
+        log.insert(45, entry(1, 45, admit(1, Role::Member))),
         Err(RoomError::LastOwner)
     );
-    let change = log.insert(50, entry(1, ControlOp::Leave)).unwrap();
+    let change = log.insert(50, entry(1, 50, ControlOp::Leave)).unwrap();
     assert_eq!(
         change,
         Change::Departed {
@@ -105,40 +116,53 @@ fn last_owner_is_never_removed_and_leaving_promotes_the_eldest() {
 }
 
 #[test]
-fn membership_is_judged_at_each_page_position() {
+fn membership_is_judged_in_the_authors_seq_space() {
     let mut log = group_log();
-    log.insert(20, entry(1, admit(2, Role::Member))).unwrap();
-    log.insert(40, entry(1, ControlOp::Remove { member: user(2) }))
+    let request = ControlOp::JoinRequest {
+        display_name: "Bo".into(),
+        invite: None,
+    };
+    log.insert(15, entry(2, 0, request)).unwrap();
+    log.insert(20, entry(1, 20, admit(2, Role::Member)))
         .unwrap();
+    // The owner had seen 5 pages of 2's book when removing 2.
+    log.insert(40, entry(1, 40, remove(2, 5))).unwrap();
+    // Fold positions do not matter any more, only 2's own seqs: 1..5 count.
+    for (seq, at) in [(1, 99), (4, 1)] {
+        assert_eq!(log.check_content_at(&user(2), seq, &at), Ok(()));
+    }
+    for (seq, at) in [(0, 30), (5, 30), (6, 1)] {
+        assert_eq!(
+            log.check_content_at(&user(2), seq, &at),
+            Err(RoomError::NotMember(user(2)))
+        );
+    }
     assert_eq!(
-        log.check_content_at(&user(2), &15),
-        Err(RoomError::NotMember(user(2)))
-    );
-    assert_eq!(log.check_content_at(&user(2), &30), Ok(()));
-    assert_eq!(
-        log.check_content_at(&user(2), &50),
-        Err(RoomError::NotMember(user(2)))
-    );
-    assert_eq!(
-        log.check_content_at(&user(9), &30),
+        log.check_content_at(&user(9), 0, &30),
         Err(RoomError::NotMember(user(9)))
     );
     assert!(log.is_known(&user(2)));
+    assert_eq!(log.standing(&user(2)), Standing::Former { cut: 5 });
 }
 
 #[test]
 fn deleted_room_is_read_only() {
     let mut log = group_log();
-    log.insert(20, entry(1, admit(2, Role::Member))).unwrap();
-    log.insert(30, entry(1, ControlOp::Delete)).unwrap();
+    log.insert(20, entry(1, 20, admit(2, Role::Member)))
+        .unwrap();
+    log.insert(30, entry(1, 30, ControlOp::Delete)).unwrap();
     assert!(log.state().is_deleted());
-    assert_eq!(log.check_content_at(&user(1), &40), Err(RoomError::Deleted));
-    assert_eq!(log.check_content_at(&user(1), &25), Ok(()));
+    assert_eq!(
+        log.check_content_at(&user(1), 40, &40),
+        Err(RoomError::Deleted)
+    );
+    assert_eq!(log.check_content_at(&user(1), 25, &25), Ok(()));
     assert_eq!(
         log.insert(
             50,
             entry(
                 1,
+                50,
                 ControlOp::Rename {
                     name: "back".into()
                 }
@@ -147,7 +171,7 @@ fn deleted_room_is_read_only() {
         Err(RoomError::Deleted)
     );
     assert_eq!(
-        log.insert(60, entry(2, ControlOp::Leave)),
+        log.insert(60, entry(2, 60, ControlOp::Leave)),
         Err(RoomError::Deleted)
     );
 }
@@ -159,13 +183,14 @@ fn join_request_then_admission() {
         display_name: "Ann".into(),
         invite: None,
     };
-    log.insert(20, entry(4, request.clone())).unwrap();
+    log.insert(20, entry(4, 0, request.clone())).unwrap();
     assert!(log.state().join_requests().contains_key(&user(4)));
     assert!(log.is_known(&user(4)));
-    log.insert(30, entry(1, admit(4, Role::Member))).unwrap();
+    log.insert(30, entry(1, 30, admit(4, Role::Member)))
+        .unwrap();
     assert!(log.state().join_requests().is_empty());
     assert_eq!(
-        log.insert(40, entry(4, request)),
+        log.insert(40, entry(4, 1, request)),
         Err(RoomError::AlreadyMember(user(4)))
     );
 }
@@ -179,6 +204,7 @@ fn direct_room_id_is_symmetric_and_either_side_opens_it() {
     let open = |by: u8, with: UserId| {
         entry(
             by,
+            0,
             ControlOp::Create {
                 name: String::new(),
                 direct: Some(with),
@@ -190,7 +216,7 @@ fn direct_room_id_is_symmetric_and_either_side_opens_it() {
     assert_eq!(log.insert(11, open(1, b)), Ok(Change::Nothing));
     assert!(log.state().is_owner(&a) && log.state().is_owner(&b));
     assert_eq!(
-        log.insert(12, entry(1, admit(3, Role::Member))),
+        log.insert(12, entry(1, 12, admit(3, Role::Member))),
         Err(RoomError::DirectRoom)
     );
     let mut outsider = RoomLog::<u32>::new(id);
@@ -204,6 +230,7 @@ mod replica {
     use crate::book::Book;
     use crate::crypto::RoomSecret;
     use crate::identity::Identity;
+    use crate::membership::{MAX_CLOCK_SKEW_MS, MAX_PAGES_PAST_CUT, StoreRefusal, SyncRight};
     use crate::page::{Body, BookId, ControlOp, MessageBody, PageMeta, Role};
     use crate::room::{Replica, RoomError, WriteError, group_room_id};
 
@@ -257,8 +284,12 @@ mod replica {
                 [3; 24],
             )
             .unwrap();
-        let ingested = room.ingest(vec![forged.into_page()]);
+        let ingested = room.ingest_at(vec![forged.into_page()], 10);
         assert!(ingested.stored.is_empty());
+        assert!(matches!(
+            ingested.refused[..],
+            [(_, StoreRefusal::Stranger { seq: 0, .. })]
+        ));
         assert!(room.book(&outsider.user_id()).is_none());
         // A join request is the one page a non-member may write.
         let request = Body::Control(ControlOp::JoinRequest {
@@ -279,7 +310,10 @@ mod replica {
                 [5; 24],
             )
             .unwrap();
-        assert_eq!(room.ingest(vec![request.into_page()]).stored.len(), 1);
+        assert_eq!(
+            room.ingest_at(vec![request.into_page()], 10).stored.len(),
+            1
+        );
         assert!(
             room.state()
                 .join_requests()
@@ -337,5 +371,140 @@ mod replica {
         let order = |r: &Replica| r.display_order().cloned().collect::<Vec<_>>();
         assert_eq!(order(&restored), order(&room));
         assert!(restored.state().is_member(&member.user_id()));
+    }
+
+    fn joined(owner: &Identity, member: &Identity) -> (Replica, Replica) {
+        let mut room = created(owner);
+        let admit = Body::Control(ControlOp::Admit {
+            member: member.user_id(),
+            role: Role::Member,
+        });
+        room.write(owner, &admit, 2, [2; 24]).unwrap();
+        let mut theirs = Replica::new(room.room(), &RoomSecret::from_bytes(SECRET));
+        theirs.ingest_at(all_pages(&room), 10);
+        assert!(theirs.state().is_member(&member.user_id()));
+        (room, theirs)
+    }
+
+    fn all_pages(r: &Replica) -> Vec<crate::page::Page> {
+        r.books()
+            .flat_map(|(_, book)| book.range(0..book.len()).to_vec())
+            .map(|p| p.into_page())
+            .collect()
+    }
+
+    #[test]
+    fn pages_from_the_future_are_held_until_their_time() {
+        let owner = id(1);
+        let member = id(2);
+        let (mut room, mut theirs) = joined(&owner, &member);
+        let now = 1_000_000;
+        let stamp = now + MAX_CLOCK_SKEW_MS + 1;
+        let page = theirs
+            .write(&member, &text("early"), stamp, [9; 24])
+            .unwrap();
+        let ingested = room.ingest_at(vec![page.clone().into_page()], now);
+        assert!(ingested.stored.is_empty() && ingested.refused.is_empty());
+        assert_eq!(room.held_len(), 1);
+        assert!(room.book(&member.user_id()).is_none(), "not stored");
+        assert_eq!(room.poll_timeout(), Some(stamp - MAX_CLOCK_SKEW_MS));
+        // Offered again while held: still one copy, still not stored.
+        room.ingest_at(vec![page.clone().into_page()], now);
+        assert_eq!(room.held_len(), 1);
+        assert!(
+            room.handle_timeout(stamp - MAX_CLOCK_SKEW_MS - 1)
+                .stored
+                .is_empty()
+        );
+        let released = room.handle_timeout(stamp - MAX_CLOCK_SKEW_MS);
+        assert_eq!(released.stored, vec![page]);
+        assert_eq!(room.held_len(), 0);
+        assert_eq!(room.poll_timeout(), None);
+        // Within the bound: stored at once.
+        let page = theirs
+            .write(&member, &text("fine"), stamp + 10, [10; 24])
+            .unwrap();
+        assert_eq!(
+            room.ingest_at(vec![page.into_page()], stamp).stored.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_removed_members_later_pages_never_count_and_are_capped() {
+        let owner = id(1);
+        let member = id(2);
+        let (mut room, mut theirs) = joined(&owner, &member);
+        for i in 0..3u8 {
+            let page = theirs.write(&member, &text("before"), 20 + u64::from(i), [20 + i; 24]);
+            room.ingest_at(vec![page.unwrap().into_page()], 100);
+        }
+        let seen = room.seen_of(&member.user_id());
+        assert_eq!(seen, 3);
+        // A peer that keeps taking the member's pages until it learns of the removal.
+        let mut late = Replica::new(room.room(), &RoomSecret::from_bytes(SECRET));
+        // Twice: the member's book may come before the admission that lets it be stored.
+        late.ingest_at(all_pages(&room), 100);
+        late.ingest_at(all_pages(&room), 100);
+        assert_eq!(late.seen_of(&member.user_id()), 3);
+        let remove = Body::Control(ControlOp::Remove {
+            member: member.user_id(),
+            seen,
+        });
+        let removal = room.write(&owner, &remove, 50, [50; 24]).unwrap();
+        assert_eq!(room.cut_at(&member.user_id()), Some(3));
+        assert_eq!(room.may_sync(&member.user_id()), SyncRight::None);
+        assert_eq!(room.may_sync(&owner.user_id()), SyncRight::Full);
+        // The member writes on, back-dated to before its removal.
+        let past: Vec<_> = (0..MAX_PAGES_PAST_CUT + 5)
+            .map(|i| {
+                let nonce = [(i % 250) as u8 + 1; 24];
+                theirs
+                    .write(&member, &text("after"), 1, nonce)
+                    .unwrap()
+                    .into_page()
+            })
+            .collect();
+        assert_eq!(late.ingest_at(past.clone(), 100).stored.len(), past.len());
+        let ingested = room.ingest_at(past.clone(), 100);
+        assert_eq!(ingested.stored.len() as u64, MAX_PAGES_PAST_CUT);
+        assert_eq!(ingested.refused.len(), 5);
+        assert!(matches!(
+            ingested.refused[0].1,
+            StoreRefusal::PastCut { cut: 3, .. }
+        ));
+        let counted = |r: &Replica| {
+            r.display_order()
+                .filter(|k| k.id.author == member.user_id() && r.counts(k))
+                .map(|k| k.id.seq)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            counted(&room),
+            vec![0, 1, 2],
+            "the back-dated pages do not count"
+        );
+        // The late peer learns of the removal: it drops what is past the cap.
+        let ingested = late.ingest_at(vec![removal.into_page()], 100);
+        assert_eq!(
+            ingested.dropped,
+            vec![(member.user_id(), 3 + MAX_PAGES_PAST_CUT)]
+        );
+        assert_eq!(late.seen_of(&member.user_id()), 3 + MAX_PAGES_PAST_CUT);
+        assert_eq!(counted(&late), vec![0, 1, 2]);
+        let order = |r: &Replica| r.display_order().cloned().collect::<Vec<_>>();
+        assert_eq!(order(&late), order(&room));
+    }
+
+    #[test]
+    fn only_a_member_may_write_a_leave() {
+        let owner = id(1);
+        let outsider = id(2);
+        let mut room = created(&owner);
+        assert_eq!(
+            room.write(&outsider, &Body::Control(ControlOp::Leave), 2, [2; 24]),
+            Err(WriteError::Room(RoomError::NotMember(outsider.user_id())))
+        );
+        assert!(room.book(&outsider.user_id()).is_none());
     }
 }

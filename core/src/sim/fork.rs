@@ -155,7 +155,7 @@ impl ForkSim {
 
         // The author: common pages, then two branches.
         let mut author = Replica::new(room, &secret);
-        author.ingest(room_pages.clone());
+        author.ingest_at(room_pages.clone(), 0);
         let message = |text: String| {
             Body::Message(MessageBody::Text {
                 text,
@@ -204,11 +204,11 @@ impl ForkSim {
             first_of_side[side] = false;
             let mut replica = Replica::new(room, &secret);
             if i != 0 {
-                replica.ingest(room_pages.clone());
+                replica.ingest_at(room_pages.clone(), 0);
             } else {
                 replica = owner.clone();
             }
-            replica.ingest(pages[..held].to_vec());
+            replica.ingest_at(pages[..held].to_vec(), 0);
             for m in 0..1 + rng.below(3) {
                 let _ = replica.write(
                     &me,

@@ -15,7 +15,10 @@
 //! invariants.
 
 pub mod fork;
+mod removal;
 mod rng;
+
+pub use removal::RemovalSim;
 
 pub use rng::SplitMix64;
 

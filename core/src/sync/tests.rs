@@ -443,7 +443,7 @@ fn two_peers_on_different_branches_walk_down_to_the_fork_point() {
     // b holds the other branch: 2 common pages, then 25 of its own.
     let right = twin.book(&author).unwrap().range(0..27).to_vec();
     b.replica
-        .ingest(right.into_iter().map(VerifiedPage::into_page).collect());
+        .ingest_at(right.into_iter().map(VerifiedPage::into_page).collect(), 0);
     assert_eq!(b.replica.book(&author).unwrap().len(), 27);
     commit_all(&mut a.replica);
     commit_all(&mut b.replica);
@@ -509,14 +509,14 @@ fn a_proof_pushed_as_a_pair_is_taken_even_when_neither_page_follows_ours() {
         .iter()
         .map(|p| p.page().clone())
         .collect();
-    b.replica.ingest(held);
+    b.replica.ingest_at(held, 0);
     assert_eq!(b.replica.book(&author).unwrap().len(), 6);
     // Seq 6 of two branches that both left ours at seq 2: neither follows our page 5.
     let pair = vec![
         x.book(&author).unwrap().get(6).unwrap().page().clone(),
         y.book(&author).unwrap().get(6).unwrap().page().clone(),
     ];
-    let ingested = b.replica.ingest(pair);
+    let ingested = b.replica.ingest_at(pair, 0);
     assert_eq!(ingested.equivocations.len(), 1);
     assert!(
         ingested.peer_lacks_proof.is_empty(),

@@ -89,10 +89,25 @@ fn body_bytes_are_stable() {
             "05034f7073".to_owned(),
         ),
         (Body::Control(ControlOp::Delete), "06".to_owned()),
+        // Remove: tag 7, the member, then the varint length seen (300 = ac 02).
+        (
+            Body::Control(ControlOp::Remove { member, seen: 300 }),
+            format!("07{}ac02", hex(member.as_bytes())),
+        ),
+        // Rooms written before removal was causal hold tag 3 with the member only.
+        (
+            Body::Control(ControlOp::LegacyRemove { member }),
+            format!("03{}", hex(member.as_bytes())),
+        ),
         (text("hi"), "0002686900".to_owned()),
     ];
     for (body, expected) in cases {
         assert_eq!(hex(&body.encode()), expected, "{body:?}");
+        let mut bytes = Vec::new();
+        for i in (0..expected.len()).step_by(2) {
+            bytes.push(u8::from_str_radix(&expected[i..i + 2], 16).unwrap());
+        }
+        assert_eq!(Body::decode(body.kind(), &bytes), Ok(body));
     }
 }
 

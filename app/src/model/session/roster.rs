@@ -248,7 +248,7 @@ impl RoomSession {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::super::tests::{pages, person};
+    use super::super::tests::{TEST_NOW_MS, pages, person};
     use super::*;
     use quire_core::crypto::RoomSecret;
     use quire_core::identity::Identity;
@@ -276,8 +276,8 @@ mod tests {
                 [3; 24],
             )
             .unwrap();
-        bos.receive(pages(&[create, profile]));
-        room.receive(pages(&[request]));
+        bos.receive(pages(&[create, profile]), TEST_NOW_MS);
+        room.receive(pages(&[request]), TEST_NOW_MS);
         (ada, bo, room, bos)
     }
 
@@ -326,7 +326,7 @@ mod tests {
             .unwrap();
         assert_eq!(room.may_invite(true), Ok(()));
         let mut bos = bos;
-        bos.receive(pages(&[admit]));
+        bos.receive(pages(&[admit]), TEST_NOW_MS);
         assert_eq!(bos.may_invite(false), Ok(()));
         assert_eq!(
             bos.may_invite(true),
@@ -346,7 +346,7 @@ mod tests {
         let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
         bos.set_name_hint("Book club (invite)");
         assert_eq!(bos.summary().name, "Book club (invite)");
-        bos.receive(pages(&[create]));
+        bos.receive(pages(&[create]), TEST_NOW_MS);
         assert_eq!(bos.summary().name, "Book club", "the room's own name wins");
     }
 
@@ -389,11 +389,11 @@ mod tests {
             !bo_side.needs_profile(),
             "not writable before the create arrives"
         );
-        bo_side.receive(pages(&[create]));
+        bo_side.receive(pages(&[create]), TEST_NOW_MS);
         assert!(bo_side.needs_profile());
         let profile = bo_side.set_profile(&bo, "Bo", 1_001, [2; 24]).unwrap();
         assert!(!bo_side.needs_profile());
-        ada_side.receive(pages(&[profile]));
+        ada_side.receive(pages(&[profile]), TEST_NOW_MS);
         assert_eq!(
             ada_side.title(),
             "Bo",

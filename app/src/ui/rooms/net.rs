@@ -644,10 +644,25 @@ impl Net {
         }
     }
 
-    /// Heads re-sends and request retries; drops streams that went quiet.
+    /// Heads re-sends and request retries; drops streams that went quiet. Also releases pages
+    /// core held back for a timestamp ahead of this device's clock, once their time has come.
     fn run_timers(&self, rooms: Rooms) {
         let at = now_ms();
         let wall = now();
+        // Released pages are stored by the persister, which offers them to peers once committed.
+        let released = rooms
+            .held
+            .try_update_value(|held| {
+                let mut any = false;
+                for h in held.values_mut() {
+                    any |= h.session.release_held(at);
+                }
+                any
+            })
+            .unwrap_or(false);
+        if released {
+            rooms.after_change();
+        }
         let mut closed = Vec::new();
         {
             let mut state = self.state.borrow_mut();

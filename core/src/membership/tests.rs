@@ -1,0 +1,257 @@
+use super::*;
+use crate::page::{ControlOp, NONCE_LEN, PageHash};
+use crate::room::{ControlEntry, RoomLog, group_room_id};
+
+fn user(n: u8) -> UserId {
+    UserId::from_bytes([n; 32])
+}
+
+const NONCE: [u8; NONCE_LEN] = [7; NONCE_LEN];
+
+fn key(depth: u64, author: u8, seq: u64) -> FoldKey {
+    FoldKey {
+        depth,
+        id: PageRef {
+            author: user(author),
+            seq,
+            hash: PageHash([author; 32]),
+        },
+    }
+}
+
+fn entry(author: u8, seq: u64, op: ControlOp) -> ControlEntry {
+    ControlEntry {
+        author: user(author),
+        seq,
+        nonce: NONCE,
+        op,
+    }
+}
+
+#[test]
+fn a_tenure_covers_its_start_up_to_its_cut() {
+    let mut t = Tenures::default();
+    t.open(user(2), 1, Role::Member);
+    assert!(!t.counts(&user(2), 0) && t.counts(&user(2), 1) && t.counts(&user(2), 1_000));
+    assert!(t.cut(&user(2), 5));
+    assert!(!t.cut(&user(2), 9), "nothing left to cut");
+    assert!(t.counts(&user(2), 4) && !t.counts(&user(2), 5));
+    assert_eq!(t.cut_at(&user(2)), Some(5));
+    // Re-admitted from an earlier seq: never below the previous cut.
+    t.open(user(2), 3, Role::Owner);
+    assert_eq!(t.of(&user(2))[1].start, 5);
+    assert!(t.counts(&user(2), 5));
+    assert_eq!(t.covering(&user(2), 7).map(|t| t.role), Some(Role::Owner));
+    // A cut before the start empties the tenure instead of reaching back into the last one.
+    t.cut(&user(2), 2);
+    assert_eq!(t.of(&user(2))[1].cut, Some(5));
+    assert!(!t.counts(&user(2), 5));
+}
+
+#[test]
+fn standing_and_what_each_may_store_and_receive() {
+    let mut t = Tenures::default();
+    t.open(user(1), 0, Role::Owner);
+    t.open(user(2), 1, Role::Member);
+    t.cut(&user(2), 10);
+    assert_eq!(Standing::of(&t, &user(1), false), Standing::Member);
+    assert_eq!(
+        Standing::of(&t, &user(2), true),
+        Standing::Former { cut: 10 }
+    );
+    assert_eq!(Standing::of(&t, &user(3), true), Standing::Pending);
+    assert_eq!(Standing::of(&t, &user(4), false), Standing::Unknown);
+
+    assert_eq!(Standing::Member.sync_right(), SyncRight::Full);
+    assert_eq!(Standing::Pending.sync_right(), SyncRight::ControlOnly);
+    assert_eq!(Standing::Former { cut: 10 }.sync_right(), SyncRight::None);
+    assert_eq!(Standing::Unknown.sync_right(), SyncRight::None);
+
+    let former = Standing::Former { cut: 10 };
+    assert_eq!(may_store(Standing::Member, user(1), 99_999, false), Ok(()));
+    assert_eq!(
+        may_store(former, user(2), 10 + MAX_PAGES_PAST_CUT - 1, false),
+        Ok(())
+    );
+    assert_eq!(
+        may_store(former, user(2), 10 + MAX_PAGES_PAST_CUT, false),
+        Err(StoreRefusal::PastCut {
+            author: user(2),
+            cut: 10,
+            seq: 10 + MAX_PAGES_PAST_CUT
+        })
+    );
+    assert_eq!(
+        may_store(Standing::Pending, user(3), 1, true),
+        Err(StoreRefusal::NotAdmitted {
+            author: user(3),
+            seq: 1
+        })
+    );
+    assert_eq!(may_store(Standing::Unknown, user(4), 0, true), Ok(()));
+    for (seq, is_request) in [(0, false), (1, true)] {
+        assert_eq!(
+            may_store(Standing::Unknown, user(4), seq, is_request),
+            Err(StoreRefusal::Stranger {
+                author: user(4),
+                seq
+            })
+        );
+    }
+}
+
+#[test]
+fn the_request_cap_keeps_the_lowest_ids_whatever_the_arrival_order() {
+    let keep = |arrivals: &[u8]| {
+        let mut held: Vec<UserId> = Vec::new();
+        for &n in arrivals {
+            match admit_request(&held, user(n)) {
+                Ok(None) => held.push(user(n)),
+                Ok(Some(evicted)) => {
+                    held.retain(|u| *u != evicted);
+                    held.push(user(n));
+                }
+                Err(refusal) => {
+                    assert_eq!(refusal, StoreRefusal::TooManyRequests { author: user(n) })
+                }
+            }
+            assert!(held.len() <= MAX_PENDING_REQUESTS);
+        }
+        held.sort();
+        held
+    };
+    let up: Vec<u8> = (1..=100).collect();
+    let down: Vec<u8> = (1..=100).rev().collect();
+    let mixed: Vec<u8> = (1..=100u32).map(|i| ((i * 37) % 100 + 1) as u8).collect();
+    let expected: Vec<UserId> = (1..=MAX_PENDING_REQUESTS as u8).map(user).collect();
+    assert_eq!(keep(&up), expected);
+    assert_eq!(keep(&down), expected);
+    assert_eq!(keep(&mixed), expected);
+}
+
+/// Two owners remove each other concurrently: each remove is past its author's cut for the
+/// other, so whichever folds first wins, and the fold order is `(depth, id)`: the same on every
+/// peer, whatever order the pages arrived in and whatever their timestamps said.
+#[test]
+fn concurrent_removals_converge_on_the_fold_order() {
+    let room = group_room_id(&user(1), &NONCE);
+    let pages = [
+        (
+            key(0, 1, 0),
+            entry(
+                1,
+                0,
+                ControlOp::Create {
+                    name: "r".into(),
+                    direct: None,
+                },
+            ),
+        ),
+        (
+            key(1, 1, 1),
+            entry(
+                1,
+                1,
+                ControlOp::Admit {
+                    member: user(2),
+                    role: Role::Owner,
+                },
+            ),
+        ),
+        (
+            key(2, 2, 0),
+            entry(2, 0, ControlOp::Rename { name: "two".into() }),
+        ),
+        // Concurrent: both at depth 3; 1 had seen 2's book up to 1 page, 2 had seen 2 of 1's.
+        (
+            key(3, 1, 2),
+            entry(
+                1,
+                2,
+                ControlOp::Remove {
+                    member: user(2),
+                    seen: 1,
+                },
+            ),
+        ),
+        (
+            key(3, 2, 1),
+            entry(
+                2,
+                1,
+                ControlOp::Remove {
+                    member: user(1),
+                    seen: 2,
+                },
+            ),
+        ),
+        (
+            key(4, 2, 2),
+            entry(
+                2,
+                2,
+                ControlOp::Rename {
+                    name: "late".into(),
+                },
+            ),
+        ),
+    ];
+    let fold = |order: &[usize]| {
+        let mut log = RoomLog::new(room);
+        for &i in order {
+            let (k, e) = pages[i].clone();
+            let _ = log.insert(k, e);
+        }
+        log
+    };
+    let forward = fold(&[0, 1, 2, 3, 4, 5]);
+    for order in [[5, 4, 3, 2, 1, 0], [4, 0, 5, 1, 3, 2], [1, 3, 0, 5, 2, 4]] {
+        let other = fold(&order);
+        assert_eq!(other.state(), forward.state());
+    }
+    let state = forward.state();
+    // (3, user 1) < (3, user 2): 1's remove folds first, 2 is cut at 1.
+    assert!(state.is_member(&user(1)) && !state.is_member(&user(2)));
+    assert_eq!(forward.standing(&user(2)), Standing::Former { cut: 1 });
+    assert_eq!(
+        state.name(),
+        "two",
+        "2's rename below its cut counts, the later one does not"
+    );
+    assert!(forward.verdict(&key(3, 2, 1)).is_some_and(Result::is_err));
+}
+
+#[test]
+fn a_leave_cuts_right_after_itself() {
+    let room = group_room_id(&user(1), &NONCE);
+    let mut log = RoomLog::new(room);
+    log.insert(
+        key(0, 1, 0),
+        entry(
+            1,
+            0,
+            ControlOp::Create {
+                name: "r".into(),
+                direct: None,
+            },
+        ),
+    )
+    .unwrap();
+    log.insert(
+        key(1, 1, 1),
+        entry(
+            1,
+            1,
+            ControlOp::Admit {
+                member: user(2),
+                role: Role::Member,
+            },
+        ),
+    )
+    .unwrap();
+    log.insert(key(2, 2, 3), entry(2, 3, ControlOp::Leave))
+        .unwrap();
+    assert_eq!(log.standing(&user(2)), Standing::Former { cut: 4 });
+    assert!(log.check_content_at(&user(2), 2, &key(9, 2, 2)).is_ok());
+    assert!(log.check_content_at(&user(2), 4, &key(1, 2, 4)).is_err());
+}
