@@ -4,8 +4,10 @@
 //! - [`shell`]: the application frame: sidebar, main pane, status line, first-visit name prompt.
 //! - `net`: the browser libp2p node and the `/webrtc` transport.
 //! - `storage`: IndexedDB persistence (identity, rooms, books, pages).
+//! - [`lease`]: the Web Lock that lets one tab of a profile write.
 //! - `ui`: the messenger views that fill the shell's sidebar and main pane.
 
+pub mod lease;
 pub mod model;
 pub mod net;
 pub mod shell;

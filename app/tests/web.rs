@@ -147,10 +147,21 @@ async fn a_valid_name_opens_the_shell_and_a_return_visit_goes_straight_in() {
     let avatar = root.query_selector(".me .avatar").unwrap().unwrap();
     assert_eq!(avatar.text_content().unwrap(), "AL");
     assert!(find(&root, "room-list-empty").is_some());
-    // Registration has committed once the rooms loaded; a second tab then goes straight in.
+    // Registration has committed once the rooms loaded; a second tab of the same profile
+    // then waits for the first, and taking Quire over goes straight in, without asking again.
     eventually("the rooms loaded", || find(&root, "no-room").is_some()).await;
 
     let again = mount(database);
+    eventually("the second tab waits", || {
+        find(&again, "open-elsewhere").is_some()
+    })
+    .await;
+    assert!(find(&again, "layout").is_none());
+    click(&again, "use-here");
+    eventually("the first tab steps aside", || {
+        find(&root, "open-elsewhere").is_some() && find(&root, "layout").is_none()
+    })
+    .await;
     eventually("the layout, without asking again", || {
         find(&again, "layout").is_some()
     })

@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod identity;
 pub mod ids;
 pub mod invite_link;
+pub mod lease;
 pub mod room_view;
 pub mod session;
 pub mod storage_health;

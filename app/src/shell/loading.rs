@@ -1,7 +1,10 @@
-//! What the shell shows before the messenger can start: storage opening, or unusable.
+//! What the shell shows before the messenger can start: storage opening, unusable, or the
+//! messenger running in another tab of the profile.
 
 use leptos::prelude::*;
 
+use crate::lease::TabLease;
+use crate::model::lease::LeasePhase;
 use crate::ui::{Messenger, StorageNotice};
 
 /// Shown while the database opens and the identity is read (usually a blink). If the open has
@@ -40,6 +43,53 @@ pub fn StorageFailure() -> impl IntoView {
                     "Private windows and some privacy settings block it; try a normal window, "
                     "or free some disk space, then reload."
                 </p>
+            </div>
+        </main>
+    }
+}
+
+/// Another tab of this profile runs Quire (it holds the writer lease): this one stays out of
+/// the way, and "Use here" moves Quire to it once the other tab has stored what it holds.
+#[component]
+pub fn OpenElsewhere() -> impl IntoView {
+    let lease = TabLease::expect();
+    let waiting = move || matches!(lease.phase.get(), LeasePhase::Elsewhere { asked: true });
+    let handed_over = move || lease.phase.get() == LeasePhase::Released;
+    view! {
+        <main class="welcome" data-testid="open-elsewhere">
+            <div class="welcome-card">
+                <img class="welcome-logo" src="/icons/quire.svg" alt="" width="56" height="56" />
+                <h1>
+                    {move || if handed_over() {
+                        "Quire moved to another tab"
+                    } else {
+                        "Quire is open in another tab"
+                    }}
+                </h1>
+                <p class="hint">
+                    "One tab at a time sends and receives, so your messages stay in one order. "
+                    {move || if handed_over() {
+                        "Everything you wrote here is saved."
+                    } else {
+                        "This tab takes over by itself when the other one closes."
+                    }}
+                </p>
+                <Show
+                    when=waiting
+                    fallback=move || view! {
+                        <button
+                            class="primary"
+                            data-testid="use-here"
+                            on:click=move |_| lease.use_here()
+                        >
+                            "Use here"
+                        </button>
+                    }
+                >
+                    <p role="status" data-testid="moving-here">
+                        "Moving Quire here: the other tab is saving what it holds…"
+                    </p>
+                </Show>
             </div>
         </main>
     }

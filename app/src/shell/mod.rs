@@ -15,9 +15,11 @@ use leptos::prelude::*;
 pub use display_name::{DisplayName, DisplayNameError, MAX_DISPLAY_NAME_CHARS};
 pub use state::{ConnectionStatus, ShellState};
 
+use crate::lease::TabLease;
+use crate::model::lease::LeasePhase;
 use crate::storage::DEFAULT_DB_NAME;
 use crate::ui::{Fragment, IdentityStatus, Messenger, Rooms, provide_messenger_in};
-use loading::{AppLoading, StorageFailure};
+use loading::{AppLoading, OpenElsewhere, StorageFailure};
 use main_pane::MainPane;
 use sidebar::Sidebar;
 use status_line::StatusLine;
@@ -33,11 +35,38 @@ pub fn App() -> impl IntoView {
 /// provided already, as tests do to drive it), the messenger and the address-bar fragment,
 /// then renders the [`Shell`]. The rooms controller is provided by the layout, once the
 /// identity is ready (see [`Layout`]).
+///
+/// Only the tab that holds the profile's writer lease ([`TabLease`]) opens the messenger; the
+/// others show [`OpenElsewhere`]. The messenger stays mounted while it hands over (it is storing
+/// what it holds) and is unmounted, its tasks stopped, before the lease is released.
 #[component]
 pub fn Quire(database: String) -> impl IntoView {
     if use_context::<ShellState>().is_none() {
         provide_context(ShellState::new());
     }
+    let lease = TabLease::provide(&database);
+    let runs_here = Memo::new(move |_| {
+        matches!(
+            lease.phase.get(),
+            LeasePhase::Holding | LeasePhase::Releasing
+        )
+    });
+    let asking = Memo::new(move |_| lease.phase.get() == LeasePhase::Asking);
+    move || {
+        if runs_here.get() {
+            let database = database.clone();
+            view! { <Writer database /> }.into_any()
+        } else if asking.get() {
+            view! { <AppLoading /> }.into_any()
+        } else {
+            view! { <OpenElsewhere /> }.into_any()
+        }
+    }
+}
+
+/// The messenger of the tab that holds the lease, over `database`.
+#[component]
+fn Writer(database: String) -> impl IntoView {
     provide_messenger_in(&database);
     Fragment::provide();
     view! { <Shell /> }

@@ -50,6 +50,10 @@ use crate::storage::{PageBatch, RoomRecord, Storage};
 /// forever; a week covers "I'll join tonight" while bounding the damage of a leaked link.
 pub const INVITE_LIFETIME_MS: u64 = 7 * 24 * 60 * 60 * 1000;
 
+/// How often a hand-over to another tab checks whether everything held is stored. Why: a
+/// batch commits in milliseconds; 50 ms keeps the hand-over quick without busy-waiting.
+const DRAIN_POLL_MS: u32 = 50;
+
 /// Recent errors the inspector keeps. Why: enough to see a pattern, bounded memory.
 const MAX_RECENT_ERRORS: usize = 50;
 
@@ -152,6 +156,8 @@ pub struct Rooms {
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     heads_dirty: StoredValue<BTreeSet<String>>,
     tasks: StoredValue<Tasks, LocalStorage>,
+    /// Quire is moving to another tab: no new writes (see [`Self::drain`]).
+    draining: StoredValue<bool>,
     errors: StoredValue<VecDeque<InspectedError>>,
     #[cfg(target_arch = "wasm32")]
     net: StoredValue<Option<net::Net>, LocalStorage>,
@@ -176,6 +182,7 @@ impl Rooms {
             refresh_scheduled: StoredValue::new(false),
             heads_dirty: StoredValue::new(BTreeSet::new()),
             tasks: StoredValue::new_local(Tasks::default()),
+            draining: StoredValue::new(false),
             errors: StoredValue::new(VecDeque::new()),
             #[cfg(target_arch = "wasm32")]
             net: StoredValue::new_local(None),
@@ -184,6 +191,11 @@ impl Rooms {
         // The app is single-threaded; the wrapper only satisfies `on_cleanup`'s bounds.
         let tasks = send_wrapper::SendWrapper::new(rooms.tasks.get_value());
         on_cleanup(move || tasks.stop());
+        if let Some(lease) = use_context::<crate::lease::TabLease>() {
+            lease.set_drain(Some(std::rc::Rc::new(move || Box::pin(rooms.drain()))));
+            let lease = send_wrapper::SendWrapper::new(lease);
+            on_cleanup(move || lease.set_drain(None));
+        }
         let loaded = StoredValue::new(false);
         Effect::new(move |_| {
             // Status first, so the effect tracks it even while the identity is missing.
@@ -233,6 +245,27 @@ impl Rooms {
         self.after_change();
         #[cfg(target_arch = "wasm32")]
         net::Net::start(self, me);
+    }
+
+    /// Quire is moving to another tab of this profile: refuses new writes, waits until every
+    /// page held is stored (a batch in flight still counts as unstored until it commits), then
+    /// stops the persister and the network, so nothing is written here after the hand-over.
+    pub(crate) async fn drain(self) {
+        self.draining.set_value(true);
+        loop {
+            let unstored = self
+                .held
+                .try_with_value(|held| held.values().any(|h| !h.session.unstored().is_empty()))
+                .unwrap_or(false);
+            if !unstored {
+                break;
+            }
+            self.wake_persister();
+            gloo_timers::future::TimeoutFuture::new(DRAIN_POLL_MS).await;
+        }
+        if let Some(tasks) = self.tasks.try_get_value() {
+            tasks.stop();
+        }
     }
 
     /// Runs `task` until it ends or the app unmounts.
@@ -494,8 +527,12 @@ impl Rooms {
         Ok(())
     }
 
-    /// Refuses new writing while storage cannot keep it (the reason is for the user).
+    /// Refuses new writing while storage cannot keep it or Quire is moving to another tab (the
+    /// reason is for the user).
     fn may_write(&self) -> Result<(), String> {
+        if self.draining.try_get_value().unwrap_or(false) {
+            return Err("Quire is moving to another tab".to_owned());
+        }
         match self.health.try_with_untracked(StorageHealth::refusal) {
             Some(Some(why)) => Err(why),
             _ => Ok(()),
