@@ -147,7 +147,14 @@ impl TabLease {
             }
             let mut resolve = None;
             let held = js_sys::Promise::new(&mut |res, _rej| resolve = Some(res));
-            lease.inner.update_value(|i| i.release = resolve);
+            if lease
+                .inner
+                .try_update_value(|i| i.release = resolve)
+                .is_none()
+            {
+                // Granted after the app unmounted (the request was queued): let it go at once.
+                return JsValue::UNDEFINED;
+            }
             lease.input(LeaseInput::Granted);
             held.into()
         });

@@ -14,6 +14,36 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
+/// The seeds to run: `<prefix>_SEED` replays one; otherwise `<prefix>_SEEDS` of them (default
+/// `default`) from `<prefix>_SEED_BASE` (default 0).
+fn seeds(prefix: &str, default: u64) -> Vec<u64> {
+    match env_u64(&format!("{prefix}_SEED")) {
+        Some(seed) => vec![seed],
+        None => {
+            let base = env_u64(&format!("{prefix}_SEED_BASE")).unwrap_or(0);
+            (base..base + env_u64(&format!("{prefix}_SEEDS")).unwrap_or(default)).collect()
+        }
+    }
+}
+
+/// Runs `each` for every seed on up to four threads (seeds dealt round-robin); returns the
+/// results. A panic in any run fails the test with that run's message.
+fn across_threads<T: Send + 'static>(seeds: &[u64], each: fn(u64) -> T) -> Vec<T> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    let handles: Vec<_> = (0..workers)
+        .map(|w| {
+            let chunk: Vec<u64> = seeds.iter().copied().skip(w).step_by(workers).collect();
+            std::thread::spawn(move || chunk.into_iter().map(each).collect::<Vec<T>>())
+        })
+        .collect();
+    handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect()
+}
+
 fn run(scenario: Scenario) -> Sim {
     let seed = scenario.seed;
     let mut sim = Sim::new(scenario);
@@ -25,43 +55,17 @@ fn run(scenario: Scenario) -> Sim {
 
 #[test]
 fn hostile_network_converges_for_many_seeds() {
-    let seeds: Vec<u64> = match env_u64("QUIRE_SIM_SEED") {
-        Some(seed) => vec![seed],
-        None => {
-            let base = env_u64("QUIRE_SIM_SEED_BASE").unwrap_or(0);
-            (base..base + env_u64("QUIRE_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS)).collect()
-        }
-    };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
-    let chunks: Vec<Vec<u64>> = (0..workers)
-        .map(|w| seeds.iter().copied().skip(w).step_by(workers).collect())
-        .collect();
-    let handles: Vec<_> = chunks
-        .into_iter()
-        .map(|chunk| {
-            std::thread::spawn(move || {
-                let (mut forks, mut crashes) = (0, 0);
-                for seed in chunk {
-                    let sim = run(Scenario::hostile(seed));
-                    forks += usize::from(sim.equivocated());
-                    crashes += sim.crashes;
-                    assert!(
-                        sim.acked() > 20,
-                        "seed {seed}: too little traffic to mean anything"
-                    );
-                }
-                (forks, crashes)
-            })
-        })
-        .collect();
-    let (mut forks, mut crashes) = (0, 0);
-    for handle in handles {
-        let (f, c) = handle.join().unwrap();
-        forks += f;
-        crashes += c;
-    }
+    let seeds = seeds("QUIRE_SIM", DEFAULT_SEEDS);
+    let runs = across_threads(&seeds, |seed| {
+        let sim = run(Scenario::hostile(seed));
+        assert!(
+            sim.acked() > 20,
+            "seed {seed}: too little traffic to mean anything"
+        );
+        (sim.equivocated(), sim.crashes)
+    });
+    let forks = runs.iter().filter(|(forked, _)| *forked).count();
+    let crashes: u64 = runs.iter().map(|(_, c)| c).sum();
     assert!(
         crashes as usize >= seeds.len() / 2,
         "only {crashes} crashes: the scenario is too tame"
@@ -113,35 +117,19 @@ const FORK_SEEDS: u64 = 1000;
 #[test]
 fn a_forked_book_is_cut_at_its_fork_point_on_every_peer() {
     use quire_core::sim::fork::{ForkScenario, ForkSim};
-    let seeds: Vec<u64> = match env_u64("QUIRE_FORK_SEED") {
-        Some(seed) => vec![seed],
-        None => {
-            let base = env_u64("QUIRE_FORK_SEED_BASE").unwrap_or(0);
-            (base..base + env_u64("QUIRE_FORK_SEEDS").unwrap_or(FORK_SEEDS)).collect()
+    let seeds = seeds("QUIRE_FORK", FORK_SEEDS);
+    let walked = across_threads(&seeds, |seed| {
+        let mut sim = ForkSim::new(ForkScenario::random(seed));
+        if let Err(violation) = sim.run() {
+            panic!(
+                "{violation}\nreplay: QUIRE_FORK_SEED={seed} cargo test -p quire-core --test sim"
+            );
         }
-    };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
-    let handles: Vec<_> = (0..workers)
-        .map(|w| {
-            let chunk: Vec<u64> = seeds.iter().copied().skip(w).step_by(workers).collect();
-            std::thread::spawn(move || {
-                let mut walked = 0usize;
-                for seed in chunk {
-                    let mut sim = ForkSim::new(ForkScenario::random(seed));
-                    if let Err(violation) = sim.run() {
-                        panic!(
-                            "{violation}\nreplay: QUIRE_FORK_SEED={seed} cargo test -p quire-core --test sim"
-                        );
-                    }
-                    walked += usize::from(sim.walked());
-                }
-                walked
-            })
-        })
-        .collect();
-    let walked: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        sim.walked()
+    })
+    .into_iter()
+    .filter(|w| *w)
+    .count();
     assert!(
         walked * 2 >= seeds.len(),
         "only {walked} runs compared the branches above the fork: the scenario is too tame"
@@ -152,42 +140,19 @@ fn a_forked_book_is_cut_at_its_fork_point_on_every_peer() {
 /// (`QUIRE_SIM_SEEDS` and `QUIRE_SIM_SEED` apply here too).
 #[test]
 fn removed_members_and_strangers_cannot_write_themselves_back_in() {
-    let seeds: Vec<u64> = match env_u64("QUIRE_SIM_SEED") {
-        Some(seed) => vec![seed],
-        None => {
-            let base = env_u64("QUIRE_SIM_SEED_BASE").unwrap_or(0);
-            (base..base + env_u64("QUIRE_SIM_SEEDS").unwrap_or(1_000)).collect()
+    let seeds = seeds("QUIRE_SIM", 1_000);
+    let runs = across_threads(&seeds, |seed| {
+        let mut sim = RemovalSim::new(seed);
+        if let Err(violation) = sim.run() {
+            panic!(
+                "{violation}\nreplay: QUIRE_SIM_SEED={seed} cargo test -p quire-core \
+                 --test sim removed_members"
+            );
         }
-    };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
-    let handles: Vec<_> = (0..workers)
-        .map(|w| {
-            let chunk: Vec<u64> = seeds.iter().copied().skip(w).step_by(workers).collect();
-            std::thread::spawn(move || {
-                let (mut doubles, mut backdated) = (0usize, 0usize);
-                for seed in chunk {
-                    let mut sim = RemovalSim::new(seed);
-                    if let Err(violation) = sim.run() {
-                        panic!(
-                            "{violation}\nreplay: QUIRE_SIM_SEED={seed} cargo test -p quire-core \
-                             --test sim removed_members"
-                        );
-                    }
-                    doubles += usize::from(sim.double_removal());
-                    backdated += usize::from(sim.backdated_held() > 0);
-                }
-                (doubles, backdated)
-            })
-        })
-        .collect();
-    let (mut doubles, mut backdated) = (0, 0);
-    for handle in handles {
-        let (d, b) = handle.join().unwrap();
-        doubles += d;
-        backdated += b;
-    }
+        (sim.double_removal(), sim.backdated_held() > 0)
+    });
+    let doubles = runs.iter().filter(|(d, _)| *d).count();
+    let backdated = runs.iter().filter(|(_, b)| *b).count();
     assert!(
         doubles * 4 >= seeds.len(),
         "only {doubles} concurrent removals"

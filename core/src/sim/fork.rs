@@ -12,9 +12,9 @@
 //! [`ForkSim::check`] then requires every honest peer to hold the author's book cut at exactly
 //! `k` with a proof at `k`, the same pages in every book, and the same display order.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 
+use super::wire::{Packet, Wire};
 use super::{SplitMix64, Violation};
 use crate::crypto::RoomSecret;
 use crate::identity::{Identity, UserId};
@@ -77,15 +77,6 @@ struct Peer {
     opens_at: BTreeMap<usize, u64>,
 }
 
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Packet {
-    at: u64,
-    serial: u64,
-    from: usize,
-    to: usize,
-    bytes: Vec<u8>,
-}
-
 /// The simulated world of one forked book.
 #[derive(Debug)]
 pub struct ForkSim {
@@ -95,8 +86,7 @@ pub struct ForkSim {
     chaos: bool,
     cheater: UserId,
     peers: Vec<Peer>,
-    network: BinaryHeap<Reverse<Packet>>,
-    serial: u64,
+    network: Wire<usize>,
     /// Proofs the honest peers reported (new or lower), for the report.
     pub proofs_reported: u64,
     /// Messages delivered.
@@ -241,8 +231,7 @@ impl ForkSim {
             chaos: true,
             cheater: cheater.user_id(),
             peers,
-            network: BinaryHeap::new(),
-            serial: 0,
+            network: Wire::new(),
             proofs_reported: 0,
             delivered: 0,
         }
@@ -264,14 +253,7 @@ impl ForkSim {
         };
         for _ in 0..copies {
             let delay = 1 + self.rng.below(max_delay.max(1));
-            self.serial += 1;
-            self.network.push(Reverse(Packet {
-                at: self.now + delay,
-                serial: self.serial,
-                from,
-                to,
-                bytes: bytes.clone(),
-            }));
+            self.network.send(self.now + delay, from, to, bytes.clone());
         }
     }
 
@@ -287,7 +269,7 @@ impl ForkSim {
         }
     }
 
-    fn deliver(&mut self, packet: Packet) {
+    fn deliver(&mut self, packet: Packet<usize>) {
         let (from, to) = (packet.from, packet.to);
         let now = self.now;
         let peer = &mut self.peers[to];
@@ -339,13 +321,7 @@ impl ForkSim {
             }
             self.tick();
             let next = self.now + TICK_MS;
-            while let Some(Reverse(packet)) = self.network.peek() {
-                if packet.at > next {
-                    break;
-                }
-                let Some(Reverse(packet)) = self.network.pop() else {
-                    break;
-                };
+            while let Some(packet) = self.network.next_due(next) {
                 self.now = packet.at.max(self.now);
                 self.deliver(packet);
             }

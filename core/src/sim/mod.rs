@@ -17,13 +17,13 @@
 pub mod fork;
 mod removal;
 mod rng;
+mod wire;
 
 pub use removal::RemovalSim;
 
 pub use rng::SplitMix64;
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::crypto::RoomSecret;
 use crate::identity::{Identity, UserId};
@@ -32,6 +32,7 @@ use crate::plan::planned_links;
 use crate::room::{Replica, group_room_id};
 use crate::sync::{SyncMessage, SyncSession};
 use crate::validate::{Equivocation, VerifiedPage};
+use wire::{Packet, Wire};
 
 /// Virtual milliseconds between two driver ticks (actions, timers, link reconciliation).
 const TICK_MS: u64 = 100;
@@ -185,15 +186,6 @@ struct Node {
     group: u8,
 }
 
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Packet {
-    at: u64,
-    serial: u64,
-    from: usize,
-    to: usize,
-    bytes: Vec<u8>,
-}
-
 /// The simulated world.
 #[derive(Debug)]
 pub struct Sim {
@@ -203,8 +195,7 @@ pub struct Sim {
     room: RoomId,
     secret: RoomSecret,
     nodes: Vec<Node>,
-    network: BinaryHeap<Reverse<Packet>>,
-    serial: u64,
+    network: Wire<usize>,
     chaos: bool,
     partitioned: bool,
     equivocator: Option<usize>,
@@ -270,8 +261,7 @@ impl Sim {
             room,
             secret,
             nodes,
-            network: BinaryHeap::new(),
-            serial: 0,
+            network: Wire::new(),
             chaos: true,
             partitioned: false,
             equivocator,
@@ -459,18 +449,11 @@ impl Sim {
         };
         for _ in 0..copies {
             let delay = 1 + self.rng.below(self.scenario.max_delay_ms.max(1));
-            self.serial += 1;
-            self.network.push(Reverse(Packet {
-                at: self.now + delay,
-                serial: self.serial,
-                from,
-                to,
-                bytes: bytes.clone(),
-            }));
+            self.network.send(self.now + delay, from, to, bytes.clone());
         }
     }
 
-    fn deliver(&mut self, packet: Packet) {
+    fn deliver(&mut self, packet: Packet<usize>) {
         let (from, to) = (packet.from, packet.to);
         if !self.online(to) || !self.nodes[to].sessions.contains_key(&from) {
             return;
@@ -688,13 +671,7 @@ impl Sim {
             }
             self.tick()?;
             let next = self.now + TICK_MS;
-            while let Some(Reverse(packet)) = self.network.peek() {
-                if packet.at > next {
-                    break;
-                }
-                let Some(Reverse(packet)) = self.network.pop() else {
-                    break;
-                };
+            while let Some(packet) = self.network.next_due(next) {
                 self.now = packet.at.max(self.now);
                 self.deliver(packet);
             }
@@ -866,6 +843,6 @@ impl Sim {
     pub fn sample_message(&self) -> Option<SyncMessage> {
         self.network
             .peek()
-            .and_then(|Reverse(p)| SyncMessage::decode(&p.bytes).ok())
+            .and_then(|p| SyncMessage::decode(&p.bytes).ok())
     }
 }

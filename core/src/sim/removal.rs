@@ -15,10 +15,10 @@
 //! pages past its cut than the cap nor counts any of them, and that strangers' storage stays
 //! under its cap. The attacks are checked to have happened, so a run cannot pass vacuously.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::SplitMix64;
+use super::wire::{Packet, Wire};
 use crate::crypto::RoomSecret;
 use crate::identity::{Identity, UserId};
 use crate::membership::{MAX_PAGES_PAST_CUT, MAX_PENDING_REQUESTS, Standing};
@@ -48,16 +48,6 @@ struct Honest {
     inbox: SyncSession,
 }
 
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Packet {
-    at: u64,
-    serial: u64,
-    /// `None`: pushed by an adversary.
-    from: Option<usize>,
-    to: usize,
-    bytes: Vec<u8>,
-}
-
 /// The removal world.
 #[allow(missing_debug_implementations)]
 pub struct RemovalSim {
@@ -67,8 +57,7 @@ pub struct RemovalSim {
     room: RoomId,
     secret: RoomSecret,
     honest: Vec<Honest>,
-    network: BinaryHeap<Reverse<Packet>>,
-    serial: u64,
+    network: Wire<Option<usize>>,
     /// The removed member: its own view of the room, which never learns of the removal.
     removed: Identity,
     removed_view: Replica,
@@ -162,8 +151,7 @@ impl RemovalSim {
             room,
             secret,
             honest,
-            network: BinaryHeap::new(),
-            serial: 0,
+            network: Wire::new(),
             removed,
             removed_view,
             remove_at,
@@ -185,14 +173,7 @@ impl RemovalSim {
             return;
         }
         let delay = 1 + self.rng.below(if chaos { 300 } else { 30 });
-        self.serial += 1;
-        self.network.push(Reverse(Packet {
-            at: self.now + delay,
-            serial: self.serial,
-            from,
-            to,
-            bytes,
-        }));
+        self.network.send(self.now + delay, from, to, bytes);
     }
 
     fn flush(&mut self, i: usize) {
@@ -221,7 +202,7 @@ impl RemovalSim {
         }
     }
 
-    fn deliver(&mut self, packet: Packet) {
+    fn deliver(&mut self, packet: Packet<Option<usize>>) {
         let now = self.now;
         let node = &mut self.honest[packet.to];
         let session = match packet.from {
@@ -364,13 +345,7 @@ impl RemovalSim {
         while self.now < CHAOS_MS + HEAL_MS {
             self.tick();
             let next = self.now + TICK_MS;
-            while let Some(Reverse(packet)) = self.network.peek() {
-                if packet.at > next {
-                    break;
-                }
-                let Some(Reverse(packet)) = self.network.pop() else {
-                    break;
-                };
+            while let Some(packet) = self.network.next_due(next) {
                 self.now = packet.at.max(self.now);
                 self.deliver(packet);
             }
