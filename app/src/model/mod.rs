@@ -7,6 +7,7 @@ pub mod damage;
 pub mod delivery;
 pub mod identity;
 pub mod ids;
+pub mod inbound;
 pub mod invite_link;
 pub mod lease;
 pub mod room_view;

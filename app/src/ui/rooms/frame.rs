@@ -1,6 +1,7 @@
 //! Frames on a `/quire/sync/1` stream: an unsigned LEB128 length, then that many bytes of one
 //! encoded `SyncMessage`. A length over the protocol's cap ends the stream before anything is
-//! allocated, so a peer cannot make us buffer more than one maximal message.
+//! allocated, so a peer cannot make us buffer more than one maximal message, and the buffer of
+//! a frame grows only as its bytes arrive.
 
 use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use quire_core::sync::MAX_MESSAGE_BYTES;
@@ -42,14 +43,13 @@ pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Vec<u8>,
     if len > MAX_MESSAGE_BYTES as u64 {
         return Err(FrameError::TooLarge(len));
     }
-    let mut frame = vec![0u8; len as usize];
-    reader.read_exact(&mut frame).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            FrameError::Closed
-        } else {
-            FrameError::Io(e)
-        }
-    })?;
+    // The buffer grows with what arrives: a peer that declares a large frame and sends little
+    // costs only what it sent.
+    let mut frame = Vec::new();
+    reader.take(len).read_to_end(&mut frame).await?;
+    if frame.len() as u64 != len {
+        return Err(FrameError::Closed);
+    }
     Ok(frame)
 }
 

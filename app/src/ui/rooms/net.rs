@@ -43,6 +43,7 @@ use quire_core::validate::VerifiedPage;
 use super::frame::{FrameError, read_frame, write_frame};
 use super::{Rooms, now_ms};
 use crate::model::ids::{parse_room_key, room_key, user_key};
+use crate::model::inbound::{FIRST_FRAME_DEADLINE_MS, InboundBudget};
 use crate::model::room_view::{InspectedLink, InspectedSession, InspectorSnapshot, Presence};
 use crate::net::link::LinkState;
 use crate::net::node::{NetEvent, Node, NodeConfig, NodeHandle, keypair_from_ed25519_secret};
@@ -118,6 +119,8 @@ struct State {
     dial_wait: BTreeMap<PeerId, f64>,
     last_seen: BTreeMap<UserId, f64>,
     next_link: u64,
+    /// Inbound streams that have not said their room yet, per peer and in total.
+    inbound: InboundBudget<PeerId>,
 }
 
 /// The driver's handle (cheap to clone, single-threaded).
@@ -460,13 +463,40 @@ impl Net {
 
     async fn accept_loop(self, rooms: Rooms, mut incoming: libp2p_stream::IncomingStreams) {
         while let Some((peer, stream)) = incoming.next().await {
-            rooms.spawn(self.clone().accept_one(rooms, peer, stream));
+            let admitted = self.state.borrow_mut().inbound.admit(&peer);
+            match admitted {
+                Ok(()) => rooms.spawn(self.clone().accept_one(rooms, peer, stream)),
+                // Dropping the stream closes it.
+                Err(why) => {
+                    rooms.report(format!("Refused a sync stream from {peer}: {why}"), false)
+                }
+            }
         }
     }
 
-    /// An inbound stream: its first frame names the room.
+    /// An inbound stream, admitted by the budget: its first frame, due within
+    /// [`FIRST_FRAME_DEADLINE_MS`], names the room.
     async fn accept_one(self, rooms: Rooms, peer: PeerId, mut stream: Stream) {
-        let first = match read_frame(&mut stream).await {
+        let first = {
+            let read = read_frame(&mut stream);
+            let deadline = gloo_timers::future::TimeoutFuture::new(FIRST_FRAME_DEADLINE_MS);
+            futures::pin_mut!(read);
+            let spoke = futures::future::select(read, deadline).await;
+            self.state.borrow_mut().inbound.release(&peer);
+            match spoke {
+                futures::future::Either::Left((read, _)) => read,
+                futures::future::Either::Right(_) => {
+                    return rooms.report(
+                        format!(
+                            "Dropped a sync stream from {peer}: it said nothing for {} s",
+                            FIRST_FRAME_DEADLINE_MS / 1000
+                        ),
+                        false,
+                    );
+                }
+            }
+        };
+        let first = match first {
             Ok(frame) => frame,
             Err(e) => return stream_ended(rooms, &peer, &e),
         };
