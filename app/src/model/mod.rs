@@ -14,6 +14,7 @@ pub mod room_view;
 pub mod session;
 pub mod storage_health;
 pub mod unread;
+pub mod write_budget;
 
 pub use chat::{ComposeError, MessageView, RoomPane, RoomSummary, compose};
 pub use damage::DamagedRoom;

@@ -45,6 +45,7 @@ use super::{Rooms, now_ms};
 use crate::model::ids::{parse_room_key, room_key, user_key};
 use crate::model::inbound::{FIRST_FRAME_DEADLINE_MS, InboundBudget};
 use crate::model::room_view::{InspectedLink, InspectedSession, InspectorSnapshot, Presence};
+use crate::model::write_budget::{MAX_QUEUED_BYTES, WriteBudget};
 use crate::net::link::LinkState;
 use crate::net::node::{NetEvent, Node, NodeConfig, NodeHandle, keypair_from_ed25519_secret};
 use crate::shell::ConnectionStatus;
@@ -84,6 +85,8 @@ struct Link {
     id: u64,
     sync: SyncSession,
     out: mpsc::Sender<Vec<u8>>,
+    /// Bytes in `out` not yet written (shared with the stream's writer task).
+    budget: Rc<RefCell<WriteBudget>>,
     tasks: AbortHandle,
     created_at: f64,
     /// When the peer last sent a frame on this stream (0 = never).
@@ -532,6 +535,7 @@ impl Net {
         first: Option<Vec<u8>>,
     ) {
         let (out, queued) = mpsc::channel(STREAM_QUEUE);
+        let budget = Rc::new(RefCell::new(WriteBudget::default()));
         let (tasks, registration) = AbortHandle::new_pair();
         let id = {
             let mut state = self.state.borrow_mut();
@@ -543,6 +547,7 @@ impl Net {
                     id,
                     sync,
                     out,
+                    budget: budget.clone(),
                     tasks,
                     created_at: now(),
                     last_frame_at: 0.0,
@@ -557,7 +562,7 @@ impl Net {
         let (reader, writer) = stream.split();
         let net = self.clone();
         let run = async move {
-            let write = write_loop(writer, queued);
+            let write = write_loop(writer, queued, budget);
             let read = net.read_loop(rooms, key, id, reader, first);
             futures::pin_mut!(write, read);
             futures::future::select(write, read).await;
@@ -711,7 +716,18 @@ impl Net {
                     // stream stalled (the session itself would retry for 30 s).
                     let stalled = link.sync.state() == &SessionState::CatchingUp
                         && wall - link.last_frame_at.max(link.created_at) > STALL_TIMEOUT_MS;
-                    if link.sync.is_closed() || never_greeted || silent || stalled {
+                    let unread = link.budget.borrow().overflowed();
+                    if unread {
+                        rooms.report(
+                            format!(
+                                "Dropped a sync stream with {}: it left {} MiB unread",
+                                key.0,
+                                MAX_QUEUED_BYTES / (1024 * 1024)
+                            ),
+                            false,
+                        );
+                    }
+                    if link.sync.is_closed() || never_greeted || silent || stalled || unread {
                         closed.push(key.clone());
                     } else {
                         flush(link);
@@ -848,7 +864,14 @@ fn is_up(handle: &NodeHandle, peer: &PeerId) -> bool {
 /// message: the peer's next heads exchange repairs what it missed.
 fn flush(link: &mut Link) {
     while let Some(message) = link.sync.poll_transmit() {
-        if link.out.try_send(message.encode()).is_err() {
+        let frame = message.encode();
+        let len = frame.len();
+        if !link.budget.borrow_mut().try_queue(len) {
+            // The peer is not reading; the timer drops the stream.
+            continue;
+        }
+        if link.out.try_send(frame).is_err() {
+            link.budget.borrow_mut().written(len);
             tracing::debug!("sync stream queue full; the next heads exchange repairs it");
         }
     }
@@ -857,9 +880,12 @@ fn flush(link: &mut Link) {
 async fn write_loop(
     mut writer: futures::io::WriteHalf<Stream>,
     mut queued: mpsc::Receiver<Vec<u8>>,
+    budget: Rc<RefCell<WriteBudget>>,
 ) {
     while let Some(frame) = queued.next().await {
-        if let Err(e) = write_frame(&mut writer, &frame).await {
+        let written = write_frame(&mut writer, &frame).await;
+        budget.borrow_mut().written(frame.len());
+        if let Err(e) = written {
             tracing::debug!("sync stream write failed: {e}");
             return;
         }
