@@ -39,6 +39,7 @@ use libp2p::{
 };
 
 use super::{
+    backlog::Backlog,
     link::{LinkState, LinkTable, Path},
     relay_info::{self, RelayInfo, RelayInfoError},
     webrtc::transport::{self as webrtc, webrtc_addr},
@@ -123,6 +124,33 @@ pub enum NetEvent {
         namespace: String,
         reason: String,
     },
+}
+
+/// What a [`NetEvent`] is about: a newer event about the same thing supersedes an older one
+/// that is still waiting for the app.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum EventKey {
+    Relay,
+    Listening,
+    Link(PeerId),
+    Discovery(String),
+    Registration(String),
+}
+
+impl EventKey {
+    fn of(event: &NetEvent) -> Self {
+        match event {
+            NetEvent::Relay { .. } => Self::Relay,
+            NetEvent::Listening { .. } => Self::Listening,
+            NetEvent::Link { peer, .. } => Self::Link(*peer),
+            NetEvent::Discovered { namespace, .. } | NetEvent::DiscoverFailed { namespace } => {
+                Self::Discovery(namespace.clone())
+            }
+            NetEvent::Registered { namespace } | NetEvent::RegisterFailed { namespace, .. } => {
+                Self::Registration(namespace.clone())
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -264,6 +292,7 @@ impl Node {
             swarm,
             relay,
             events: event_tx,
+            backlog: Backlog::default(),
             published: published.clone(),
             namespaces: BTreeSet::new(),
             pending_dials: HashMap::new(),
@@ -506,6 +535,8 @@ struct Task {
     swarm: Swarm<Behaviour>,
     relay: RelayTarget,
     events: mpsc::Sender<NetEvent>,
+    /// Events that did not fit in `events` yet (latest per subject; see [`Backlog`]).
+    backlog: Backlog<EventKey, NetEvent>,
     published: Rc<RefCell<Published>>,
     namespaces: BTreeSet<String>,
     /// Our dials in flight: which peer, and whether it is the `/webrtc` upgrade.
@@ -554,6 +585,9 @@ impl Task {
         let mut refresh = Delay::new(REGISTRATION_REFRESH);
         let mut liveness = Delay::new(LIVENESS_CHECK);
         loop {
+            // At least every LIVENESS_CHECK, so waiting events reach the app soon after it
+            // drained its queue.
+            self.drain_backlog();
             let step = {
                 let redial = async {
                     match self.relay_redial.as_mut() {
@@ -628,9 +662,38 @@ impl Task {
         }
     }
 
+    /// Hands `event` to the app, or keeps it in the backlog (after anything already waiting,
+    /// so the app sees changes in order) until the app's queue has room.
     fn emit(&mut self, event: NetEvent) {
-        if self.events.try_send(event).is_err() {
-            tracing::debug!("app is not draining net events; dropping one");
+        if self.backlog.is_empty() {
+            match self.events.try_send(event) {
+                Ok(()) => {}
+                Err(e) if e.is_full() => {
+                    let event = e.into_inner();
+                    self.backlog.push(EventKey::of(&event), event);
+                }
+                // The app is gone: nobody to tell.
+                Err(_) => {}
+            }
+        } else {
+            self.backlog.push(EventKey::of(&event), event);
+        }
+    }
+
+    /// Moves waiting events into the app's queue while it has room.
+    fn drain_backlog(&mut self) {
+        while let Some((key, event)) = self.backlog.pop() {
+            match self.events.try_send(event) {
+                Ok(()) => {}
+                Err(e) if e.is_full() => {
+                    self.backlog.unpop(key, e.into_inner());
+                    return;
+                }
+                Err(_) => {
+                    self.backlog = Backlog::default();
+                    return;
+                }
+            }
         }
     }
 
