@@ -199,6 +199,22 @@ impl RoomSession {
         out
     }
 
+    /// Whom to link to for this room among the peers presence finds online: its members and
+    /// the people waiting for approval, never former members or strangers who merely know the
+    /// room's presence namespace. `None` while this device knows nothing of the room yet (a
+    /// joiner before the room's first page arrives): then anyone present may be the member
+    /// that lets it in.
+    pub fn link_candidates(&self) -> Option<BTreeSet<UserId>> {
+        let state = self.replica.state();
+        if !state.is_created() {
+            return None;
+        }
+        let mut out: BTreeSet<UserId> = state.members().keys().copied().collect();
+        out.extend(state.join_requests().keys().copied());
+        out.remove(&self.me);
+        Some(out)
+    }
+
     /// Every book, decoded, for the inspector.
     pub fn inspect(&self) -> InspectedRoom {
         let names = self.names();
@@ -435,6 +451,39 @@ mod tests {
         assert_eq!(next.len(), 1);
         assert_eq!((next[0].before.length, next[0].page.seq), (2, 2));
         assert_eq!(next[0].head, out.head);
+    }
+}
+
+#[cfg(test)]
+mod linking {
+    #![allow(clippy::unwrap_used)]
+    use super::super::tests::{club_with_bo, person};
+    use super::*;
+    use quire_core::page::ControlOp;
+
+    #[test]
+    fn only_members_and_requesters_are_linked_to_and_a_removed_member_no_longer() {
+        let (ada, bo, secret, mut room, _) = club_with_bo();
+        let candidates = room.link_candidates().unwrap();
+        assert!(candidates.contains(&bo.user_id()));
+        assert!(!candidates.contains(&ada.user_id()), "never oneself");
+        let stranger = person(9).user_id();
+        assert!(!candidates.contains(&stranger));
+        let seen = room.replica().seen_of(&bo.user_id());
+        room.control(
+            &ada,
+            ControlOp::Remove {
+                member: bo.user_id(),
+                seen,
+            },
+            9_000,
+            [42; 24],
+        )
+        .unwrap();
+        assert!(!room.link_candidates().unwrap().contains(&bo.user_id()));
+        // A device that has no page of the room yet cannot tell members from strangers.
+        let joining = RoomSession::join(person(3).user_id(), room.room(), &secret);
+        assert_eq!(joining.link_candidates(), None);
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! - **Presence.** Every held room is registered under its hashed namespace
 //!   ([`presence_namespace`]) and discovered every [`DISCOVER_EVERY_MS`]; the peers found there
-//!   are the room's online members (the relay never learns room ids).
+//!   are the room's online members and requesters (the relay never learns room ids); anyone
+//!   else found there (a former member, a stranger who knows the room id) is not linked to.
 //! - **Links.** For each room, [`planned_links`] over its online members says whom to link to
 //!   (full mesh up to 10, a log-degree overlay beyond); the node dials through the relay and
 //!   upgrades to a direct `/webrtc` connection. Once a link is up it carries every room the two
@@ -367,11 +368,26 @@ impl Net {
             let state = self.state.borrow();
             held.iter()
                 .map(|(id, h)| {
-                    let mut peers: BTreeSet<PeerId> =
-                        state.present.get(id).cloned().unwrap_or_default();
+                    // Presence finds whoever registered the room's namespace; only members and
+                    // people waiting for approval are linked to (anyone, while this device
+                    // knows nothing of the room yet).
+                    let candidates = h.session.link_candidates();
+                    let mut peers: BTreeSet<PeerId> = state
+                        .present
+                        .get(id)
+                        .into_iter()
+                        .flatten()
+                        .filter(|peer| {
+                            candidates.as_ref().is_none_or(|users| {
+                                user_of(peer).is_some_and(|user| users.contains(&user))
+                            })
+                        })
+                        .copied()
+                        .collect();
                     // Linked participants count as online even when presence is unknown
                     // (the relay is down).
-                    for user in h.session.participants() {
+                    let linkable = candidates.unwrap_or_else(|| h.session.participants());
+                    for user in linkable {
                         if let Some(peer) = peer_of(&user)
                             && is_up(&handle, &peer)
                         {
