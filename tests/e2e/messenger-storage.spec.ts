@@ -18,15 +18,14 @@ import {
 
 /** Quota Ada's browser gives the app while the room is set up: plenty for a short chat. */
 const ROOMY_QUOTA = 8 * 1024 * 1024;
-/** Room left once storage is "full": less than any page the app writes (a signature alone is
- *  64 bytes). */
-const TINY_MARGIN = 32;
 /** A write larger than `ROOMY_QUOTA`. IndexedDB approves small writes against the space it
  *  last saw free for a while before asking the quota again; a write bigger than that space
  *  makes it ask at once, so the new quota holds from this write on. */
 const LARGER_THAN_ROOMY = 2 * ROOMY_QUOTA;
 /** How long the persister's first attempts and the banner may take to show a failure. */
 const SHOWS_FAILURE_MS = 15_000;
+/** Longest wait between automatic storage retries (30 s), plus time for the write itself. */
+const AUTOMATIC_RETRY_MS = 40_000;
 
 /** Sets Chromium's storage quota of `page`'s origin (`undefined`: the browser's own again). */
 async function setQuota(cdp: CDPSession, origin: string, quotaSize?: number) {
@@ -65,6 +64,36 @@ function writeElsewhere(page: Page, bytes: number): Promise<string> {
   );
 }
 
+/** A person whose browser gives the app `ROOMY_QUOTA` from the first visit on; returns the
+ *  DevTools session that sets the quota of the app's origin (it lasts as long as the tab). */
+async function withRoomyQuota(someone: Person, origin: string): Promise<CDPSession> {
+  const cdp = await someone.user.context.newCDPSession(someone.page);
+  await setQuota(cdp, origin, ROOMY_QUOTA);
+  return cdp;
+}
+
+/** The disk fills up: the origin's quota drops below what it already uses, so no write fits
+ *  (a quota just above the usage would not stay full: the database's own housekeeping shrinks
+ *  its files now and then, and a small write would fit again). Checks that the browser itself
+ *  now refuses a write for quota. */
+async function fillUp(someone: Person, cdp: CDPSession, origin: string) {
+  await setQuota(cdp, origin, Math.floor((await usage(cdp, origin)) / 2));
+  expect(
+    await writeElsewhere(someone.page, LARGER_THAN_ROOMY),
+    'the browser refuses writes beyond the new quota',
+  ).toBe('QuotaExceededError');
+}
+
+/** Waits for the storage banner to say storage is full, with Retry. */
+async function expectFullBanner(someone: Person) {
+  const banner = someone.id('storage-health');
+  await expect(banner).toBeVisible({ timeout: SHOWS_FAILURE_MS });
+  await expect(banner).toHaveAttribute('data-state', 'full');
+  await expect(banner).toContainText("This browser's storage for Quire is full");
+  await expect(banner).toContainText('Messages already sent here are kept');
+  await expect(someone.id('storage-retry')).toBeVisible();
+}
+
 async function expectNothingSending(person: Person, texts: string[]) {
   for (const text of texts) {
     await expect(person.delivery(text), `"${text}" is saved`).not.toHaveAttribute(
@@ -84,8 +113,7 @@ test('storage full: the banner says so, writing pauses, the sent message waits a
 
   // Ada's browser has a modest quota from the start; Bo's is the browser's own.
   const ada = await person('Ada');
-  const cdp = await ada.user.context.newCDPSession(ada.page);
-  await setQuota(cdp, origin, ROOMY_QUOTA);
+  const cdp = await withRoomyQuota(ada, origin);
   await ada.register();
   const [bo] = await registered('Bo');
 
@@ -97,21 +125,11 @@ test('storage full: the banner says so, writing pauses, the sent message waits a
   await expectNothingSending(ada, ['shall we plan the week?']);
   await expect(ada.id('storage-health')).toHaveCount(0);
 
-  // The disk fills up: the origin may keep only what it has now, plus a few bytes.
-  await setQuota(cdp, origin, (await usage(cdp, origin)) + TINY_MARGIN);
-  expect(
-    await writeElsewhere(ada.page, LARGER_THAN_ROOMY),
-    'the browser refuses writes beyond the new quota',
-  ).toBe('QuotaExceededError');
-
-  // The next message is accepted on screen but cannot be saved.
+  // Ada's disk fills up. Her next message is accepted on screen but cannot be saved.
+  await fillUp(ada, cdp, origin);
   await ada.send('bring the big pot');
   const banner = ada.id('storage-health');
-  await expect(banner).toBeVisible({ timeout: SHOWS_FAILURE_MS });
-  await expect(banner).toHaveAttribute('data-state', 'full');
-  await expect(banner).toContainText("This browser's storage for Quire is full");
-  await expect(banner).toContainText('Messages already sent here are kept');
-  await expect(ada.id('storage-retry')).toBeVisible();
+  await expectFullBanner(ada);
   await expect(ada.delivery('bring the big pot')).toHaveAttribute('data-delivery', 'sending');
   await expect(ada.delivery('bring the big pot')).toHaveText('Sending…');
 
@@ -133,8 +151,9 @@ test('storage full: the banner says so, writing pauses, the sent message waits a
     'bring the big pot',
   ]);
   expect(await bo.texts()).toEqual(['shall we plan the week?', 'yes, after lunch']);
-  // The automatic retries keep failing while the quota stays tiny.
-  await expect(banner).toHaveAttribute('data-state', 'full');
+
+  // Bo writes meanwhile; Ada's device cannot keep it yet, but it is not lost either.
+  await bo.send('I have a ladle');
 
   // Space is freed; Ada presses Retry and the held message is saved and goes out.
   await setQuota(cdp, origin);
@@ -147,9 +166,15 @@ test('storage full: the banner says so, writing pauses, the sent message waits a
   await input.press('Enter');
   await expect(input).toHaveValue('');
 
-  const all = ['shall we plan the week?', 'yes, after lunch', 'bring the big pot', 'and the ladle'];
-  await ada.waitForMessages(all);
-  await bo.waitForMessages(all);
+  const all = [
+    'shall we plan the week?',
+    'yes, after lunch',
+    'bring the big pot',
+    'I have a ladle',
+    'and the ladle',
+  ];
+  await ada.waitForMessageSet(all);
+  await bo.waitForMessageSet(all);
   await expectSameHistory([ada, bo]);
   // Bo's device reports holding them, so Ada sees her held messages delivered.
   for (const text of ['bring the big pot', 'and the ladle']) {
@@ -158,8 +183,42 @@ test('storage full: the banner says so, writing pauses, the sent message waits a
     });
   }
 
-  // Saved for real: a reload shows the same history.
+  // Saved for real: after a reload Ada's device shows the same history.
+  const seen = (await ada.texts());
   await ada.reload();
   await ada.openRoom('Pantry');
-  await ada.waitForMessages(all);
+  await ada.waitForMessages(seen);
+  await expectSameHistory([ada, bo]);
+});
+
+test('storage full: once there is room again, the automatic retry saves the held message', async ({
+  person,
+  relay,
+}) => {
+  const origin = new URL(relay.url).origin;
+  const ada = await person('Ada');
+  const cdp = await withRoomyQuota(ada, origin);
+  await ada.register();
+  await ada.createRoom('Notes');
+  await ada.send('first note');
+  await expectNothingSending(ada, ['first note']);
+
+  await fillUp(ada, cdp, origin);
+  await ada.send('written on a full disk');
+  await expectFullBanner(ada);
+  await expect(ada.delivery('written on a full disk')).toHaveAttribute('data-delivery', 'sending');
+  await ada.id('composer-input').fill('a draft');
+
+  // Space comes back and nobody presses Retry: the backoff (at most 30 s apart) tries again.
+  await setQuota(cdp, origin);
+  await expect(ada.id('storage-health')).toHaveCount(0, { timeout: AUTOMATIC_RETRY_MS });
+  await expect(ada.delivery('written on a full disk')).toHaveAttribute('data-delivery', 'saved');
+  await expect(ada.id('composer-paused')).toHaveCount(0);
+  await expect(ada.id('composer-input')).toHaveValue('a draft');
+  await ada.send('written after');
+  await expectNothingSending(ada, ['written after']);
+
+  await ada.reload();
+  await ada.openRoom('Notes');
+  await ada.waitForMessages(['first note', 'written on a full disk', 'written after']);
 });
