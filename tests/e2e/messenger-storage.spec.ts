@@ -65,7 +65,8 @@ function writeElsewhere(page: Page, bytes: number): Promise<string> {
 }
 
 /** A person whose browser gives the app `ROOMY_QUOTA` from the first visit on; returns the
- *  DevTools session that sets the quota of the app's origin (it lasts as long as the tab). */
+ *  DevTools connection that sets the quota of the app's origin (the quota it set holds as
+ *  long as that connection, i.e. the tab, lives). */
 async function withRoomyQuota(someone: Person, origin: string): Promise<CDPSession> {
   const cdp = await someone.user.context.newCDPSession(someone.page);
   await setQuota(cdp, origin, ROOMY_QUOTA);
@@ -184,7 +185,7 @@ test('storage full: the banner says so, writing pauses, the sent message waits a
   }
 
   // Saved for real: after a reload Ada's device shows the same history.
-  const seen = (await ada.texts());
+  const seen = await ada.texts();
   await ada.reload();
   await ada.openRoom('Pantry');
   await ada.waitForMessages(seen);
