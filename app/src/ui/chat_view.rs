@@ -21,7 +21,7 @@ const STICK_TO_BOTTOM_PX: i32 = 48;
 #[component]
 pub fn ChatView(
     #[prop(into)] pane: Signal<RoomPane>,
-    on_send: Callback<String>,
+    on_send: Callback<String, Result<(), String>>,
     #[prop(optional, into)] waiting: MaybeProp<bool>,
     #[prop(optional, into)] toolbar: Option<ViewFn>,
     #[prop(optional)] children: Option<ChildrenFn>,

@@ -5,8 +5,9 @@ use leptos::prelude::*;
 
 use crate::model::compose;
 
-/// A text area with a send button. Calls `on_send` with the trimmed text; refuses blank or
-/// overlong messages with a message next to the field. Disabled when `disabled` is true
+/// A text area with a send button. Calls `on_send` with the trimmed text and clears the field
+/// only once it was accepted (a refusal is shown next to the field and the text stays); refuses
+/// blank or overlong messages with a message next to the field. Disabled when `disabled` is true
 /// (read-only rooms, or waiting to be let in); `disabled_reason` then replaces the placeholder.
 ///
 /// `paused` holds why sending is paused for now (storage cannot keep new messages): the
@@ -14,7 +15,7 @@ use crate::model::compose;
 /// keeps what was typed, so a draft is never lost while storage recovers.
 #[component]
 pub fn Composer(
-    on_send: Callback<String>,
+    on_send: Callback<String, Result<(), String>>,
     #[prop(into)] disabled: Signal<bool>,
     #[prop(optional, into)] disabled_reason: MaybeProp<&'static str>,
     #[prop(optional, into)] paused: MaybeProp<String>,
@@ -24,11 +25,13 @@ pub fn Composer(
     let paused = Memo::new(move |_| paused.get());
     let send = move || match compose(&typed.get_untracked()) {
         Ok(_) if paused.with_untracked(Option::is_some) => {}
-        Ok(text) => {
-            error.set(None);
-            typed.set(String::new());
-            on_send.run(text);
-        }
+        Ok(text) => match on_send.run(text) {
+            Ok(()) => {
+                error.set(None);
+                typed.set(String::new());
+            }
+            Err(why) => error.set(Some(why)),
+        },
         Err(why) => error.set(Some(why.to_string())),
     };
     let on_keydown = move |ev: KeyboardEvent| {

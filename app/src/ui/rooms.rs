@@ -672,12 +672,22 @@ impl Rooms {
     }
 
     /// Sends `text` in the open room.
-    pub fn send(self, _messenger: Messenger, text: String) {
-        self.write_open("send the message", |s, me, now, nonce| {
+    /// Sends `text` in the open room. A refusal is also shown in the notice banner; the
+    /// composer keeps the text then.
+    pub fn send(self, _messenger: Messenger, text: String) -> Result<(), String> {
+        let room = self
+            .selected
+            .get_untracked()
+            .ok_or_else(|| "Open a room first".to_owned())?;
+        self.write(&room, |s, me, now, nonce| {
             s.send_text(me, text, now, nonce)
                 .map(drop)
                 .map_err(|e| e.to_string())
-        });
+        })
+        .inspect_err(|why| {
+            self.notice
+                .set(Some(format!("Could not send the message: {why}")));
+        })
     }
 
     /// The invite link for the open room (any member may make one; an owner approves the

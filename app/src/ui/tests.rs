@@ -88,6 +88,29 @@ fn composer_value(root: &Element) -> String {
 }
 
 #[wasm_bindgen_test]
+async fn a_message_the_room_refuses_stays_in_the_composer_with_the_reason() {
+    let root = container();
+    let pane = RwSignal::new(RoomPane::Open {
+        name: "Book club".into(),
+        messages: vec![],
+        read_only: false,
+    });
+    let on_send = Callback::new(|_: String| Err("Quire is moving to another tab".to_owned()));
+    let _mounted = mount_to(
+        root.clone(),
+        move || view! { <ChatView pane=pane on_send=on_send /> },
+    );
+    let root: Element = root.into();
+    until("empty room hint", || texts(&root, "no-messages").len() == 1).await;
+    type_and_press_enter(&root, "keep me", false);
+    until("the refusal explained", || {
+        texts(&root, "composer-error") == ["Quire is moving to another tab"]
+    })
+    .await;
+    assert_eq!(composer_value(&root), "keep me", "nothing typed is lost");
+}
+
+#[wasm_bindgen_test]
 async fn enter_sends_shift_enter_does_not_and_arrivals_keep_the_draft() {
     let root = container();
     let pane = RwSignal::new(RoomPane::Open {
@@ -96,7 +119,10 @@ async fn enter_sends_shift_enter_does_not_and_arrivals_keep_the_draft() {
         read_only: false,
     });
     let sent = RwSignal::new(Vec::<String>::new());
-    let on_send = Callback::new(move |text: String| sent.update(|s| s.push(text)));
+    let on_send = Callback::new(move |text: String| {
+        sent.update(|s| s.push(text));
+        Ok(())
+    });
     let _mounted = mount_to(
         root.clone(),
         move || view! { <ChatView pane=pane on_send=on_send my_name="Ada Lovelace".to_owned() /> },
@@ -152,7 +178,7 @@ async fn enter_sends_shift_enter_does_not_and_arrivals_keep_the_draft() {
 async fn loading_and_failure_are_shown_instead_of_the_room() {
     let root = container();
     let pane = RwSignal::new(RoomPane::Loading);
-    let on_send = Callback::new(|_: String| {});
+    let on_send = Callback::new(|_: String| Ok(()));
     let _mounted = mount_to(
         root.clone(),
         move || view! { <ChatView pane=pane on_send=on_send /> },
@@ -559,7 +585,10 @@ async fn waiting_for_approval_disables_the_composer() {
     });
     let waiting = RwSignal::new(true);
     let sent = RwSignal::new(0);
-    let on_send = Callback::new(move |_: String| sent.update(|s| *s += 1));
+    let on_send = Callback::new(move |_: String| {
+        sent.update(|s| *s += 1);
+        Ok(())
+    });
     let _mounted = mount_to(root.clone(), move || {
         view! { <ChatView pane=pane on_send=on_send waiting=waiting /> }
     });
@@ -594,7 +623,10 @@ async fn while_storage_refuses_writing_sending_pauses_with_the_reason_and_keeps_
     let health = RwSignal::new(StorageHealth::default());
     let paused = Signal::derive(move || health.with(StorageHealth::refusal));
     let sent = RwSignal::new(Vec::<String>::new());
-    let on_send = Callback::new(move |text: String| sent.update(|s| s.push(text)));
+    let on_send = Callback::new(move |text: String| {
+        sent.update(|s| s.push(text));
+        Ok(())
+    });
     let _mounted = mount_to(root.clone(), move || {
         view! { <ChatView pane=pane on_send=on_send paused=paused /> }
     });
