@@ -9,12 +9,13 @@ use std::collections::BTreeMap;
 use quire_core::crypto::RoomSecret;
 use quire_core::identity::UserId;
 use quire_core::page::Page;
+use quire_core::validate::Equivocation;
 
 use super::Held;
 use crate::model::damage::book_problem;
-use crate::model::ids::{parse_room_key, parse_user_key};
+use crate::model::ids::{parse_book_key, parse_room_key, parse_user_key};
 use crate::model::{DamagedRoom, ReadMarker, RoomSession};
-use crate::storage::{RoomRecord, SkippedRecord, Storage, schema};
+use crate::storage::{ProofRecord, RoomRecord, SkippedRecord, Storage, schema};
 
 /// What loading found.
 #[derive(Debug, Default)]
@@ -114,10 +115,30 @@ async fn load_room(
         if let Some(gap) = book_problem(book.length, seqs) {
             problem.get_or_insert(gap);
         }
-        restored.push((author, pages));
+        restored.push((author, pages, None));
     }
     if let Some(problem) = problem {
         return Err(problem);
+    }
+    // A proof that cannot be used costs only itself: the book was already cut when it was
+    // stored, and a peer shows the fork again.
+    let proofs = db
+        .proofs_in_room_salvaged(&record.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    skipped.extend(proofs.skipped);
+    for stored in proofs.records {
+        match proof_of(&stored, room) {
+            Ok(proof) => match restored.iter_mut().find(|(a, ..)| *a == proof.author()) {
+                Some((.., slot)) => *slot = Some(proof),
+                None => restored.push((proof.author(), Vec::new(), Some(proof))),
+            },
+            Err(reason) => skipped.push(SkippedRecord {
+                store: schema::PROOFS,
+                key: stored.book.clone(),
+                reason,
+            }),
+        }
     }
     let read = ReadMarker::from_lengths(
         record
@@ -132,6 +153,20 @@ async fn load_room(
         session.restore_peer_heads(&reports);
     }
     Ok(session)
+}
+
+/// The proof a stored record holds, checked as one received from a peer would be (its
+/// signatures too: the record is all there is), or why it cannot be used.
+fn proof_of(record: &ProofRecord, room: quire_core::page::RoomId) -> Result<Equivocation, String> {
+    let book = parse_book_key(&record.book).map_err(|e| format!("its book id is damaged: {e}"))?;
+    let decode =
+        |bytes: &[u8]| Page::decode(bytes).map_err(|e| format!("its pages do not decode ({e})"));
+    let proof = Equivocation::verify(decode(&record.first)?, decode(&record.second)?)
+        .map_err(|e| format!("it is not a valid proof ({e})"))?;
+    if proof.book() != book || book.room != room || proof.seq() != record.seq {
+        return Err("it is the proof of another book".to_owned());
+    }
+    Ok(proof)
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]

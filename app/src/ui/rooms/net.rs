@@ -583,7 +583,7 @@ impl Net {
                     link.sync.peer_heads().map(|h| (h.author, h.len)).collect();
                 h.session.peer_reported(user, heads, at)
             });
-            Some((accepted, changed))
+            Some((accepted, changed, h.session.has_pending_cuts()))
         });
         let closed = match link.sync.state() {
             SessionState::Closed(why) => Some(why.to_string()),
@@ -592,7 +592,7 @@ impl Net {
         if let Some(user) = user {
             state.last_seen.insert(user, now());
         }
-        let Some(Some((accepted, heads_changed))) = outcome else {
+        let Some(Some((accepted, heads_changed, cuts))) = outcome else {
             return false;
         };
         if heads_changed {
@@ -613,7 +613,7 @@ impl Net {
             self.state.borrow_mut().links.remove(key);
             return false;
         }
-        if !accepted.stored.is_empty() {
+        if cuts || !accepted.stored.is_empty() {
             rooms.after_change();
         } else {
             rooms.schedule_refresh();
