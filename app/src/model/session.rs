@@ -898,6 +898,51 @@ mod tests {
     }
 
     #[test]
+    fn pages_dropped_past_a_removed_members_cap_are_queued_for_deletion() {
+        let (ada, bo, secret, mut room, history) = club_with_bo();
+        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        bos.receive(pages(&history), TEST_NOW_MS);
+        let past_cap = quire_core::membership::MAX_PAGES_PAST_CUT + 3;
+        let bo_pages: Vec<Outgoing> = (0..past_cap)
+            .map(|n| {
+                bos.send_text(&bo, format!("note {n}"), 1_010 + n, [n as u8; 24])
+                    .unwrap()
+            })
+            .collect();
+        let cy = person(3);
+        let mut cys = RoomSession::join(cy.user_id(), room.room(), &secret);
+        cys.receive(pages(&history), TEST_NOW_MS);
+        cys.receive(pages(&bo_pages), TEST_NOW_MS);
+        assert_eq!(cys.replica().book(&bo.user_id()).unwrap().len(), past_cap);
+        assert!(!cys.has_pending_cuts());
+
+        // Ada removes Bo having seen none of his pages: Cy may keep 64 of them.
+        let remove = room
+            .control(
+                &ada,
+                ControlOp::Remove {
+                    member: bo.user_id(),
+                    seen: 0,
+                },
+                2_000,
+                [9; 24],
+            )
+            .unwrap();
+        cys.receive(pages(&[remove]), TEST_NOW_MS);
+        let cuts = cys.pending_cuts();
+        assert_eq!(
+            cuts.iter()
+                .map(|c| (c.book.author.clone(), c.book.length, c.proof.is_some()))
+                .collect::<Vec<_>>(),
+            [(
+                user_key(&bo.user_id()),
+                quire_core::membership::MAX_PAGES_PAST_CUT,
+                false
+            )]
+        );
+    }
+
+    #[test]
     fn a_non_member_cannot_send() {
         let (ada, eve) = (person(1), person(9));
         let secret = RoomSecret::from_bytes([7; 32]);
