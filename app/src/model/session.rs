@@ -78,6 +78,8 @@ pub struct RoomSession {
     /// Each book's length and proof as last seen, so a book that got shorter or a new (or
     /// lower) proof is noticed whichever call caused it.
     seen: BTreeMap<UserId, (u64, Option<Equivocation>)>,
+    /// How many times a cut was queued, so a driver can tell whether a call queued one.
+    cuts_queued: u64,
 }
 
 impl RoomSession {
@@ -175,6 +177,7 @@ impl RoomSession {
             name_hint: String::new(),
             cuts: BTreeMap::new(),
             seen,
+            cuts_queued: 0,
         };
         session.note_cuts();
         Ok(session)
@@ -190,6 +193,7 @@ impl RoomSession {
             name_hint: String::new(),
             cuts: BTreeMap::new(),
             seen: BTreeMap::new(),
+            cuts_queued: 0,
         }
     }
 
@@ -347,7 +351,16 @@ impl RoomSession {
                 queued = true;
             }
         }
+        if queued {
+            self.cuts_queued += 1;
+        }
         queued
+    }
+
+    /// A counter that grows whenever a cut is queued: compare it before and after a call to
+    /// see whether the call left something new to cut in storage.
+    pub fn cuts_queued(&self) -> u64 {
+        self.cuts_queued
     }
 
     /// The books whose stored copy must be cut back, as storage applies them: for each, the
@@ -798,8 +811,13 @@ mod tests {
         bos.receive(pages(&history), TEST_NOW_MS);
         bos.mark_stored(ada.user_id(), 3);
         assert!(!bos.has_pending_cuts(), "an honest book needs no cut");
+        let queued = bos.cuts_queued();
 
         bos.receive(pages(std::slice::from_ref(&goodbye)), TEST_NOW_MS);
+        assert!(
+            bos.cuts_queued() > queued,
+            "the driver can tell a cut was queued"
+        );
         let cuts = bos.pending_cuts();
         assert_eq!(cuts.len(), 1);
         let cut = &cuts[0];
