@@ -12,8 +12,9 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use quire_app::storage::SkippedRecord;
 use quire_app::storage::{
-    BookRecord, IdentityRecord, PageBatch, PageRecord, PeerHeadsRecord, Persistence, ProfileRecord,
-    RoomRecord, Storage, StorageError, request_persistence, schema::SCHEMA_VERSION,
+    BookCut, BookRecord, IdentityRecord, PageBatch, PageRecord, PeerHeadsRecord, Persistence,
+    ProfileRecord, ProofRecord, RoomRecord, Storage, StorageError, request_persistence,
+    schema::SCHEMA_VERSION,
 };
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -260,6 +261,175 @@ async fn upgrading_from_schema_v1_keeps_all_data() {
         .map(|b| b.id)
         .collect();
     assert_eq!(books, vec!["b1".to_string()]);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn upgrading_from_schema_v2_keeps_every_page_and_starts_without_proofs() {
+    let name = fresh_name();
+    let old = Storage::open_at_version(&name, 2).await.unwrap();
+    assert_eq!(old.schema_version(), 2);
+    old.register(&identity(), &profile()).await.unwrap();
+    old.save_room(&room("r1")).await.unwrap();
+    old.write_pages(batch_of(&empty_book("b1", "r1"), 4))
+        .await
+        .unwrap();
+    old.write_pages(batch_of(&empty_book("b2", "r1"), 2))
+        .await
+        .unwrap();
+    old.close();
+
+    let db = Storage::open(&name).await.unwrap();
+    assert_eq!(db.schema_version(), SCHEMA_VERSION);
+    assert_eq!(db.rooms().await.unwrap(), vec![room("r1")]);
+    for (book, length) in [("b1", 4), ("b2", 2)] {
+        assert_eq!(db.book(book).await.unwrap().unwrap().length, length);
+        let seqs: Vec<_> = db
+            .pages(book, 0..10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.seq)
+            .collect();
+        assert_eq!(
+            seqs,
+            (0..length).collect::<Vec<_>>(),
+            "every page of {book}"
+        );
+    }
+    let proofs = db.proofs_in_room_salvaged("r1").await.unwrap();
+    assert!(proofs.records.is_empty() && proofs.skipped.is_empty());
+    db.close();
+}
+
+fn proof(book: &str, seq: u64) -> ProofRecord {
+    ProofRecord {
+        book: book.into(),
+        room: "r1".into(),
+        seq,
+        first: format!("page {seq} of {book}, one branch").into_bytes(),
+        second: format!("page {seq} of {book}, the other").into_bytes(),
+    }
+}
+
+/// `book` as stored after its first `length` pages of [`batch_of`].
+fn book_at(book: &str, length: u64) -> BookRecord {
+    BookRecord {
+        length,
+        head: length
+            .checked_sub(1)
+            .map_or(Vec::new(), |s| vec![s as u8; 32]),
+        ..empty_book(book, "r1")
+    }
+}
+
+async fn stored_seqs(db: &Storage, book: &str) -> Vec<u64> {
+    db.pages(book, 0..100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.seq)
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_saved_proof_cuts_its_book_and_a_reopen_returns_the_proof_and_the_cut_book() {
+    let name = fresh_name();
+    let db = Storage::open(&name).await.unwrap();
+    db.save_room(&room("r1")).await.unwrap();
+    db.write_pages(batch_of(&empty_book("b1", "r1"), 6))
+        .await
+        .unwrap();
+    // A book whose id extends the forked one's: its pages sort right after b1's.
+    db.write_pages(batch_of(&empty_book("b10", "r1"), 2))
+        .await
+        .unwrap();
+
+    db.cut_books(&[BookCut {
+        book: book_at("b1", 4),
+        proof: Some(proof("b1", 4)),
+    }])
+    .await
+    .unwrap();
+    assert_eq!(stored_seqs(&db, "b1").await, [0, 1, 2, 3]);
+    db.close();
+
+    let db = Storage::open(&name).await.unwrap();
+    assert_eq!(db.book("b1").await.unwrap(), Some(book_at("b1", 4)));
+    assert_eq!(stored_seqs(&db, "b1").await, [0, 1, 2, 3]);
+    assert_eq!(
+        stored_seqs(&db, "b10").await,
+        [0, 1],
+        "other books untouched"
+    );
+    let proofs = db.proofs_in_room_salvaged("r1").await.unwrap();
+    assert_eq!(proofs.records, [proof("b1", 4)]);
+
+    // A lower proof replaces it and cuts lower; a higher one never replaces it.
+    db.cut_books(&[BookCut {
+        book: book_at("b1", 2),
+        proof: Some(proof("b1", 2)),
+    }])
+    .await
+    .unwrap();
+    db.cut_books(&[BookCut {
+        book: book_at("b1", 2),
+        proof: Some(proof("b1", 3)),
+    }])
+    .await
+    .unwrap();
+    assert_eq!(db.proof("b1").await.unwrap(), Some(proof("b1", 2)));
+    assert_eq!(stored_seqs(&db, "b1").await, [0, 1]);
+    assert_eq!(db.book("b1").await.unwrap(), Some(book_at("b1", 2)));
+
+    // Pages the membership policy dropped: deleted from their seq, no proof involved; a
+    // shorter stored book is never lengthened by a cut.
+    db.cut_books(&[
+        BookCut {
+            book: book_at("b10", 1),
+            proof: None,
+        },
+        BookCut {
+            book: book_at("b1", 5),
+            proof: None,
+        },
+    ])
+    .await
+    .unwrap();
+    assert_eq!(stored_seqs(&db, "b10").await, [0]);
+    assert_eq!(db.book("b10").await.unwrap(), Some(book_at("b10", 1)));
+    assert_eq!(db.book("b1").await.unwrap(), Some(book_at("b1", 2)));
+    assert_eq!(db.proof("b1").await.unwrap(), Some(proof("b1", 2)));
+    // The cut book grows again from where it was cut.
+    db.write_pages(batch_of(&book_at("b10", 1), 1))
+        .await
+        .unwrap();
+    assert_eq!(stored_seqs(&db, "b10").await, [0, 1]);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn an_unreadable_proof_is_skipped_and_reported_and_the_others_read() {
+    let name = fresh_name();
+    let db = Storage::open(&name).await.unwrap();
+    db.cut_books(&[BookCut {
+        book: book_at("b1", 0),
+        proof: Some(proof("b1", 0)),
+    }])
+    .await
+    .unwrap();
+    put_raw(&name, "proofs", r#"{"book":"b-bad","room":"r1","seq":"x"}"#).await;
+    let proofs = db.proofs_in_room_salvaged("r1").await.unwrap();
+    assert_eq!(proofs.records, [proof("b1", 0)]);
+    assert_eq!(
+        proofs
+            .skipped
+            .iter()
+            .map(|s| (s.store, s.key.as_str()))
+            .collect::<Vec<_>>(),
+        [("proofs", "b-bad")]
+    );
+    assert_eq!(count_raw(&name, "proofs").await, 2, "nothing is deleted");
     db.close();
 }
 

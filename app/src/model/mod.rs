@@ -21,6 +21,6 @@ pub use damage::DamagedRoom;
 pub use delivery::{Delivery, PeerHeads};
 pub use invite_link::{InviteProblem, LinkRoute};
 pub use room_view::{InspectorSnapshot, JoinRequestView, MemberView, Presence, RoomDetails};
-pub use session::{Outgoing, RoomSession, SendError};
+pub use session::{Outgoing, RoomSession, SendError, StoredBook};
 pub use storage_health::{StorageHealth, WriteFailure};
 pub use unread::ReadMarker;

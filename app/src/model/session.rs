@@ -12,7 +12,11 @@
 //!    (relaxed durability: they can be fetched again). They too are offered to other peers only
 //!    once stored.
 //! 4. Peers' head reports go to [`RoomSession::peer_reported`].
-//! 5. The UI reads [`RoomSession::pane`] and [`RoomSession::summary`].
+//! 5. Books core cut back (an equivocation proof truncated a forked book, or the membership
+//!    policy dropped pages past a removed member's cap) are queued as [`BookCut`]s: before
+//!    storing a room's unstored pages, apply [`RoomSession::pending_cuts`] with
+//!    `Storage::cut_books` and report them with [`RoomSession::cuts_stored`].
+//! 6. The UI reads [`RoomSession::pane`] and [`RoomSession::summary`].
 
 use std::collections::BTreeMap;
 
@@ -21,7 +25,7 @@ use quire_core::identity::{Identity, UserId};
 use quire_core::page::{Body, ControlOp, MessageBody, NONCE_LEN, Page, PageKind, Profile, RoomId};
 use quire_core::room::{Replica, WriteError, direct_room_id, group_room_id};
 use quire_core::sync::{Accepted, SyncSession};
-use quire_core::validate::{ValidationError, VerifiedPage};
+use quire_core::validate::{Equivocation, ValidationError, VerifiedPage};
 
 use super::chat::{MessageView, RoomPane, RoomSummary, preview};
 use super::delivery::PeerHeads;
@@ -30,7 +34,7 @@ use super::unread::ReadMarker;
 
 mod roster;
 
-use crate::storage::{BookRecord, PageRecord, PeerHeadsRecord};
+use crate::storage::{BookCut, BookRecord, PageRecord, PeerHeadsRecord, ProofRecord};
 pub use roster::INSPECTOR_PAGES_PER_BOOK;
 
 /// A page the session wrote or accepted, ready for `PageBatch::push`.
@@ -42,6 +46,10 @@ pub struct Outgoing {
     /// This page's hash: the book's new head.
     pub head: Vec<u8>,
 }
+
+/// One book as storage held it: its author, its pages in seq order, and the equivocation
+/// proof it was cut at, if its author forked it.
+pub type StoredBook = (UserId, Vec<Page>, Option<Equivocation>);
 
 /// Why a message could not be sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +71,15 @@ pub struct RoomSession {
     /// The name to show while the room's create page has not arrived (a joiner knows it from
     /// the invite; the device keeps it in the room record).
     name_hint: String,
+    /// Books whose stored copy must be cut back, by author: the seq from which stored pages
+    /// go. A later cut of the same book merges into its entry, so the queue holds at most one
+    /// entry per book core holds.
+    cuts: BTreeMap<UserId, u64>,
+    /// Each book's length and proof as last seen, so a book that got shorter or a new (or
+    /// lower) proof is noticed whichever call caused it.
+    seen: BTreeMap<UserId, (u64, Option<Equivocation>)>,
+    /// How many times a cut was queued, so a driver can tell whether a call queued one.
+    cuts_queued: u64,
 }
 
 impl RoomSession {
@@ -125,34 +142,45 @@ impl RoomSession {
         Self::empty(me, room, secret)
     }
 
-    /// Rebuilds a session from stored pages (each book's pages in seq order).
+    /// Rebuilds a session from stored books (each book's pages in seq order, and its proof).
+    /// A forked book is shown cut at its proof; pages storage still holds past a cut are queued
+    /// for deletion ([`Self::pending_cuts`]).
     pub fn restore(
         me: UserId,
         room: RoomId,
         secret: &RoomSecret,
-        books: Vec<(UserId, Vec<Page>)>,
+        books: Vec<StoredBook>,
         read: ReadMarker,
     ) -> Result<Self, Box<ValidationError>> {
+        let seen: BTreeMap<UserId, (u64, Option<Equivocation>)> = books
+            .iter()
+            .map(|(author, pages, proof)| (*author, (pages.len() as u64, proof.clone())))
+            .collect();
         // Stored pages were verified before they were stored.
-        let books = books.into_iter().map(|(author, pages)| {
+        let books = books.into_iter().map(|(author, pages, proof)| {
             (
                 author,
                 pages
                     .into_iter()
                     .map(VerifiedPage::assume_verified)
                     .collect(),
-                None,
+                proof,
             )
         });
         let replica = Replica::restore(room, secret, books).map_err(Box::new)?;
-        Ok(Self {
+        let mut session = Self {
             me,
             replica,
             key: secret.page_key(),
             heads: PeerHeads::default(),
             read,
             name_hint: String::new(),
-        })
+            cuts: BTreeMap::new(),
+            seen,
+            cuts_queued: 0,
+        };
+        session.note_cuts();
+        Ok(session)
     }
 
     fn empty(me: UserId, room: RoomId, secret: &RoomSecret) -> Self {
@@ -163,6 +191,9 @@ impl RoomSession {
             heads: PeerHeads::default(),
             read: ReadMarker::default(),
             name_hint: String::new(),
+            cuts: BTreeMap::new(),
+            seen: BTreeMap::new(),
+            cuts_queued: 0,
         }
     }
 
@@ -215,6 +246,8 @@ impl RoomSession {
     ) -> Result<Outgoing, SendError> {
         let before = self.book_record(&self.me);
         let page = self.replica.write(identity, body, now_ms, nonce)?;
+        // The user's own removal of a member may cut that member's book back.
+        self.note_cuts();
         Ok(self.outgoing(before, &page))
     }
 
@@ -227,6 +260,7 @@ impl RoomSession {
             .map(|(author, book)| (*author, book.len()))
             .collect();
         let ingested = self.replica.ingest_at(pages, now_ms);
+        self.note_cuts();
         let mut out = Vec::with_capacity(ingested.stored.len());
         for page in &ingested.stored {
             let author = page.author();
@@ -243,12 +277,15 @@ impl RoomSession {
 
     /// Releases pages core held back because their timestamp was too far ahead of this
     /// device's clock, once `now_ms` has caught up. They are stored like any received page
-    /// (the persister, [`Self::unstored`]) and offered to peers once committed.
+    /// (the persister, [`Self::unstored`]) and offered to peers once committed. Returns
+    /// whether anything is new to store (pages or cuts).
     pub fn release_held(&mut self, now_ms: u64) -> bool {
         if self.replica.poll_timeout().is_none_or(|at| at > now_ms) {
             return false;
         }
-        !self.replica.handle_timeout(now_ms).stored.is_empty()
+        let released = self.replica.handle_timeout(now_ms);
+        let cut = self.note_cuts();
+        cut || !released.stored.is_empty()
     }
 
     /// `author`'s pages `0..len` are committed to storage. Returns the pages this committed
@@ -280,9 +317,100 @@ impl RoomSession {
     }
 
     /// Feeds one frame received on `sync` (this room's session with one peer) to the replica.
-    /// Persist with [`Self::unstored`] afterwards.
+    /// Persist with [`Self::pending_cuts`] and [`Self::unstored`] afterwards. Proofs it
+    /// brought are queued as cuts even when the frame also held a bad page (which ends the
+    /// sync and leaves `Accepted` empty, though core kept the proof).
     pub fn sync_bytes(&mut self, sync: &mut SyncSession, bytes: &[u8], now: u64) -> Accepted {
-        sync.handle_bytes(bytes, &mut self.replica, now)
+        let accepted = sync.handle_bytes(bytes, &mut self.replica, now);
+        self.note_cuts();
+        accepted
+    }
+
+    /// Queues a cut for every book that got shorter (core dropped its end) or has a new or
+    /// lower proof since last looked at. Returns whether any was queued.
+    fn note_cuts(&mut self) -> bool {
+        let mut queued = false;
+        for (author, book) in self.replica.books() {
+            let len = book.len();
+            let proof = book.equivocation();
+            let (seen_len, seen_proof) = self.seen.entry(*author).or_insert((0, None));
+            let mut from = None;
+            if len < *seen_len {
+                from = Some(len);
+            }
+            if let Some(proof) = proof
+                && seen_proof.as_ref() != Some(proof)
+            {
+                from = Some(from.unwrap_or(len).min(proof.seq()));
+                *seen_proof = Some(proof.clone());
+            }
+            *seen_len = len;
+            if let Some(from) = from {
+                let cut = self.cuts.entry(*author).or_insert(from);
+                *cut = (*cut).min(from);
+                queued = true;
+            }
+        }
+        if queued {
+            self.cuts_queued += 1;
+        }
+        queued
+    }
+
+    /// A counter that grows whenever a cut is queued: compare it before and after a call to
+    /// see whether the call left something new to cut in storage.
+    pub fn cuts_queued(&self) -> u64 {
+        self.cuts_queued
+    }
+
+    /// The books whose stored copy must be cut back, as storage applies them: for each, the
+    /// book as it stands after the cut and its proof (if a fork cut it). Apply them before
+    /// storing this room's [`Self::unstored`] pages, then call [`Self::cuts_stored`].
+    pub fn pending_cuts(&self) -> Vec<BookCut> {
+        self.cuts
+            .iter()
+            .map(|(author, from)| self.cut_of(author, *from))
+            .collect()
+    }
+
+    /// Whether any cut waits to be stored.
+    pub fn has_pending_cuts(&self) -> bool {
+        !self.cuts.is_empty()
+    }
+
+    /// `done` (from [`Self::pending_cuts`]) is committed. A cut that changed meanwhile (a lower
+    /// proof arrived) stays queued and is applied again, which is harmless.
+    pub fn cuts_stored(&mut self, done: &[BookCut]) {
+        let finished: Vec<UserId> = self
+            .cuts
+            .iter()
+            .filter(|(author, from)| done.contains(&self.cut_of(author, **from)))
+            .map(|(author, _)| *author)
+            .collect();
+        for author in finished {
+            self.cuts.remove(&author);
+        }
+    }
+
+    fn cut_of(&self, author: &UserId, from: u64) -> BookCut {
+        // Stored pages are a prefix of what the book held, so any stored page at or past the
+        // book's length now was cut off too: the cut reaches down to that length.
+        let held = self.replica.book(author).map_or(0, |b| b.len());
+        BookCut {
+            book: self.book_record_at(author, from.min(held)),
+            proof: self.replica.proof(author).map(|p| self.proof_record(p)),
+        }
+    }
+
+    fn proof_record(&self, proof: &Equivocation) -> ProofRecord {
+        let (first, second) = proof.pages();
+        ProofRecord {
+            book: book_key(&proof.book()),
+            room: room_key(&self.room()),
+            seq: proof.seq(),
+            first: first.encode(),
+            second: second.encode(),
+        }
     }
 
     /// Runs a sync session's timer against this room's replica.
@@ -633,7 +761,7 @@ mod tests {
         let note = room
             .send_text(&ada, "remember milk".into(), 1_001, [2; 24])
             .unwrap();
-        let stored = vec![(ada.user_id(), pages(&[create, note]))];
+        let stored = vec![(ada.user_id(), pages(&[create, note]), None)];
         let back = RoomSession::restore(
             ada.user_id(),
             room.room(),
@@ -645,6 +773,190 @@ mod tests {
         assert_eq!(
             texts(&back),
             [("remember milk".to_string(), Some(Delivery::Saved))]
+        );
+    }
+
+    /// Ada's book in Bo's session as stored: the first `n` of `history` and `proof`.
+    fn stored_book(
+        ada: &Identity,
+        history: &[Outgoing],
+        n: usize,
+        proof: Option<Equivocation>,
+    ) -> Vec<StoredBook> {
+        vec![(ada.user_id(), pages(&history[..n]), proof)]
+    }
+
+    /// Ada signs a second page 2 ("goodbye") on the same two pages as "hello".
+    fn forked_hello(ada: &Identity, secret: &RoomSecret, history: &[Outgoing]) -> Outgoing {
+        let room = Page::decode(&history[0].page.bytes).unwrap().book().room;
+        let books = stored_book(ada, history, 2, None);
+        let mut other_branch =
+            RoomSession::restore(ada.user_id(), room, secret, books, ReadMarker::default())
+                .unwrap();
+        other_branch
+            .send_text(ada, "goodbye".into(), 1_002, [4; 24])
+            .unwrap()
+    }
+
+    fn proof_of(record: &ProofRecord) -> Equivocation {
+        let decode = |bytes: &[u8]| Page::decode(bytes).unwrap();
+        Equivocation::verify(decode(&record.first), decode(&record.second)).unwrap()
+    }
+
+    #[test]
+    fn an_equivocation_received_is_queued_for_storage_and_a_restore_keeps_the_book_cut() {
+        let (ada, bo, secret, room, history) = club_with_bo();
+        let goodbye = forked_hello(&ada, &secret, &history);
+        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        bos.receive(pages(&history), TEST_NOW_MS);
+        bos.mark_stored(ada.user_id(), 3);
+        assert!(!bos.has_pending_cuts(), "an honest book needs no cut");
+        let queued = bos.cuts_queued();
+
+        bos.receive(pages(std::slice::from_ref(&goodbye)), TEST_NOW_MS);
+        assert!(
+            bos.cuts_queued() > queued,
+            "the driver can tell a cut was queued"
+        );
+        let cuts = bos.pending_cuts();
+        assert_eq!(cuts.len(), 1);
+        let cut = &cuts[0];
+        assert_eq!(
+            (cut.book.length, &cut.book.head),
+            (2, &history[1].head),
+            "the book is stored cut at the fork, its head the page below it"
+        );
+        let proof = cut
+            .proof
+            .as_ref()
+            .expect("the proof is stored with the cut");
+        assert_eq!((proof.seq, &proof.book), (2, &cut.book.id));
+        let mut both = [proof.first.clone(), proof.second.clone()];
+        both.sort();
+        let mut expected = [history[2].page.bytes.clone(), goodbye.page.bytes.clone()];
+        expected.sort();
+        assert_eq!(both, expected, "both signed pages are kept");
+        assert!(bos.messages().is_empty(), "hello is gone with the fork");
+
+        bos.cuts_stored(&cuts);
+        assert!(!bos.has_pending_cuts());
+        assert!(bos.unstored().is_empty());
+
+        // A reload from what storage now holds: two pages and the proof.
+        let proof = proof_of(proof);
+        let mut back = RoomSession::restore(
+            bo.user_id(),
+            room.room(),
+            &secret,
+            stored_book(&ada, &history, 2, Some(proof)),
+            ReadMarker::default(),
+        )
+        .unwrap();
+        assert_eq!(back.replica().book(&ada.user_id()).unwrap().len(), 2);
+        assert!(back.messages().is_empty(), "the book stays cut at the fork");
+        assert!(
+            !back.has_pending_cuts(),
+            "the stored proof is not stored again"
+        );
+        // A peer on either branch offers the forked page again: it does not come back.
+        back.receive(pages(&history[2..]), TEST_NOW_MS);
+        assert!(back.messages().is_empty());
+        assert!(back.unstored().is_empty());
+        assert!(!back.has_pending_cuts());
+    }
+
+    #[test]
+    fn a_restore_with_pages_stored_past_the_proof_queues_their_deletion() {
+        let (ada, bo, secret, room, history) = club_with_bo();
+        let goodbye = forked_hello(&ada, &secret, &history);
+        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        bos.receive(pages(&history), TEST_NOW_MS);
+        bos.receive(pages(&[goodbye]), TEST_NOW_MS);
+        let proof = proof_of(bos.pending_cuts()[0].proof.as_ref().unwrap());
+
+        let back = RoomSession::restore(
+            bo.user_id(),
+            room.room(),
+            &secret,
+            stored_book(&ada, &history, 3, Some(proof)),
+            ReadMarker::default(),
+        )
+        .unwrap();
+        assert!(back.messages().is_empty());
+        let cuts = back.pending_cuts();
+        assert_eq!(
+            cuts.iter().map(|c| c.book.length).collect::<Vec<_>>(),
+            [2],
+            "the page past the fork is deleted from storage"
+        );
+    }
+
+    #[test]
+    fn a_cut_that_changed_while_being_stored_stays_queued() {
+        let (ada, bo, secret, room, history) = club_with_bo();
+        let goodbye = forked_hello(&ada, &secret, &history);
+        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        bos.receive(pages(&history), TEST_NOW_MS);
+        bos.mark_stored(ada.user_id(), 3);
+        bos.receive(pages(&[goodbye]), TEST_NOW_MS);
+        let in_flight = bos.pending_cuts();
+        // Meanwhile the book changes again: a cut of the same book taken from a stale
+        // snapshot does not clear the queue.
+        let stale = vec![BookCut {
+            book: BookRecord {
+                length: 3,
+                ..in_flight[0].book.clone()
+            },
+            proof: None,
+        }];
+        bos.cuts_stored(&stale);
+        assert!(bos.has_pending_cuts());
+        bos.cuts_stored(&in_flight);
+        assert!(!bos.has_pending_cuts());
+    }
+
+    #[test]
+    fn pages_dropped_past_a_removed_members_cap_are_queued_for_deletion() {
+        let (ada, bo, secret, mut room, history) = club_with_bo();
+        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        bos.receive(pages(&history), TEST_NOW_MS);
+        let past_cap = quire_core::membership::MAX_PAGES_PAST_CUT + 3;
+        let bo_pages: Vec<Outgoing> = (0..past_cap)
+            .map(|n| {
+                bos.send_text(&bo, format!("note {n}"), 1_010 + n, [n as u8; 24])
+                    .unwrap()
+            })
+            .collect();
+        let cy = person(3);
+        let mut cys = RoomSession::join(cy.user_id(), room.room(), &secret);
+        cys.receive(pages(&history), TEST_NOW_MS);
+        cys.receive(pages(&bo_pages), TEST_NOW_MS);
+        assert_eq!(cys.replica().book(&bo.user_id()).unwrap().len(), past_cap);
+        assert!(!cys.has_pending_cuts());
+
+        // Ada removes Bo having seen none of his pages: Cy may keep 64 of them.
+        let remove = room
+            .control(
+                &ada,
+                ControlOp::Remove {
+                    member: bo.user_id(),
+                    seen: 0,
+                },
+                2_000,
+                [9; 24],
+            )
+            .unwrap();
+        cys.receive(pages(&[remove]), TEST_NOW_MS);
+        let cuts = cys.pending_cuts();
+        assert_eq!(
+            cuts.iter()
+                .map(|c| (c.book.author.clone(), c.book.length, c.proof.is_some()))
+                .collect::<Vec<_>>(),
+            [(
+                user_key(&bo.user_id()),
+                quire_core::membership::MAX_PAGES_PAST_CUT,
+                false
+            )]
         );
     }
 

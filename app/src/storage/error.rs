@@ -18,6 +18,8 @@ pub enum StorageOp {
     WritePages,
     ReadPeerHeads,
     WritePeerHeads,
+    ReadProofs,
+    CutBooks,
 }
 
 impl StorageOp {
@@ -30,6 +32,7 @@ impl StorageOp {
                 | Self::DeleteRoom
                 | Self::WritePages
                 | Self::WritePeerHeads
+                | Self::CutBooks
         )
     }
 }
@@ -50,6 +53,8 @@ impl std::fmt::Display for StorageOp {
             Self::WritePages => "saving pages",
             Self::ReadPeerHeads => "reading delivery state",
             Self::WritePeerHeads => "saving delivery state",
+            Self::ReadProofs => "reading equivocation proofs",
+            Self::CutBooks => "cutting back forked or dropped books",
         };
         f.write_str(what)
     }

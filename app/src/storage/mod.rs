@@ -12,6 +12,9 @@
 //! - IndexedDB commits a transaction as soon as the event loop runs with no request pending, so
 //!   no function here awaits anything but its own transaction's requests while one is open.
 //!   All async work (crypto, network) happens before a transaction starts.
+//! - A forked book is cut back to its equivocation proof, and a book the membership policy cut
+//!   back loses its pages past the cut, each in one transaction with the book record
+//!   ([`Storage::cut_books`]), so a reload shows the book exactly as it was cut.
 //! - Schema changes are numbered migrations in [`schema`]; see its docs for the upgrade path.
 //! - Loading reads record by record (`salvage`): a record that does not decode is skipped and
 //!   reported ([`SkippedRecord`]), never deleted, so one damaged record cannot keep the rest
@@ -21,6 +24,7 @@
 //!   another tab says so ([`Storage::open_noting_blocked`]).
 
 mod batch;
+mod cut;
 mod error;
 mod handle;
 mod persist;
@@ -29,10 +33,11 @@ mod salvage;
 pub mod schema;
 
 pub use batch::PageBatch;
+pub use cut::BookCut;
 pub use error::{StorageError, StorageOp};
 pub use handle::{DEFAULT_DB_NAME, Storage};
 pub use persist::{Persistence, request_persistence};
 pub use records::{
-    BookRecord, IdentityRecord, PageRecord, PeerHeadsRecord, ProfileRecord, RoomRecord,
+    BookRecord, IdentityRecord, PageRecord, PeerHeadsRecord, ProfileRecord, ProofRecord, RoomRecord,
 };
 pub use salvage::{Salvaged, SkippedRecord};

@@ -110,3 +110,18 @@ pub struct PeerHeadsRecord {
     /// When the peer last reported (ms since the Unix epoch), shown as "last seen".
     pub seen_at_ms: f64,
 }
+
+/// Proof that a book's author signed two different pages at one seq: the book is kept cut
+/// there. One record per book (a lower proof replaces a higher one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofRecord {
+    pub book: String,
+    pub room: String,
+    /// The seq both pages claim; the book holds no page at or above it.
+    pub seq: u64,
+    /// The two conflicting pages, as core encoded and signed them.
+    #[serde(with = "serde_bytes")]
+    pub first: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub second: Vec<u8>,
+}

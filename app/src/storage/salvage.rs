@@ -16,15 +16,16 @@ use wasm_bindgen::JsValue;
 
 use super::error::{StorageError, StorageOp};
 use super::handle::Storage;
-use super::records::{BookRecord, PageRecord, RoomRecord};
+use super::records::{BookRecord, PageRecord, ProofRecord, RoomRecord};
 use super::schema;
 
 /// A stored record that could not be decoded and was left out (and left in place).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedRecord {
-    /// The object store it is in (`rooms`, `books`, `pages`).
+    /// The object store it is in (`rooms`, `books`, `pages`, `proofs`).
     pub store: &'static str,
-    /// Its key, readably: a room or book id, or `["<book>",<seq>]` for a page.
+    /// Its key, readably: a room or book id (also for a proof), or `["<book>",<seq>]` for a
+    /// page.
     pub key: String,
     /// Why it could not be used.
     pub reason: String,
@@ -97,6 +98,32 @@ impl Storage {
         salvage(schema::BOOKS, keys, values, map)
     }
 
+    /// Every equivocation proof of `room` that decodes; the others are reported, not returned.
+    pub async fn proofs_in_room_salvaged(
+        &self,
+        room: &str,
+    ) -> Result<Salvaged<ProofRecord>, StorageError> {
+        let op = StorageOp::ReadProofs;
+        let map = |e| StorageError::from_idb(op, e);
+        let tx = self.db.transaction(schema::PROOFS).build().map_err(map)?;
+        let store = tx.object_store(schema::PROOFS).map_err(map)?;
+        let index = store.index(schema::BY_ROOM).map_err(map)?;
+        // Index reads return the records' primary keys, so skipped records name their book.
+        let keys = index
+            .get_all_keys::<JsValue>()
+            .with_query::<&str, _>(room)
+            .primitive()
+            .map_err(map)?;
+        let values = index
+            .get_all::<JsValue>()
+            .with_query::<&str, _>(room)
+            .primitive()
+            .map_err(map)?;
+        let keys = keys.await.map_err(map)?;
+        let values = values.await.map_err(map)?;
+        salvage(schema::PROOFS, keys, values, map)
+    }
+
     /// The stored pages of `book` with seqs in `seqs` that decode, in seq order; the others
     /// are reported, not returned.
     pub async fn pages_salvaged(
@@ -113,10 +140,8 @@ impl Storage {
         let store = tx.object_store(schema::PAGES).map_err(map)?;
         // Page keys are `[book, seq]` arrays; built as JS values because the raw (non-serde)
         // readers take only keys that convert to JS directly.
-        let key = |seq: u64| -> JsValue {
-            // Seqs are far below 2^53, so the conversion to a JS number is exact.
-            js_sys::Array::of2(&JsValue::from_str(book), &JsValue::from_f64(seq as f64)).into()
-        };
+        // Seqs are far below 2^53, so the conversion to a JS number is exact.
+        let key = |seq: u64| super::cut::page_key(book, seq as f64);
         let range = || KeyRange::Bound(key(seqs.start), false, key(seqs.end), true);
         let keys = store
             .get_all_keys::<JsValue>()

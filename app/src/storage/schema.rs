@@ -22,19 +22,22 @@
 //!   `pages` (key `[book, seq]`).
 //! - v2: `books.by_room` index, so opening a room reads only its books; `peer_heads`
 //!   (key `[room, peer]`, index `by_room`), so delivery ticks survive a reload.
+//! - v3: `proofs` (key `book`, index `by_room`): one equivocation proof per forked book, so a
+//!   reload keeps the book cut at the fork instead of showing it whole again.
 
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters, IdbTransaction};
 
 /// The schema version this build writes. See the module docs before changing it.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 pub(crate) const META: &str = "meta";
 pub(crate) const ROOMS: &str = "rooms";
 pub(crate) const BOOKS: &str = "books";
 pub(crate) const PAGES: &str = "pages";
 pub(crate) const PEER_HEADS: &str = "peer_heads";
-/// Index on `room`, in `books` and `peer_heads`.
+pub(crate) const PROOFS: &str = "proofs";
+/// Index on `room`, in `books`, `peer_heads` and `proofs`.
 pub(crate) const BY_ROOM: &str = "by_room";
 
 /// Keys of the single records in `meta`.
@@ -44,7 +47,7 @@ pub(crate) const META_PROFILE: &str = "profile";
 type Migration = fn(&IdbDatabase, &IdbTransaction) -> Result<(), JsValue>;
 
 /// `MIGRATIONS[n]` upgrades a database from version `n` to version `n + 1`.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [to_v1, to_v2];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [to_v1, to_v2, to_v3];
 
 /// Applies the migrations that take a database from `old` to `new`.
 pub(crate) fn upgrade(
@@ -104,5 +107,14 @@ fn to_v2(db: &IdbDatabase, tx: &IdbTransaction) -> Result<(), JsValue> {
     create_store(db, PEER_HEADS, Some(&["room", "peer"]))?;
     let heads = tx.object_store(PEER_HEADS)?;
     heads.create_index_with_str_and_optional_parameters(BY_ROOM, "room", &params)?;
+    Ok(())
+}
+
+fn to_v3(db: &IdbDatabase, tx: &IdbTransaction) -> Result<(), JsValue> {
+    create_store(db, PROOFS, Some(&["book"]))?;
+    let params = IdbIndexParameters::new();
+    params.set_unique(false);
+    let proofs = tx.object_store(PROOFS)?;
+    proofs.create_index_with_str_and_optional_parameters(BY_ROOM, "room", &params)?;
     Ok(())
 }

@@ -12,6 +12,10 @@
 //! the persister announces pages as they commit, so no peer ever holds a page this device could
 //! lose and rewrite differently (core's sync tests and crash simulation check this).
 //!
+//! Books core cut back (a fork cut at its equivocation proof, pages the membership policy
+//! dropped) are cut in storage by the same task, before it stores that room's pages
+//! ([`RoomSession::pending_cuts`]), so a reload shows each book as core last held it.
+//!
 //! # Network
 //! On wasm32 the [`net`] driver starts the browser node, announces presence under each room's
 //! hashed namespace, links to the members it finds and runs one `/quire/sync/1` session per
@@ -44,7 +48,7 @@ use crate::model::ids::{parse_user_key, room_key, user_key};
 use crate::model::room_view::{InspectedError, InspectorSnapshot, Presence, RoomDetails};
 use crate::model::{DamagedRoom, RoomPane, RoomSession, RoomSummary, StorageHealth, WriteFailure};
 use crate::shell::ShellState;
-use crate::storage::{PageBatch, RoomRecord, Storage};
+use crate::storage::{BookCut, PageBatch, RoomRecord, Storage, StorageError};
 
 /// How long a made invite works. Why: a link pasted in a group chat should not admit strangers
 /// forever; a week covers "I'll join tonight" while bounding the damage of a leaked link.
@@ -255,7 +259,10 @@ impl Rooms {
         loop {
             let unstored = self
                 .held
-                .try_with_value(|held| held.values().any(|h| !h.session.unstored().is_empty()))
+                .try_with_value(|held| {
+                    held.values()
+                        .any(|h| h.session.has_pending_cuts() || !h.session.unstored().is_empty())
+                })
                 .unwrap_or(false);
             if !unstored {
                 break;
@@ -423,7 +430,8 @@ impl Rooms {
         self.schedule_refresh();
     }
 
-    /// Stores what is held but not stored, whenever woken or when a storage retry is due.
+    /// Stores what is held but not stored (first each room's cut books, then its pages),
+    /// whenever woken or when a storage retry is due.
     /// Runs for the app's lifetime. Every pass's outcome goes into [`Self::health`]; while it
     /// says no attempt is due, pages simply stay held (nothing is dropped) until it is.
     async fn persist_loop(self, db: Storage, me: UserId, mut woken: mpsc::Receiver<()>) {
@@ -436,13 +444,33 @@ impl Rooms {
             {
                 continue;
             }
+            let mut failure: Option<WriteFailure> = None;
+            let cuts: Vec<(String, Vec<BookCut>)> = self.held.with_value(|held| {
+                held.iter()
+                    .map(|(id, h)| (id.clone(), h.session.pending_cuts()))
+                    .filter(|(_, cuts)| !cuts.is_empty())
+                    .collect()
+            });
+            // A room whose cuts failed keeps its pages for the next pass too: a page could
+            // otherwise land where a cut page still lies.
+            let mut blocked = BTreeSet::new();
+            for (room, cuts) in cuts {
+                match db.cut_books(&cuts).await {
+                    Ok(()) => self.cuts_stored(&room, &cuts),
+                    Err(e) => {
+                        self.report(format!("Could not cut back a book: {e}"), false);
+                        note_failure(&mut failure, &e);
+                        blocked.insert(room);
+                    }
+                }
+            }
             let work: Vec<(String, Vec<crate::model::Outgoing>)> = self.held.with_value(|held| {
                 held.iter()
+                    .filter(|(id, _)| !blocked.contains(*id))
                     .map(|(id, h)| (id.clone(), h.session.unstored()))
                     .filter(|(_, out)| !out.is_empty())
                     .collect()
             });
-            let mut failure: Option<WriteFailure> = None;
             for (room, outgoing) in work {
                 let own = outgoing.iter().any(|o| o.before.author == me_key);
                 let mut batch = if own {
@@ -467,11 +495,7 @@ impl Rooms {
                     Err(e) => {
                         // The banner tells the user; the inspector keeps each failure.
                         self.report(format!("Could not save messages: {e}"), false);
-                        let this = WriteFailure::of(&e);
-                        failure = Some(match failure {
-                            Some(before) => before.worst(this),
-                            None => this,
-                        });
+                        note_failure(&mut failure, &e);
                     }
                 }
             }
@@ -537,6 +561,15 @@ impl Rooms {
             Some(Some(why)) => Err(why),
             _ => Ok(()),
         }
+    }
+
+    /// `cuts` of `room` are committed.
+    fn cuts_stored(&self, room: &str, cuts: &[BookCut]) {
+        self.held.try_update_value(|held| {
+            if let Some(h) = held.get_mut(room) {
+                h.session.cuts_stored(cuts);
+            }
+        });
     }
 
     /// Pages up to `ends` are committed: mark them, and announce every newly committed page
@@ -1021,6 +1054,15 @@ impl Rooms {
         }
         snapshot
     }
+}
+
+/// Keeps the worst failure of a persister pass (what the storage health hears of).
+fn note_failure(failure: &mut Option<WriteFailure>, e: &StorageError) {
+    let this = WriteFailure::of(e);
+    *failure = Some(match failure.take() {
+        Some(before) => before.worst(this),
+        None => this,
+    });
 }
 
 fn new_record(id: &str, secret: &RoomSecret, name: String) -> RoomRecord {

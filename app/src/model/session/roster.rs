@@ -505,7 +505,7 @@ mod persisted_reports {
             ada.user_id(),
             room.room(),
             &secret,
-            vec![(ada.user_id(), pages(&history))],
+            vec![(ada.user_id(), pages(&history), None)],
             ReadMarker::default(),
         )
         .unwrap();

@@ -9,12 +9,13 @@ use std::collections::BTreeMap;
 use quire_core::crypto::RoomSecret;
 use quire_core::identity::UserId;
 use quire_core::page::Page;
+use quire_core::validate::Equivocation;
 
 use super::Held;
 use crate::model::damage::book_problem;
-use crate::model::ids::{parse_room_key, parse_user_key};
+use crate::model::ids::{parse_book_key, parse_room_key, parse_user_key};
 use crate::model::{DamagedRoom, ReadMarker, RoomSession};
-use crate::storage::{RoomRecord, SkippedRecord, Storage, schema};
+use crate::storage::{ProofRecord, RoomRecord, SkippedRecord, Storage, schema};
 
 /// What loading found.
 #[derive(Debug, Default)]
@@ -114,10 +115,30 @@ async fn load_room(
         if let Some(gap) = book_problem(book.length, seqs) {
             problem.get_or_insert(gap);
         }
-        restored.push((author, pages));
+        restored.push((author, pages, None));
     }
     if let Some(problem) = problem {
         return Err(problem);
+    }
+    // A proof that cannot be used costs only itself: the book was already cut when it was
+    // stored, and a peer shows the fork again.
+    let proofs = db
+        .proofs_in_room_salvaged(&record.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    skipped.extend(proofs.skipped);
+    for stored in proofs.records {
+        match proof_of(&stored, room) {
+            Ok(proof) => match restored.iter_mut().find(|(a, ..)| *a == proof.author()) {
+                Some((.., slot)) => *slot = Some(proof),
+                None => restored.push((proof.author(), Vec::new(), Some(proof))),
+            },
+            Err(reason) => skipped.push(SkippedRecord {
+                store: schema::PROOFS,
+                key: stored.book.clone(),
+                reason,
+            }),
+        }
     }
     let read = ReadMarker::from_lengths(
         record
@@ -134,6 +155,20 @@ async fn load_room(
     Ok(session)
 }
 
+/// The proof a stored record holds, checked as one received from a peer would be (its
+/// signatures too: the record is all there is), or why it cannot be used.
+fn proof_of(record: &ProofRecord, room: quire_core::page::RoomId) -> Result<Equivocation, String> {
+    let book = parse_book_key(&record.book).map_err(|e| format!("its book id is damaged: {e}"))?;
+    let decode =
+        |bytes: &[u8]| Page::decode(bytes).map_err(|e| format!("its pages do not decode ({e})"));
+    let proof = Equivocation::verify(decode(&record.first)?, decode(&record.second)?)
+        .map_err(|e| format!("it is not a valid proof ({e})"))?;
+    if proof.book() != book || book.room != room || proof.seq() != record.seq {
+        return Err("it is the proof of another book".to_owned());
+    }
+    Ok(proof)
+}
+
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -144,7 +179,7 @@ mod tests {
     use indexed_db_futures::transaction::TransactionMode;
     use quire_core::crypto::RoomSecret;
     use quire_core::identity::Identity;
-    use quire_core::page::NONCE_LEN;
+    use quire_core::page::{NONCE_LEN, Page};
     use wasm_bindgen::JsValue;
     use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -200,6 +235,73 @@ mod tests {
             .unwrap();
         tx.commit().await.unwrap();
         raw.close();
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_forked_book_loads_cut_at_its_stored_proof_and_a_bad_proof_costs_only_itself() {
+        let name = format!("quire-load-test-{}", js_sys::Math::random().to_bits());
+        let db = Storage::open(&name).await.unwrap();
+        let (ada, bo) = (create_identity().unwrap(), create_identity().unwrap());
+        let secret = RoomSecret::from_bytes([3; 32]);
+        let (mut adas, create) =
+            RoomSession::create(&ada, "Book club", &secret, 1_000, [1; NONCE_LEN]).unwrap();
+        let hello = adas
+            .send_text(&ada, "hello".into(), 1_001, [2; NONCE_LEN])
+            .unwrap();
+        let mut other_branch = RoomSession::join(ada.user_id(), adas.room(), &secret);
+        other_branch.receive(vec![Page::decode(&create.page.bytes).unwrap()], 2_000);
+        let goodbye = other_branch
+            .send_text(&ada, "goodbye".into(), 1_001, [3; NONCE_LEN])
+            .unwrap();
+        let id = room_key(&adas.room());
+        db.save_room(&RoomRecord {
+            id: id.clone(),
+            key: secret.as_bytes().to_vec(),
+            name: "Book club".to_owned(),
+            joined_at_ms: 1.0,
+            read: Vec::new(),
+            pending_invite: Vec::new(),
+            declined: Vec::new(),
+            auto_admit_invites: Vec::new(),
+        })
+        .await
+        .unwrap();
+
+        // Bo's device stores Ada's two pages, then is shown the other branch.
+        let mut bos = RoomSession::join(bo.user_id(), adas.room(), &secret);
+        let decode = |o: &crate::model::Outgoing| Page::decode(&o.page.bytes).unwrap();
+        bos.receive(vec![decode(&create), decode(&hello)], 2_000);
+        let mut batch = PageBatch::received();
+        for o in bos.unstored() {
+            batch.push(&o.before, o.page, o.head).unwrap();
+        }
+        db.write_pages(batch).await.unwrap();
+        bos.mark_stored(ada.user_id(), 2);
+        bos.receive(vec![decode(&goodbye)], 2_000);
+        let cuts = bos.pending_cuts();
+        db.cut_books(&cuts).await.unwrap();
+        let bad = js_sys::JSON::parse(&format!(
+            r#"{{"book":"{id}.someone","room":"{id}","seq":0,"first":[],"second":[]}}"#
+        ))
+        .unwrap();
+        put_raw(&name, "proofs", bad).await;
+
+        let loaded = load_rooms(&db, bo.user_id()).await.unwrap();
+        assert!(loaded.damaged.is_empty(), "{:?}", loaded.damaged);
+        let session = &loaded.held[&id].session;
+        assert_eq!(session.replica().book(&ada.user_id()).unwrap().len(), 1);
+        assert!(session.replica().proof(&ada.user_id()).is_some());
+        assert!(session.messages().is_empty(), "hello stays cut at the fork");
+        assert!(!session.has_pending_cuts());
+        assert_eq!(
+            loaded
+                .skipped
+                .iter()
+                .map(|s| (s.store, s.key.clone()))
+                .collect::<Vec<_>>(),
+            [("proofs", format!("{id}.someone"))]
+        );
+        db.close();
     }
 
     #[wasm_bindgen_test]

@@ -628,13 +628,15 @@ impl Net {
         link.last_frame_at = now();
         let outcome = rooms.held.try_update_value(|held| {
             let h = held.get_mut(room)?;
+            let cuts_before = h.session.cuts_queued();
             let accepted = h.session.sync_bytes(&mut link.sync, frame, at);
+            let cut = h.session.cuts_queued() != cuts_before;
             let changed = user.is_some_and(|user| {
                 let heads: Vec<(UserId, u64)> =
                     link.sync.peer_heads().map(|h| (h.author, h.len)).collect();
                 h.session.peer_reported(user, heads, at)
             });
-            Some((accepted, changed))
+            Some((accepted, changed, cut))
         });
         let closed = match link.sync.state() {
             SessionState::Closed(why) => Some(why.to_string()),
@@ -643,7 +645,7 @@ impl Net {
         if let Some(user) = user {
             state.last_seen.insert(user, now());
         }
-        let Some(Some((accepted, heads_changed))) = outcome else {
+        let Some(Some((accepted, heads_changed, cut))) = outcome else {
             return false;
         };
         if heads_changed {
@@ -664,7 +666,7 @@ impl Net {
             self.state.borrow_mut().links.remove(key);
             return false;
         }
-        if !accepted.stored.is_empty() {
+        if cut || !accepted.stored.is_empty() {
             rooms.after_change();
         } else {
             rooms.schedule_refresh();
