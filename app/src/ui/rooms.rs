@@ -159,6 +159,9 @@ pub struct Rooms {
     /// Rooms whose peer reports changed since they were last saved.
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     heads_dirty: StoredValue<BTreeSet<String>>,
+    /// Rooms whose record failed to save (storage full, closed): their current record is saved
+    /// again with the peer reports.
+    unsaved_records: StoredValue<BTreeSet<String>>,
     tasks: StoredValue<Tasks, LocalStorage>,
     /// Quire is moving to another tab: no new writes (see [`Self::drain`]).
     draining: StoredValue<bool>,
@@ -185,6 +188,7 @@ impl Rooms {
             persist_wake: StoredValue::new_local(None),
             refresh_scheduled: StoredValue::new(false),
             heads_dirty: StoredValue::new(BTreeSet::new()),
+            unsaved_records: StoredValue::new(BTreeSet::new()),
             tasks: StoredValue::new_local(Tasks::default()),
             draining: StoredValue::new(false),
             errors: StoredValue::new(VecDeque::new()),
@@ -402,6 +406,19 @@ impl Rooms {
                 .flat_map(|h| h.session.peer_heads_records())
                 .collect()
         });
+        let unsaved_rooms = self
+            .unsaved_records
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        let unsaved: Vec<RoomRecord> = self.held.with_value(|held| {
+            unsaved_rooms
+                .iter()
+                .filter_map(|room| held.get(room).map(|h| h.record.clone()))
+                .collect()
+        });
+        for record in unsaved {
+            self.save_record(record);
+        }
         if records.is_empty() {
             return;
         }
@@ -409,6 +426,8 @@ impl Rooms {
             for record in records {
                 if let Err(e) = db.save_peer_heads(&record).await {
                     self.report(format!("Could not save delivery state: {e}"), false);
+                    // Saved again on the next round, with whatever changed meanwhile.
+                    self.heads_dirty.update_value(|d| d.extend(dirty));
                     return;
                 }
             }
@@ -607,6 +626,10 @@ impl Rooms {
         self.spawn(async move {
             if let Err(e) = db.save_room(&record).await {
                 rooms.report(format!("Could not save the room's settings: {e}"), false);
+                // The room's current record is saved again with the peer reports.
+                rooms.unsaved_records.update_value(|unsaved| {
+                    unsaved.insert(record.id);
+                });
             }
         });
     }
