@@ -50,6 +50,8 @@ pub enum RoomPane {
         name: String,
         messages: Vec<MessageView>,
         read_only: bool,
+        /// One sentence per author caught writing two histories (its book is cut at the fork).
+        forks: Vec<String>,
     },
 }
 

@@ -544,6 +544,7 @@ impl RoomSession {
             name: self.title(),
             messages: self.messages(),
             read_only: state.is_deleted() || !state.is_member(&self.me),
+            forks: self.fork_notices(),
         }
     }
 
@@ -707,7 +708,8 @@ mod tests {
             RoomPane::Open {
                 name: "Book club".into(),
                 messages: room.messages(),
-                read_only: false
+                read_only: false,
+                forks: Vec::new(),
             }
         );
     }
@@ -837,6 +839,14 @@ mod tests {
         expected.sort();
         assert_eq!(both, expected, "both signed pages are kept");
         assert!(bos.messages().is_empty(), "hello is gone with the fork");
+        let who = ada.user_id().short();
+        assert!(
+            matches!(bos.pane(), RoomPane::Open { forks, .. } if forks == [format!(
+                "{who}'s device wrote two different histories, so what {who} wrote from that \
+                 point on is hidden."
+            )]),
+            "the room says whose history forked and what that hides"
+        );
 
         bos.cuts_stored(&cuts);
         assert!(!bos.has_pending_cuts());

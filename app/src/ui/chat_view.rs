@@ -54,6 +54,12 @@ pub fn ChatView(
             _ => Vec::new(),
         })
     });
+    let forks = Memo::new(move |_| {
+        pane.with(|p| match p {
+            RoomPane::Open { forks, .. } => forks.clone(),
+            _ => Vec::new(),
+        })
+    });
 
     let list = NodeRef::<leptos::html::Ol>::new();
     let at_bottom = StoredValue::new(true);
@@ -92,6 +98,9 @@ pub fn ChatView(
                         "Waiting for an owner to let you in. You will see the room's history as soon as they do."
                     </p>
                 </Show>
+                <For each=move || forks.get() key=|f| f.clone() let:fork>
+                    <p class="notice fork-notice" role="status" data-testid="fork-notice">{fork}</p>
+                </For>
                 <Show when=move || messages.with(Vec::is_empty) && !waiting.get()>
                     <p class="empty-hint" data-testid="no-messages">"No messages yet. Say hello!"</p>
                 </Show>

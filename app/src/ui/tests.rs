@@ -88,9 +88,33 @@ fn composer_value(root: &Element) -> String {
 }
 
 #[wasm_bindgen_test]
+async fn a_forked_history_is_announced_in_the_room() {
+    let root = container();
+    let notice = "Bo's device wrote two different histories, so what Bo wrote from that point \
+                  on is hidden.";
+    let pane = RwSignal::new(RoomPane::Open {
+        forks: vec![notice.to_owned()],
+        name: "Book club".into(),
+        messages: vec![],
+        read_only: false,
+    });
+    let on_send = Callback::new(|_: String| Ok(()));
+    let _mounted = mount_to(
+        root.clone(),
+        move || view! { <ChatView pane=pane on_send=on_send /> },
+    );
+    let root: Element = root.into();
+    until("the fork notice", || {
+        texts(&root, "fork-notice") == [notice]
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
 async fn a_message_the_room_refuses_stays_in_the_composer_with_the_reason() {
     let root = container();
     let pane = RwSignal::new(RoomPane::Open {
+        forks: Vec::new(),
         name: "Book club".into(),
         messages: vec![],
         read_only: false,
@@ -114,6 +138,7 @@ async fn a_message_the_room_refuses_stays_in_the_composer_with_the_reason() {
 async fn enter_sends_shift_enter_does_not_and_arrivals_keep_the_draft() {
     let root = container();
     let pane = RwSignal::new(RoomPane::Open {
+        forks: Vec::new(),
         name: "Book club".into(),
         messages: vec![],
         read_only: false,
@@ -142,6 +167,7 @@ async fn enter_sends_shift_enter_does_not_and_arrivals_keep_the_draft() {
     assert_eq!(sent.get_untracked().len(), 1, "Shift+Enter does not send");
 
     pane.set(RoomPane::Open {
+        forks: Vec::new(),
         name: "Book club".into(),
         messages: vec![
             message("a.0", "hello", true, Some(Delivery::Saved)),
@@ -579,6 +605,7 @@ async fn confirm_dialog_goes_ahead_only_on_yes() {
 async fn waiting_for_approval_disables_the_composer() {
     let root = container();
     let pane = RwSignal::new(RoomPane::Open {
+        forks: Vec::new(),
         name: "Book club".into(),
         messages: vec![],
         read_only: true,
@@ -603,6 +630,7 @@ async fn waiting_for_approval_disables_the_composer() {
 
     waiting.set(false);
     pane.set(RoomPane::Open {
+        forks: Vec::new(),
         name: "Book club".into(),
         messages: vec![message("b.0", "welcome!", false, None)],
         read_only: false,
@@ -616,6 +644,7 @@ async fn waiting_for_approval_disables_the_composer() {
 async fn while_storage_refuses_writing_sending_pauses_with_the_reason_and_keeps_the_draft() {
     let root = container();
     let pane = RwSignal::new(RoomPane::Open {
+        forks: Vec::new(),
         name: "Book club".into(),
         messages: vec![],
         read_only: false,

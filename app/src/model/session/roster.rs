@@ -199,6 +199,23 @@ impl RoomSession {
         out
     }
 
+    /// What the room says about authors caught writing two different histories: their book is
+    /// cut where it forked, so what they wrote from there on is hidden on every device.
+    pub fn fork_notices(&self) -> Vec<String> {
+        let names = self.names();
+        self.replica
+            .books()
+            .filter_map(|(author, book)| {
+                book.equivocation()?;
+                let who = Self::name_of(&names, author);
+                Some(format!(
+                    "{who}'s device wrote two different histories, so what {who} wrote from \
+                     that point on is hidden."
+                ))
+            })
+            .collect()
+    }
+
     /// Whom to link to for this room among the peers presence finds online: its members and
     /// the people waiting for approval, never former members or strangers who merely know the
     /// room's presence namespace. `None` while this device knows nothing of the room yet (a
