@@ -78,24 +78,8 @@ impl Storage {
         &self,
         room: &str,
     ) -> Result<Salvaged<BookRecord>, StorageError> {
-        let op = StorageOp::ReadBooks;
-        let map = |e| StorageError::from_idb(op, e);
-        let tx = self.db.transaction(schema::BOOKS).build().map_err(map)?;
-        let store = tx.object_store(schema::BOOKS).map_err(map)?;
-        let index = store.index(schema::BY_ROOM).map_err(map)?;
-        let keys = index
-            .get_all_keys::<JsValue>()
-            .with_query::<&str, _>(room)
-            .primitive()
-            .map_err(map)?;
-        let values = index
-            .get_all::<JsValue>()
-            .with_query::<&str, _>(room)
-            .primitive()
-            .map_err(map)?;
-        let keys = keys.await.map_err(map)?;
-        let values = values.await.map_err(map)?;
-        salvage(schema::BOOKS, keys, values, map)
+        self.in_room_salvaged(schema::BOOKS, StorageOp::ReadBooks, room)
+            .await
     }
 
     /// Every equivocation proof of `room` that decodes; the others are reported, not returned.
@@ -103,12 +87,23 @@ impl Storage {
         &self,
         room: &str,
     ) -> Result<Salvaged<ProofRecord>, StorageError> {
-        let op = StorageOp::ReadProofs;
+        self.in_room_salvaged(schema::PROOFS, StorageOp::ReadProofs, room)
+            .await
+    }
+
+    /// The records of `store` whose `by_room` index names `room` and that decode.
+    async fn in_room_salvaged<T: serde::de::DeserializeOwned>(
+        &self,
+        store: &'static str,
+        op: StorageOp,
+        room: &str,
+    ) -> Result<Salvaged<T>, StorageError> {
         let map = |e| StorageError::from_idb(op, e);
-        let tx = self.db.transaction(schema::PROOFS).build().map_err(map)?;
-        let store = tx.object_store(schema::PROOFS).map_err(map)?;
-        let index = store.index(schema::BY_ROOM).map_err(map)?;
-        // Index reads return the records' primary keys, so skipped records name their book.
+        let tx = self.db.transaction(store).build().map_err(map)?;
+        let records = tx.object_store(store).map_err(map)?;
+        let index = records.index(schema::BY_ROOM).map_err(map)?;
+        // Index reads return the records' primary keys, so skipped records name their record;
+        // both requests are issued before either is awaited, in one transaction.
         let keys = index
             .get_all_keys::<JsValue>()
             .with_query::<&str, _>(room)
@@ -121,7 +116,7 @@ impl Storage {
             .map_err(map)?;
         let keys = keys.await.map_err(map)?;
         let values = values.await.map_err(map)?;
-        salvage(schema::PROOFS, keys, values, map)
+        salvage(store, keys, values, map)
     }
 
     /// The stored pages of `book` with seqs in `seqs` that decode, in seq order; the others

@@ -200,18 +200,9 @@ mod tests {
         let (session, create) =
             RoomSession::create(me, name, &secret, 1_000, [seed; NONCE_LEN]).unwrap();
         let id = room_key(&session.room());
-        db.save_room(&RoomRecord {
-            id: id.clone(),
-            key: secret.as_bytes().to_vec(),
-            name: name.to_owned(),
-            joined_at_ms: 1.0,
-            read: Vec::new(),
-            pending_invite: Vec::new(),
-            declined: Vec::new(),
-            auto_admit_invites: Vec::new(),
-        })
-        .await
-        .unwrap();
+        db.save_room(&room_record(&id, &secret, name))
+            .await
+            .unwrap();
         let page = create.page.clone();
         let mut batch = PageBatch::own();
         batch
@@ -219,6 +210,20 @@ mod tests {
             .unwrap();
         db.write_pages(batch).await.unwrap();
         (id, page)
+    }
+
+    /// The record of a room joined long ago, with nothing read, declined or pending.
+    fn room_record(id: &str, secret: &RoomSecret, name: &str) -> RoomRecord {
+        RoomRecord {
+            id: id.to_owned(),
+            key: secret.as_bytes().to_vec(),
+            name: name.to_owned(),
+            joined_at_ms: 1.0,
+            read: Vec::new(),
+            pending_invite: Vec::new(),
+            declined: Vec::new(),
+            auto_admit_invites: Vec::new(),
+        }
     }
 
     async fn put_raw(name: &str, store: &str, value: JsValue) {
@@ -254,18 +259,9 @@ mod tests {
             .send_text(&ada, "goodbye".into(), 1_001, [3; NONCE_LEN])
             .unwrap();
         let id = room_key(&adas.room());
-        db.save_room(&RoomRecord {
-            id: id.clone(),
-            key: secret.as_bytes().to_vec(),
-            name: "Book club".to_owned(),
-            joined_at_ms: 1.0,
-            read: Vec::new(),
-            pending_invite: Vec::new(),
-            declined: Vec::new(),
-            auto_admit_invites: Vec::new(),
-        })
-        .await
-        .unwrap();
+        db.save_room(&room_record(&id, &secret, "Book club"))
+            .await
+            .unwrap();
 
         // Bo's device stores Ada's two pages, then is shown the other branch.
         let mut bos = RoomSession::join(bo.user_id(), adas.room(), &secret);
