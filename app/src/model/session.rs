@@ -294,6 +294,11 @@ impl RoomSession {
         self.replica.mark_committed(&author, len)
     }
 
+    /// Whether any page is held in memory but not yet committed to storage.
+    pub fn has_unstored(&self) -> bool {
+        self.replica.uncommitted().next().is_some()
+    }
+
     /// Every page held in memory but not yet committed to storage, each book's in seq order
     /// (so they can go into one `PageBatch`). Pages arrive from sync and local writes at any
     /// time; the persister stores this delta, so storage order always follows book order.

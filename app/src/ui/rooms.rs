@@ -265,7 +265,7 @@ impl Rooms {
                 .held
                 .try_with_value(|held| {
                     held.values()
-                        .any(|h| h.session.has_pending_cuts() || !h.session.unstored().is_empty())
+                        .any(|h| h.session.has_pending_cuts() || h.session.has_unstored())
                 })
                 .unwrap_or(false);
             if !unstored {
@@ -662,18 +662,19 @@ impl Rooms {
         result
     }
 
-    /// Like [`Self::write`] on the open room, reporting a failure in the notice banner.
+    /// Like [`Self::write`] on the open room, reporting a failure in the notice banner too.
     fn write_open(
         self,
         what: &str,
         write: impl FnOnce(&mut RoomSession, &Identity, u64, [u8; NONCE_LEN]) -> Result<(), String>,
-    ) {
-        let Some(room) = self.selected.get_untracked() else {
-            return;
-        };
-        if let Err(why) = self.write(&room, write) {
+    ) -> Result<(), String> {
+        let room = self
+            .selected
+            .get_untracked()
+            .ok_or_else(|| "Open a room first".to_owned())?;
+        self.write(&room, write).inspect_err(|why| {
             self.notice.set(Some(format!("Could not {what}: {why}")));
-        }
+        })
     }
 
     fn my_name(&self) -> String {
@@ -727,22 +728,13 @@ impl Rooms {
         }
     }
 
-    /// Sends `text` in the open room.
     /// Sends `text` in the open room. A refusal is also shown in the notice banner; the
     /// composer keeps the text then.
     pub fn send(self, _messenger: Messenger, text: String) -> Result<(), String> {
-        let room = self
-            .selected
-            .get_untracked()
-            .ok_or_else(|| "Open a room first".to_owned())?;
-        self.write(&room, |s, me, now, nonce| {
+        self.write_open("send the message", |s, me, now, nonce| {
             s.send_text(me, text, now, nonce)
                 .map(drop)
                 .map_err(|e| e.to_string())
-        })
-        .inspect_err(|why| {
-            self.notice
-                .set(Some(format!("Could not send the message: {why}")));
         })
     }
 
@@ -852,7 +844,8 @@ impl Rooms {
     }
 
     fn control_open(self, what: &str, op: ControlOp) {
-        self.write_open(what, |s, me, now, nonce| {
+        // A refusal is in the notice banner; nothing else waits on it.
+        let _ = self.write_open(what, |s, me, now, nonce| {
             s.control(me, op, now, nonce)
                 .map(drop)
                 .map_err(|e| e.to_string())
@@ -902,12 +895,15 @@ impl Rooms {
         match parse_user_key(&user) {
             // The removal records how much of their book this device holds: those pages count,
             // nothing they write after does, whatever its timestamp.
-            Ok(member) => self.write_open("remove them", move |s, me, now, nonce| {
-                let seen = s.replica().seen_of(&member);
-                s.control(me, ControlOp::Remove { member, seen }, now, nonce)
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            }),
+            Ok(member) => {
+                // A refusal is in the notice banner.
+                let _ = self.write_open("remove them", move |s, me, now, nonce| {
+                    let seen = s.replica().seen_of(&member);
+                    s.control(me, ControlOp::Remove { member, seen }, now, nonce)
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                });
+            }
             Err(e) => self.notice.set(Some(e.to_string())),
         }
     }

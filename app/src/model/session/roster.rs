@@ -460,8 +460,10 @@ mod tests {
             .map(|o| (o.before.author.clone(), o.page.seq))
             .collect();
         assert_eq!(again, [(b.clone(), 0)]);
+        assert!(room.has_unstored());
         room.mark_stored(bo.user_id(), 1);
         assert!(room.unstored().is_empty());
+        assert!(!room.has_unstored());
         // A new message continues from the stored head.
         let out = room.send_text(&ada, "hi".into(), 1_005, [9; 24]).unwrap();
         let next = room.unstored();
