@@ -80,13 +80,6 @@ impl TabLease {
         expect_context::<Self>()
     }
 
-    /// Whether this tab may write now.
-    pub fn writes(&self) -> bool {
-        self.inner
-            .try_with_value(|i| i.machine.writes())
-            .unwrap_or(false)
-    }
-
     /// The user pressed "Use here".
     pub fn use_here(&self) {
         self.input(LeaseInput::UseHere);
@@ -112,6 +105,7 @@ impl TabLease {
                         }
                     });
                 }
+                // The phase set below mounts the messenger.
                 LeaseAction::StartWriting => {}
                 LeaseAction::StopWriting => {
                     let drain = self.inner.with_value(|i| i.drain.clone());

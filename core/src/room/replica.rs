@@ -69,7 +69,7 @@ pub struct BookHead {
     pub frozen_at: Option<u64>,
 }
 
-/// What [`Replica::ingest`] did with a batch of pages from a peer.
+/// What [`Replica::ingest_at`] did with a batch of pages from a peer.
 #[derive(Debug, Default)]
 pub struct Ingested {
     /// Pages that joined a book, in order: persist them, then announce them.
@@ -93,7 +93,7 @@ pub struct Ingested {
     pub dropped: Vec<(UserId, u64)>,
 }
 
-/// How the display changed during the last [`Replica::write`] or [`Replica::ingest`].
+/// How the display changed during the last [`Replica::write`] or [`Replica::ingest_at`].
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct DisplayChanges {
     /// Pages that became displayable, in release order, each with the page it follows (a UI
@@ -292,7 +292,7 @@ impl Replica {
             .is_ok()
     }
 
-    /// How the display changed during the last [`Replica::write`] or [`Replica::ingest`].
+    /// How the display changed during the last [`Replica::write`] or [`Replica::ingest_at`].
     pub fn display_changes(&self) -> &DisplayChanges {
         &self.changes
     }
