@@ -88,9 +88,6 @@ pub struct Ingested {
     /// Pages the room's membership policy does not let this peer store, with why. Not the
     /// peer's fault: it may know of an admission this peer has not folded yet.
     pub refused: Vec<(PageRef, StoreRefusal)>,
-    /// Pages dropped from books (as in [`DisplayChanges::dropped`]): delete each author's
-    /// stored pages from that seq on.
-    pub dropped: Vec<(UserId, u64)>,
 }
 
 /// How the display changed during the last [`Replica::write`] or [`Replica::ingest_at`].
@@ -610,7 +607,6 @@ impl Replica {
                     .and_then(|b| b.get(p.seq()))
                     .is_some_and(|held| held.hash() == p.hash())
             });
-            out.dropped.clone_from(&self.changes.dropped);
         }
     }
 
