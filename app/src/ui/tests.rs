@@ -87,6 +87,16 @@ fn composer_value(root: &Element) -> String {
         .value()
 }
 
+/// The open "Book club" room with no messages yet.
+fn empty_book_club(read_only: bool) -> RoomPane {
+    RoomPane::Open {
+        forks: Vec::new(),
+        name: "Book club".into(),
+        messages: vec![],
+        read_only,
+    }
+}
+
 #[wasm_bindgen_test]
 async fn a_forked_history_is_announced_in_the_room() {
     let root = container();
@@ -113,12 +123,7 @@ async fn a_forked_history_is_announced_in_the_room() {
 #[wasm_bindgen_test]
 async fn a_message_the_room_refuses_stays_in_the_composer_with_the_reason() {
     let root = container();
-    let pane = RwSignal::new(RoomPane::Open {
-        forks: Vec::new(),
-        name: "Book club".into(),
-        messages: vec![],
-        read_only: false,
-    });
+    let pane = RwSignal::new(empty_book_club(false));
     let on_send = Callback::new(|_: String| Err("Quire is moving to another tab".to_owned()));
     let _mounted = mount_to(
         root.clone(),
@@ -137,12 +142,7 @@ async fn a_message_the_room_refuses_stays_in_the_composer_with_the_reason() {
 #[wasm_bindgen_test]
 async fn enter_sends_shift_enter_does_not_and_arrivals_keep_the_draft() {
     let root = container();
-    let pane = RwSignal::new(RoomPane::Open {
-        forks: Vec::new(),
-        name: "Book club".into(),
-        messages: vec![],
-        read_only: false,
-    });
+    let pane = RwSignal::new(empty_book_club(false));
     let sent = RwSignal::new(Vec::<String>::new());
     let on_send = Callback::new(move |text: String| {
         sent.update(|s| s.push(text));
@@ -604,12 +604,7 @@ async fn confirm_dialog_goes_ahead_only_on_yes() {
 #[wasm_bindgen_test]
 async fn waiting_for_approval_disables_the_composer() {
     let root = container();
-    let pane = RwSignal::new(RoomPane::Open {
-        forks: Vec::new(),
-        name: "Book club".into(),
-        messages: vec![],
-        read_only: true,
-    });
+    let pane = RwSignal::new(empty_book_club(true));
     let waiting = RwSignal::new(true);
     let sent = RwSignal::new(0);
     let on_send = Callback::new(move |_: String| {
@@ -643,12 +638,7 @@ async fn waiting_for_approval_disables_the_composer() {
 #[wasm_bindgen_test]
 async fn while_storage_refuses_writing_sending_pauses_with_the_reason_and_keeps_the_draft() {
     let root = container();
-    let pane = RwSignal::new(RoomPane::Open {
-        forks: Vec::new(),
-        name: "Book club".into(),
-        messages: vec![],
-        read_only: false,
-    });
+    let pane = RwSignal::new(empty_book_club(false));
     let health = RwSignal::new(StorageHealth::default());
     let paused = Signal::derive(move || health.with(StorageHealth::refusal));
     let sent = RwSignal::new(Vec::<String>::new());
