@@ -345,7 +345,8 @@ impl Book {
     /// Writes the local user's next page: seals `body` with `key` under `nonce`, signs it, and
     /// appends it. Returns the page, which the driver must persist (and sync pushes to peers).
     /// `refs` may be in any order; duplicates keep the highest seq and a ref to this book is
-    /// dropped.
+    /// dropped. A keys body is not sealed (see [`crate::page::PageKind::Keys`]): `key` is not
+    /// used for it.
     pub fn append(
         &mut self,
         identity: &Identity,
@@ -355,6 +356,56 @@ impl Book {
         meta: PageMeta,
         nonce: [u8; NONCE_LEN],
     ) -> Result<VerifiedPage, AppendError> {
+        let (head, refs) = self.next_head(identity, refs)?;
+        let (data, key_id) = match body {
+            Body::Keys(_) => {
+                let data = body.encode();
+                if data.len() > crate::page::MAX_DATA_BYTES {
+                    return Err(CryptoError::TooLarge {
+                        len: data.len(),
+                        max: crate::page::MAX_DATA_BYTES,
+                    }
+                    .into());
+                }
+                (data, None)
+            }
+            _ => (key.seal_body(&head, &nonce, body)?, key.id()),
+        };
+        let content = PageContent {
+            head,
+            refs,
+            kind: body.kind(),
+            meta,
+            key: key_id,
+            nonce,
+            data,
+        };
+        let page = VerifiedPage::signed_here(Page::sign(content, identity));
+        self.pages.push(page.clone());
+        Ok(page)
+    }
+
+    /// Writes the local user's next keys page (plaintext but for its sealed grants).
+    pub fn append_keys(
+        &mut self,
+        identity: &Identity,
+        keys: crate::page::KeysBody,
+        refs: Vec<PageRef>,
+        meta: PageMeta,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<VerifiedPage, AppendError> {
+        // The key is not used for a keys body; any key will do.
+        let unused = crate::crypto::RoomSecret::from_bytes([0; 32]).page_key();
+        self.append(identity, &unused, &Body::Keys(keys), refs, meta, nonce)
+    }
+
+    /// The head of the local user's next page and its normalised refs, after checking that it
+    /// may be written.
+    fn next_head(
+        &self,
+        identity: &Identity,
+        refs: Vec<PageRef>,
+    ) -> Result<(PageHead, Vec<PageRef>), AppendError> {
         if identity.user_id() != self.id.author {
             return Err(AppendError::NotAuthor {
                 identity: identity.user_id(),
@@ -382,18 +433,7 @@ impl Book {
             seq: self.len(),
             prev: self.tip().map(|tip| tip.hash),
         };
-        let data = key.seal_body(&head, &nonce, body)?;
-        let content = PageContent {
-            head,
-            refs,
-            kind: body.kind(),
-            meta,
-            nonce,
-            data,
-        };
-        let page = VerifiedPage::signed_here(Page::sign(content, identity));
-        self.pages.push(page.clone());
-        Ok(page)
+        Ok((head, refs))
     }
 
     fn check_belongs(&self, page: &Page) -> Result<(), ValidationError> {

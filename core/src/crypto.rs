@@ -1,9 +1,12 @@
-//! Encryption of page bodies with the room key.
+//! Encryption of page bodies with the room's epoch keys, and of epoch secrets to members.
 //!
-//! Every member holds the room's [`RoomSecret`] (it travels in invite links). Page bodies are
-//! sealed with XChaCha20-Poly1305 under a [`PageKey`] derived from that secret with BLAKE3's
-//! key-derivation mode and the context [`PAGE_KEY_CONTEXT`], so the raw secret is never used as
-//! a cipher key and other keys can later be derived from it for other purposes without overlap.
+//! A room's secrets come in **epochs** ([`crate::membership`] says which is current). Epoch 0
+//! is the room's original [`RoomSecret`] (it travels in invite links; a 1:1 room computes it).
+//! Every removal and leave starts a new epoch with a fresh random secret, which reaches each
+//! remaining member sealed to that member alone in a keys page ([`seal_grant`]). Page bodies
+//! are sealed with XChaCha20-Poly1305 under a [`PageKey`] derived from an epoch's secret with
+//! BLAKE3's key-derivation mode and the context [`PAGE_KEY_CONTEXT`], so the raw secret is
+//! never used as a cipher key. A page names the epoch it used by [`KeyId`] (none for epoch 0).
 //!
 //! The nonce is an input (24 random bytes drawn by the app). XChaCha's 192-bit nonce makes
 //! random nonces safe for any realistic number of pages. A nonce derived from (book, seq) would
@@ -22,7 +25,10 @@ use thiserror::Error;
 
 use crate::codec::DecodeError;
 use crate::identity::{Identity, IdentityError, UserId};
-use crate::page::{Body, MAX_DATA_BYTES, NONCE_LEN, Page, PageHead, PageKind};
+use crate::page::body::{GRANT_SECRET_LEN, Grant, MAX_GRANT_EPOCHS};
+use crate::page::{
+    Body, KEY_ID_LEN, KeyId, MAX_DATA_BYTES, NONCE_LEN, Page, PageHead, PageKind, RoomId,
+};
 
 /// BLAKE3 key-derivation context for the page-data key.
 pub const PAGE_KEY_CONTEXT: &str = "quire 2026-11 room page-data key v1";
@@ -49,6 +55,9 @@ pub enum CryptoError {
     /// Authentication failed: wrong room key, or the data or its page header was altered.
     #[error("page data does not decrypt with this room key")]
     DecryptFailed,
+    /// The page is sealed under an epoch this peer was never given.
+    #[error("this device was not given the key of the page's epoch")]
+    NoKey,
     /// It decrypted, but the plaintext is not a valid body of the page's kind.
     #[error("decrypted body is malformed: {0}")]
     BadBody(#[from] DecodeError),
@@ -69,11 +78,36 @@ impl RoomSecret {
         &self.0
     }
 
-    /// The key that seals page bodies of this room.
+    /// The key that seals page bodies under this secret as the room's original secret
+    /// (epoch 0: pages name no key id).
     pub fn page_key(&self) -> PageKey {
-        PageKey(blake3::derive_key(PAGE_KEY_CONTEXT, &self.0))
+        PageKey {
+            key: blake3::derive_key(PAGE_KEY_CONTEXT, &self.0),
+            id: None,
+        }
+    }
+
+    /// The key that seals page bodies under this secret as a later epoch's (pages name
+    /// [`RoomSecret::key_id`]).
+    pub fn epoch_key(&self) -> PageKey {
+        PageKey {
+            key: blake3::derive_key(PAGE_KEY_CONTEXT, &self.0),
+            id: Some(self.key_id()),
+        }
+    }
+
+    /// The public name of this secret: 16 bytes of a BLAKE3 derivation, from which the secret
+    /// cannot be recovered.
+    pub fn key_id(&self) -> KeyId {
+        let full = blake3::derive_key(KEY_ID_CONTEXT, &self.0);
+        let mut id = [0u8; KEY_ID_LEN];
+        id.copy_from_slice(&full[..KEY_ID_LEN]);
+        KeyId(id)
     }
 }
+
+/// BLAKE3 key-derivation context for [`RoomSecret::key_id`].
+pub const KEY_ID_CONTEXT: &str = "quire 2026-12 epoch key id v1";
 
 impl fmt::Debug for RoomSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -95,17 +129,7 @@ pub const DIRECT_ROOM_SECRET_CONTEXT: &str = "quire 2026-11 direct room secret v
 /// static DH is the well-studied construction behind XEdDSA-style key reuse; the DH output only
 /// ever feeds a KDF. There is no forward secrecy, like every room key in Quire.
 pub fn direct_room_secret(me: &Identity, peer: &UserId) -> Result<RoomSecret, IdentityError> {
-    use curve25519_dalek::edwards::CompressedEdwardsY;
-    use sha2::{Digest, Sha512};
-
-    let peer_point = CompressedEdwardsY(*peer.as_bytes())
-        .decompress()
-        .filter(|point| !point.is_small_order())
-        .ok_or(IdentityError::InvalidPublicKey)?;
-    let expanded = Sha512::digest(me.secret_bytes());
-    let mut scalar = [0u8; 32];
-    scalar.copy_from_slice(&expanded[..32]);
-    let shared = peer_point.to_montgomery().mul_clamped(scalar);
+    let shared = KeyAgreement::of(me).dh(peer)?;
     let mine = me.user_id();
     let (low, high) = if mine <= *peer {
         (mine, *peer)
@@ -113,15 +137,183 @@ pub fn direct_room_secret(me: &Identity, peer: &UserId) -> Result<RoomSecret, Id
         (*peer, mine)
     };
     let mut kdf = blake3::Hasher::new_derive_key(DIRECT_ROOM_SECRET_CONTEXT);
-    kdf.update(shared.as_bytes());
+    kdf.update(&shared);
     kdf.update(low.as_bytes());
     kdf.update(high.as_bytes());
     Ok(RoomSecret(*kdf.finalize().as_bytes()))
 }
 
-/// The derived key that seals page bodies.
+/// The X25519 half of an identity: what seals and opens grants (and computes 1:1 secrets).
+/// The scalar is the clamped SHA-512 of the ed25519 seed (see [`direct_room_secret`]).
 #[derive(Clone)]
-pub struct PageKey([u8; 32]);
+pub struct KeyAgreement {
+    id: UserId,
+    scalar: [u8; 32],
+}
+
+impl KeyAgreement {
+    /// The key agreement half of `identity`.
+    pub fn of(identity: &Identity) -> Self {
+        use sha2::{Digest, Sha512};
+        let expanded = Sha512::digest(identity.secret_bytes());
+        let mut scalar = [0u8; 32];
+        scalar.copy_from_slice(&expanded[..32]);
+        Self {
+            id: identity.user_id(),
+            scalar,
+        }
+    }
+
+    /// Whose it is.
+    pub fn user_id(&self) -> UserId {
+        self.id
+    }
+
+    /// The Diffie-Hellman value with `peer`'s identity converted to X25519; symmetric, and only
+    /// ever fed to a KDF.
+    fn dh(&self, peer: &UserId) -> Result<[u8; 32], IdentityError> {
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        let peer_point = CompressedEdwardsY(*peer.as_bytes())
+            .decompress()
+            .filter(|point| !point.is_small_order())
+            .ok_or(IdentityError::InvalidPublicKey)?;
+        Ok(peer_point
+            .to_montgomery()
+            .mul_clamped(self.scalar)
+            .to_bytes())
+    }
+}
+
+impl fmt::Debug for KeyAgreement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyAgreement({:?})", self.id)
+    }
+}
+
+/// BLAKE3 key-derivation context for the key sealing one grant.
+pub const GRANT_KEY_CONTEXT: &str = "quire 2026-12 epoch grant key v1";
+
+/// Where a grant sits: the keys page's room, author, seq and nonce, and the recipient.
+#[derive(Debug, Clone, Copy)]
+pub struct GrantPlace<'a> {
+    /// The page's room.
+    pub room: RoomId,
+    /// The page's author (the granter).
+    pub author: UserId,
+    /// The page's seq.
+    pub seq: u64,
+    /// The page's nonce.
+    pub nonce: &'a [u8; NONCE_LEN],
+    /// Who the grant is for.
+    pub recipient: UserId,
+}
+
+/// The one-use key of a grant: derived from the static DH of granter and recipient and from
+/// everything that places the grant, so no two grants share a key (the page nonce is random)
+/// and a grant cannot be moved to another page, seq, room or recipient.
+fn grant_cipher(dh: &[u8; 32], place: &GrantPlace<'_>) -> XChaCha20Poly1305 {
+    let mut kdf = blake3::Hasher::new_derive_key(GRANT_KEY_CONTEXT);
+    kdf.update(dh);
+    kdf.update(&place.room.0);
+    kdf.update(place.author.as_bytes());
+    kdf.update(&place.seq.to_be_bytes());
+    kdf.update(place.nonce);
+    kdf.update(place.recipient.as_bytes());
+    XChaCha20Poly1305::new(&(*kdf.finalize().as_bytes()).into())
+}
+
+/// Seals `secrets` (epoch, secret) to `place.recipient`, as `place.author` = `granter`. The result is
+/// a [`Grant`] for a keys page; epochs must be strictly ascending.
+pub fn seal_grant(
+    granter: &KeyAgreement,
+    place: &GrantPlace<'_>,
+    secrets: &[(Option<KeyId>, RoomSecret)],
+) -> Result<Grant, GrantError> {
+    if secrets.len() > MAX_GRANT_EPOCHS {
+        return Err(GrantError::TooManyEpochs {
+            count: secrets.len(),
+        });
+    }
+    let dh = granter.dh(&place.recipient)?;
+    let mut plaintext = Vec::with_capacity(secrets.len() * GRANT_SECRET_LEN);
+    for (_, secret) in secrets {
+        plaintext.extend_from_slice(secret.as_bytes());
+    }
+    let sealed = grant_cipher(&dh, place)
+        .encrypt(XNonce::from_slice(place.nonce), plaintext.as_slice())
+        // Encryption fails only beyond 256 GiB of input, which the cap above excludes.
+        .map_err(|_| GrantError::TooManyEpochs {
+            count: secrets.len(),
+        })?;
+    Ok(Grant {
+        recipient: place.recipient,
+        epochs: secrets.iter().map(|(epoch, _)| *epoch).collect(),
+        sealed,
+    })
+}
+
+/// Why a grant addressed to this user gave it nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum GrantError {
+    /// The granter's id is not a usable X25519 point.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The sealed bytes do not open: altered, or not sealed to this user by this granter.
+    #[error("the grant does not open")]
+    DoesNotOpen,
+    /// A secret does not match the key id the grant names for it: a granter lying about what
+    /// it grants.
+    #[error("a granted secret does not match its key id")]
+    WrongSecret,
+    /// More epochs than one grant may hold ([`MAX_GRANT_EPOCHS`]).
+    #[error("{count} epochs exceed the {MAX_GRANT_EPOCHS} one grant may hold")]
+    TooManyEpochs {
+        /// Epochs asked for.
+        count: usize,
+    },
+}
+
+/// Opens a grant sealed to `me` (= `place.recipient`) by `place.author`; returns the secrets it
+/// holds with their epochs. Each later epoch's secret must derive the key id it is named by.
+pub fn open_grant(
+    me: &KeyAgreement,
+    place: &GrantPlace<'_>,
+    grant: &Grant,
+) -> Result<Vec<(Option<KeyId>, RoomSecret)>, GrantError> {
+    let dh = me.dh(&place.author)?;
+    let plaintext = grant_cipher(&dh, place)
+        .decrypt(XNonce::from_slice(place.nonce), grant.sealed.as_slice())
+        .map_err(|_| GrantError::DoesNotOpen)?;
+    let mut out = Vec::with_capacity(grant.epochs.len());
+    for (epoch, bytes) in grant
+        .epochs
+        .iter()
+        .zip(plaintext.chunks_exact(GRANT_SECRET_LEN))
+    {
+        let mut secret = [0u8; GRANT_SECRET_LEN];
+        secret.copy_from_slice(bytes);
+        let secret = RoomSecret(secret);
+        if epoch.is_some_and(|id| id != secret.key_id()) {
+            return Err(GrantError::WrongSecret);
+        }
+        out.push((*epoch, secret));
+    }
+    Ok(out)
+}
+
+/// The derived key that seals page bodies, and the epoch it belongs to.
+#[derive(Clone)]
+pub struct PageKey {
+    key: [u8; 32],
+    id: Option<KeyId>,
+}
+
+impl PageKey {
+    /// The epoch pages sealed under this key name (`None`: the room's original secret).
+    pub fn id(&self) -> Option<KeyId> {
+        self.id
+    }
+}
 
 impl fmt::Debug for PageKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -152,7 +344,7 @@ fn associated_data(head: &PageHead, kind: PageKind) -> [u8; AAD_LEN] {
 
 impl PageKey {
     fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new(&self.0.into())
+        XChaCha20Poly1305::new(&self.key.into())
     }
 
     /// Encrypts `plaintext` for the page at `head` of `kind`.
@@ -198,6 +390,9 @@ impl PageKey {
     /// Decrypts a page's data to its plaintext bytes.
     pub fn open(&self, page: &Page) -> Result<Vec<u8>, CryptoError> {
         let content = page.content();
+        if content.key != self.id {
+            return Err(CryptoError::DecryptFailed);
+        }
         let aad = associated_data(&content.head, content.kind);
         self.cipher()
             .decrypt(

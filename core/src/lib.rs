@@ -10,7 +10,8 @@
 //! - [`identity`]: users ([`identity::UserId`] = ed25519 key = libp2p `PeerId`), signing keys.
 //! - [`page`]: ids, [`page::Page`] and its canonical, versioned, signed encoding;
 //!   [`page::body`]: the plaintext bodies (room control operations, messages, files).
-//! - [`crypto`]: room secrets, the page-data key, XChaCha20-Poly1305 sealing of bodies.
+//! - [`crypto`]: room and epoch secrets, the page-data key, XChaCha20-Poly1305 sealing of
+//!   bodies, epoch secrets sealed to one member (grants).
 //! - [`validate`]: free functions that check one property of a page each; equivocation proofs.
 //! - [`book`]: one author's append-only book in one room: append, insert out of order, gaps.
 //! - [`invite`]: the signed, versioned invite payload carried in a URL fragment.

@@ -1,5 +1,5 @@
 //! The room's membership policy: who may have pages stored, who may be served which books,
-//! and where a removal or a leave cuts a member off. The room fold ([`crate::room`]) keeps the
+//! where a removal or a leave cuts a member off, and which key epoch a page must use. The room fold ([`crate::room`]) keeps the
 //! [`Tenures`]; the replica and sync ask this module, and nothing else re-derives membership.
 //!
 //! # Tenures live in each author's own seq space
@@ -29,12 +29,20 @@
 //!   peers converge on the same requests), except a request some held page depends on (an owner
 //!   admitted it), which is always kept.
 //!
+//! # Key epochs
+//!
+//! Which secret a page is sealed under, who holds which, and the re-keys and grants a member
+//! owes: [`Epochs`] (see its module docs).
+//!
 //! # Who may be served what
 //!
 //! [`SyncRight`] (asked through `Replica::may_sync`): members may be served every book, pending
 //! requesters only control pages (what they need to be admitted), everyone else nothing.
 
 use std::collections::BTreeMap;
+
+mod epochs;
+pub use epochs::{Epochs, KeyDuty, KeysEntry};
 
 use crate::identity::UserId;
 use crate::page::{PageRef, Role};
@@ -178,6 +186,13 @@ impl Tenures {
     /// Whether `user` ever held a tenure.
     pub fn ever(&self, user: &UserId) -> bool {
         self.by_user.get(user).is_some_and(|s| !s.is_empty())
+    }
+
+    /// Whether anyone who was a member is not one now (removed or left, not re-admitted).
+    pub fn anyone_left(&self) -> bool {
+        self.by_user
+            .values()
+            .any(|s| s.last().is_some_and(|t| t.cut.is_some()))
     }
 }
 

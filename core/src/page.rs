@@ -16,9 +16,17 @@
 //!            refs: count:varint { author:[32] seq:varint hash:[32] }*
 //!                                             -- strictly ascending by author, never the page's own
 //!            kind:u8  timestamp_ms:varint
+//!            [key:[16]]                        -- version 2 only
 //!            nonce:[24]  data: len:varint bytes
 //! page    := content signature:[64]
 //! ```
+//!
+//! Version 2 adds `key`, the [`KeyId`] of the room epoch whose key sealed `data` (see
+//! [`crate::crypto`] and [`crate::membership`] on epochs). A page sealed under the room's
+//! original secret (epoch 0: every room before epochs existed, and every page written before a
+//! room's first re-key) has no key id and is written as version 1, byte for byte as before, so
+//! stored pages keep their hashes and signatures. Each decoded page has exactly one encoding:
+//! version 1 exactly when `key` is `None`.
 //!
 //! # Hash and signature
 //!
@@ -39,11 +47,16 @@ use crate::codec::{DecodeError, Reader, Writer};
 use crate::identity::{Identity, SIGNATURE_LEN, Signature, USER_ID_LEN, UserId, hex_prefix};
 
 pub use body::{
-    Body, ControlOp, FileBody, FileChunk, FileContent, InviteId, MessageBody, Profile, Role,
+    Body, ControlOp, FileBody, FileChunk, FileContent, Grant, InviteId, KeysBody, MessageBody,
+    Profile, Role,
 };
 
-/// The page format version this build writes and reads.
+/// The page format version this build writes for pages sealed under the room's original secret
+/// (no [`KeyId`]).
 pub const PAGE_FORMAT_VERSION: u8 = 1;
+/// The page format version this build writes for pages sealed under a later epoch's key (with
+/// a [`KeyId`]).
+pub const PAGE_FORMAT_VERSION_KEYED: u8 = 2;
 
 /// BLAKE3 key-derivation context for [`PageHash`]. Unique to Quire pages so no other BLAKE3 use
 /// can produce a colliding value.
@@ -71,8 +84,19 @@ pub const MAX_REFS: usize = 64;
 pub const MAX_PAGE_BYTES: usize = 64 * 1024;
 
 /// Largest `content` a page can have: the fixed fields, the worst-case refs and data.
-const MAX_CONTENT_BYTES: usize =
-    1 + 32 + 32 + 10 + 33 + 10 + MAX_REFS * (32 + 10 + 32) + 1 + 10 + 24 + 10 + MAX_DATA_BYTES;
+const MAX_CONTENT_BYTES: usize = 1
+    + 32
+    + 32
+    + 10
+    + 33
+    + 10
+    + MAX_REFS * (32 + 10 + 32)
+    + 1
+    + 10
+    + KEY_ID_LEN
+    + 24
+    + 10
+    + MAX_DATA_BYTES;
 const _: () = assert!(MAX_CONTENT_BYTES + SIGNATURE_LEN <= MAX_PAGE_BYTES);
 
 /// Length of a [`RoomId`].
@@ -81,6 +105,22 @@ pub const ROOM_ID_LEN: usize = 32;
 pub const HASH_LEN: usize = 32;
 /// Length of an XChaCha20-Poly1305 nonce.
 pub const NONCE_LEN: usize = 24;
+/// Length of a [`KeyId`].
+pub const KEY_ID_LEN: usize = 16;
+
+/// Names one epoch's secret without revealing it: the first 16 bytes of a BLAKE3 derivation
+/// from the secret ([`crate::crypto::RoomSecret::key_id`]). Plaintext in pages, so every peer
+/// can tell which epoch a page uses, and which epochs a member was given, without holding any.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct KeyId(pub [u8; KEY_ID_LEN]);
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyId({})", hex_prefix(&self.0))
+    }
+}
 
 /// A room's id: 32 bytes chosen by its creator (random for group rooms, derived from both
 /// user ids for 1:1 rooms), never secret.
@@ -159,6 +199,10 @@ pub enum PageKind {
     FileChunk,
     /// The author's profile within the room, e.g. display name ([`Profile`]).
     Profile,
+    /// Epoch keys: a new epoch, and epoch secrets sealed to members ([`KeysBody`]). Its data is
+    /// not sealed under a room key (a member must read the grant addressed to it before it
+    /// holds any): the body is plaintext except for each grant's sealed secrets.
+    Keys,
     /// A kind from a newer format; always a byte not named above.
     Other(u8),
 }
@@ -172,6 +216,7 @@ impl PageKind {
             Self::File => 2,
             Self::FileChunk => 3,
             Self::Profile => 4,
+            Self::Keys => 5,
             Self::Other(byte) => byte,
         }
     }
@@ -184,6 +229,7 @@ impl PageKind {
             2 => Self::File,
             3 => Self::FileChunk,
             4 => Self::Profile,
+            5 => Self::Keys,
             other => Self::Other(other),
         }
     }
@@ -211,6 +257,9 @@ pub struct PageContent {
     pub kind: PageKind,
     /// Author metadata.
     pub meta: PageMeta,
+    /// The epoch whose key sealed `data`; `None` for the room's original secret (and for kinds
+    /// whose data is not sealed under a room key).
+    pub key: Option<KeyId>,
     /// XChaCha20-Poly1305 nonce used for `data` (an input: the app draws it at random).
     pub nonce: [u8; NONCE_LEN],
     /// The encrypted body.
@@ -230,7 +279,10 @@ impl PageContent {
     }
 
     fn write(&self, w: &mut Writer) {
-        w.u8(PAGE_FORMAT_VERSION);
+        w.u8(match self.key {
+            None => PAGE_FORMAT_VERSION,
+            Some(_) => PAGE_FORMAT_VERSION_KEYED,
+        });
         w.raw(&self.head.book.room.0);
         w.raw(self.head.book.author.as_bytes());
         w.varint(self.head.seq);
@@ -249,13 +301,16 @@ impl PageContent {
         }
         w.u8(self.kind.to_u8());
         w.varint(self.meta.timestamp_ms);
+        if let Some(key) = &self.key {
+            w.raw(&key.0);
+        }
         w.raw(&self.nonce);
         w.bytes(&self.data);
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8("page version")?;
-        if version != PAGE_FORMAT_VERSION {
+        if version != PAGE_FORMAT_VERSION && version != PAGE_FORMAT_VERSION_KEYED {
             return Err(DecodeError::UnknownVersion {
                 what: "page",
                 found: version,
@@ -309,6 +364,11 @@ impl PageContent {
         let meta = PageMeta {
             timestamp_ms: r.varint("page timestamp")?,
         };
+        let key = if version == PAGE_FORMAT_VERSION_KEYED {
+            Some(KeyId(r.array("page key id")?))
+        } else {
+            None
+        };
         let nonce = r.array("page nonce")?;
         let data = r.bytes(MAX_DATA_BYTES, "page data")?.to_vec();
         Ok(Self {
@@ -320,6 +380,7 @@ impl PageContent {
             refs,
             kind,
             meta,
+            key,
             nonce,
             data,
         })
@@ -440,6 +501,7 @@ impl Page {
             + refs
             + 1
             + varint_len(c.meta.timestamp_ms)
+            + c.key.map_or(0, |_| KEY_ID_LEN)
             + NONCE_LEN
             + varint_len(c.data.len() as u64)
             + c.data.len()
@@ -477,6 +539,10 @@ impl Page {
     /// Author metadata.
     pub fn meta(&self) -> &PageMeta {
         &self.content.meta
+    }
+    /// The epoch whose key sealed the data (`None`: the room's original secret).
+    pub fn key(&self) -> Option<KeyId> {
+        self.content.key
     }
     /// The encrypted body.
     pub fn data(&self) -> &[u8] {

@@ -40,9 +40,9 @@
 //! that happens (control pages are few), and every verdict is recomputed: verdicts are a
 //! function of the page set, so all peers converge on them.
 //!
-//! Removal stops the removed member's later pages from counting; it does not make past content
-//! unreadable, and keeping new content from a removed member needs a fresh room secret (future
-//! work, noted in ARCHITECTURE.md).
+//! Removal stops the removed member's later pages from counting, and the re-key that follows it
+//! ([`crate::membership::Epochs`]) keeps everything written after it from the removed member;
+//! what it could read before stays readable to it.
 
 use std::collections::BTreeMap;
 
@@ -597,7 +597,7 @@ impl<K: Ord + Clone> RoomLog<K> {
 }
 
 mod replica;
-pub use replica::{BookHead, DisplayChanges, Ingested, Position, Replica, WriteError};
+pub use replica::{BookHead, DisplayChanges, Ingested, KeyWait, Position, Replica, WriteError};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

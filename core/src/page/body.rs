@@ -17,7 +17,7 @@
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::identity::UserId;
-use crate::page::{PageHash, PageKind, PageRef};
+use crate::page::{KEY_ID_LEN, KeyId, PageHash, PageKind, PageRef};
 
 /// Cap on room names and display names, in UTF-8 bytes. Why: they are shown in lists and
 /// headers; 128 bytes is ~40 characters of any script, and bounds every membership list.
@@ -186,6 +186,146 @@ pub enum Body {
     FileChunk(FileChunk),
     /// See [`Profile`].
     Profile(Profile),
+    /// See [`KeysBody`].
+    Keys(KeysBody),
+}
+
+/// Cap on grants in one keys page. Why: a grant of one epoch is under 100 bytes, so a re-key
+/// of a room this large still fits a page with room to spare; bigger rooms split their grants
+/// over several keys pages.
+pub const MAX_GRANTS: usize = 256;
+
+/// Cap on epochs in one grant. Why: a grant of every epoch of a long-lived room to a new member
+/// is 48 bytes per epoch; 256 of them (about 12 KiB) fits a page, and a room with more epochs
+/// grants its history in several pages.
+pub const MAX_GRANT_EPOCHS: usize = 256;
+
+/// Length of one epoch secret inside a grant's sealed bytes.
+pub const GRANT_SECRET_LEN: usize = 32;
+
+/// Length of the authentication tag closing a grant's sealed bytes.
+pub const GRANT_TAG_LEN: usize = 16;
+
+/// A keys page: optionally a new epoch, and epoch secrets sealed to members.
+///
+/// Everything but the secrets is plaintext, so every peer (also one that holds none of the
+/// secrets) folds the same epoch chain and knows who was given which epoch
+/// ([`crate::membership`]).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct KeysBody {
+    /// The epoch this page starts (its secret reaches members through `grants`), if any.
+    pub new_epoch: Option<KeyId>,
+    /// Secrets for members, strictly ascending by recipient.
+    pub grants: Vec<Grant>,
+}
+
+/// Epoch secrets sealed to one recipient ([`crate::crypto::seal_grant`]).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Grant {
+    /// Who can open it.
+    pub recipient: UserId,
+    /// Which epochs' secrets it holds, strictly ascending (`None`: the room's original secret).
+    pub epochs: Vec<Option<KeyId>>,
+    /// The secrets in the order of `epochs`, sealed: exactly
+    /// `epochs.len() * GRANT_SECRET_LEN + GRANT_TAG_LEN` bytes.
+    pub sealed: Vec<u8>,
+}
+
+impl Grant {
+    /// The sealed length a grant of `epochs` epochs has.
+    pub const fn sealed_len(epochs: usize) -> usize {
+        epochs * GRANT_SECRET_LEN + GRANT_TAG_LEN
+    }
+
+    /// Bytes the grant takes in a keys page's encoding (an upper bound, for packing pages).
+    pub fn encoded_len_bound(epochs: usize) -> usize {
+        32 + 2 + epochs * (1 + KEY_ID_LEN) + 3 + Self::sealed_len(epochs)
+    }
+}
+
+fn write_keys(w: &mut Writer, keys: &KeysBody) {
+    match &keys.new_epoch {
+        None => w.u8(0),
+        Some(id) => {
+            w.u8(1);
+            w.raw(&id.0);
+        }
+    }
+    w.varint(keys.grants.len() as u64);
+    for grant in &keys.grants {
+        write_user(w, &grant.recipient);
+        w.varint(grant.epochs.len() as u64);
+        for epoch in &grant.epochs {
+            write_epoch(w, epoch);
+        }
+        w.bytes(&grant.sealed);
+    }
+}
+
+fn write_epoch(w: &mut Writer, epoch: &Option<KeyId>) {
+    match epoch {
+        None => w.u8(0),
+        Some(id) => {
+            w.u8(1);
+            w.raw(&id.0);
+        }
+    }
+}
+
+fn read_epoch(r: &mut Reader<'_>, what: &'static str) -> Result<Option<KeyId>, DecodeError> {
+    match r.u8(what)? {
+        0 => Ok(None),
+        1 => Ok(Some(KeyId(r.array(what)?))),
+        other => Err(DecodeError::UnknownTag {
+            what,
+            found: u64::from(other),
+        }),
+    }
+}
+
+fn read_keys(r: &mut Reader<'_>) -> Result<KeysBody, DecodeError> {
+    let new_epoch = read_epoch(r, "new epoch")?;
+    let count = r.len(MAX_GRANTS, "grants")?;
+    let mut grants: Vec<Grant> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let recipient = read_user(r, "grant recipient")?;
+        if grants
+            .last()
+            .is_some_and(|last| last.recipient >= recipient)
+        {
+            return Err(DecodeError::Malformed {
+                what: "grants",
+                rule: "grants must be strictly ascending by recipient",
+            });
+        }
+        let epochs_len = r.len(MAX_GRANT_EPOCHS, "grant epochs")?;
+        let mut epochs: Vec<Option<KeyId>> = Vec::with_capacity(epochs_len);
+        for _ in 0..epochs_len {
+            let epoch = read_epoch(r, "grant epoch")?;
+            if epochs.last().is_some_and(|last| *last >= epoch) {
+                return Err(DecodeError::Malformed {
+                    what: "grant epochs",
+                    rule: "a grant's epochs must be strictly ascending",
+                });
+            }
+            epochs.push(epoch);
+        }
+        let sealed = r
+            .bytes(Grant::sealed_len(MAX_GRANT_EPOCHS), "grant secrets")?
+            .to_vec();
+        if sealed.len() != Grant::sealed_len(epochs.len()) {
+            return Err(DecodeError::Malformed {
+                what: "grant secrets",
+                rule: "a grant seals exactly one secret per epoch it names",
+            });
+        }
+        grants.push(Grant {
+            recipient,
+            epochs,
+            sealed,
+        });
+    }
+    Ok(KeysBody { new_epoch, grants })
 }
 
 impl Body {
@@ -197,6 +337,7 @@ impl Body {
             Self::File(_) => PageKind::File,
             Self::FileChunk(_) => PageKind::FileChunk,
             Self::Profile(_) => PageKind::Profile,
+            Self::Keys(_) => PageKind::Keys,
         }
     }
 
@@ -225,6 +366,7 @@ impl Body {
             }
             Self::FileChunk(chunk) => w.bytes(&chunk.bytes),
             Self::Profile(profile) => w.str(&profile.display_name),
+            Self::Keys(keys) => write_keys(&mut w, keys),
         }
         w.finish()
     }
@@ -270,6 +412,7 @@ impl Body {
             PageKind::Profile => Self::Profile(Profile {
                 display_name: r.string(MAX_NAME_BYTES, "display name")?,
             }),
+            PageKind::Keys => Self::Keys(read_keys(&mut r)?),
             PageKind::Other(byte) => {
                 return Err(DecodeError::UnknownTag {
                     what: "page kind",

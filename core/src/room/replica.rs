@@ -39,13 +39,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::book::{AppendError, Book, InsertStatus};
 use crate::causal::{CausalOrder, DisplayKey, Released};
-use crate::crypto::{PageKey, RoomSecret};
+use crate::crypto::{CryptoError, GrantPlace, KeyAgreement, PageKey, RoomSecret};
 use crate::identity::{Identity, UserId};
 use crate::membership::{
-    FoldKey, MAX_CLOCK_SKEW_MS, MAX_HELD_PAGES, Standing, StoreRefusal, SyncRight, admit_request,
-    may_store,
+    Epochs, FoldKey, KeyDuty, KeysEntry, MAX_CLOCK_SKEW_MS, MAX_HELD_PAGES, Standing, StoreRefusal,
+    SyncRight, admit_request, may_store,
 };
-use crate::page::{Body, BookId, MAX_REFS, NONCE_LEN, Page, PageKind, PageMeta, PageRef, RoomId};
+use crate::page::body::{Grant, KeysBody, MAX_GRANTS};
+use crate::page::{
+    Body, BookId, KeyId, MAX_DATA_BYTES, MAX_REFS, NONCE_LEN, Page, PageKind, PageMeta, PageRef,
+    RoomId,
+};
 use crate::page::{ControlOp, PageHash};
 use crate::room::{ControlEntry, RoomError, RoomLog, RoomState};
 use crate::validate::{
@@ -114,13 +118,42 @@ pub enum WriteError {
     /// The book refused the append.
     #[error(transparent)]
     Append(#[from] AppendError),
+    /// The current epoch may not be written under yet: a former member still holds it (write
+    /// the re-key first, [`Replica::write_keys`]), or this member has not been given it.
+    #[error("the room's current key is not usable here yet: {0}")]
+    Key(KeyWait),
+}
+
+/// A recipient and the epoch secrets it is to be granted.
+type GrantWanted = (UserId, Vec<(Option<KeyId>, RoomSecret)>);
+
+/// Why the local member cannot seal content under the current epoch now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyWait {
+    /// Someone who left or was removed holds the current epoch: a member must re-key.
+    #[error("someone who left still holds it; the room must be re-keyed first")]
+    RekeyFirst,
+    /// This member has not received the current epoch's secret from an owner yet.
+    #[error("waiting for an owner to share the room key with this device")]
+    NotGiven,
 }
 
 /// A room as one peer holds it.
 #[derive(Debug, Clone)]
 pub struct Replica {
     room: RoomId,
-    key: PageKey,
+    /// Every epoch secret this peer holds (`None`: the room's original secret).
+    secrets: BTreeMap<Option<KeyId>, RoomSecret>,
+    /// The local member's key agreement half, to open grants addressed to it.
+    me: Option<KeyAgreement>,
+    /// Every released keys page in fold order (whether it counts is asked of the log when the
+    /// chain is folded, since a refold can change that).
+    keys: BTreeMap<FoldKey, (PageRef, [u8; NONCE_LEN], KeysBody)>,
+    /// Control pages sealed under an epoch this peer does not hold (yet): folded as void until
+    /// a grant brings the key, then the fold is rebuilt.
+    locked: BTreeSet<PageRef>,
+    /// A grant brought a secret since the fold last looked at `locked`.
+    learned: bool,
     books: BTreeMap<UserId, Book>,
     causal: CausalOrder<PageRef>,
     log: RoomLog<FoldKey>,
@@ -150,7 +183,11 @@ impl Replica {
     pub fn new(room: RoomId, secret: &RoomSecret) -> Self {
         Self {
             room,
-            key: secret.page_key(),
+            secrets: BTreeMap::from([(None, secret.clone())]),
+            me: None,
+            keys: BTreeMap::new(),
+            locked: BTreeSet::new(),
+            learned: false,
             books: BTreeMap::new(),
             causal: CausalOrder::new(),
             log: RoomLog::new(room),
@@ -188,6 +225,216 @@ impl Replica {
     /// The room id.
     pub fn room(&self) -> RoomId {
         self.room
+    }
+
+    /// Makes this the replica of member `identity`: grants sealed to it are opened (those held
+    /// already and every later one), so it holds the epochs it was given.
+    pub fn with_member(mut self, identity: &Identity) -> Self {
+        self.me = Some(KeyAgreement::of(identity));
+        let keys: Vec<_> = self.keys.values().cloned().collect();
+        for (r, nonce, body) in &keys {
+            self.open_grants(r, nonce, body);
+        }
+        self.unlock();
+        self
+    }
+
+    /// Takes the secrets a keys page grants to the local member.
+    fn open_grants(&mut self, r: &PageRef, nonce: &[u8; NONCE_LEN], body: &KeysBody) {
+        let Some(me) = &self.me else { return };
+        let Some(grant) = body.grants.iter().find(|g| g.recipient == me.user_id()) else {
+            return;
+        };
+        let place = GrantPlace {
+            room: self.room,
+            author: r.author,
+            seq: r.seq,
+            nonce,
+            recipient: me.user_id(),
+        };
+        // A grant that does not open gives nothing; the author is at fault, not this peer.
+        if let Ok(secrets) = crate::crypto::open_grant(me, &place, grant) {
+            for (epoch, secret) in secrets {
+                if let std::collections::btree_map::Entry::Vacant(slot) = self.secrets.entry(epoch)
+                {
+                    slot.insert(secret);
+                    self.learned = true;
+                }
+            }
+        }
+    }
+
+    /// After a grant brought new secrets: pages sealed under them open now, so the display
+    /// must be redrawn, and control pages that were void for want of a key count after all.
+    fn unlock(&mut self) {
+        if !std::mem::take(&mut self.learned) {
+            return;
+        }
+        self.changes.rebuilt = true;
+        if !self.locked.is_empty() {
+            self.reindex();
+            self.learned = false;
+        }
+    }
+
+    /// The room's epoch chain and who holds each epoch ([`crate::membership::Epochs`]).
+    pub fn epochs(&self) -> Epochs {
+        let counting: Vec<KeysEntry> = self
+            .keys
+            .iter()
+            .filter(|(key, (r, _, _))| self.log.check_content_at(&r.author, r.seq, key).is_ok())
+            .map(|(_, (r, _, body))| KeysEntry::of(r.author, body))
+            .collect();
+        Epochs::fold(&counting)
+    }
+
+    /// Whether this peer holds the secret of epoch `id` (`None`: the original secret).
+    pub fn holds_key(&self, id: Option<KeyId>) -> bool {
+        self.secrets.contains_key(&id)
+    }
+
+    fn page_key(&self, id: Option<KeyId>) -> Option<PageKey> {
+        self.secrets.get(&id).map(|secret| match id {
+            None => secret.page_key(),
+            Some(_) => secret.epoch_key(),
+        })
+    }
+
+    /// Decrypts and decodes a page's body with the epoch key it names (a keys page's body is
+    /// plaintext). [`CryptoError::NoKey`] when this peer was not given that epoch.
+    // The error is validate's own type.
+    #[allow(clippy::result_large_err)]
+    pub fn open(&self, page: &Page) -> Result<Body, ValidationError> {
+        if page.kind() == PageKind::Keys {
+            return Body::decode(PageKind::Keys, page.data()).map_err(|e| {
+                ValidationError::Decrypt {
+                    author: page.author(),
+                    seq: page.seq(),
+                    source: CryptoError::BadBody(e),
+                }
+            });
+        }
+        match self.page_key(page.key()) {
+            Some(key) => open(page, &key),
+            None => Err(ValidationError::Decrypt {
+                author: page.author(),
+                seq: page.seq(),
+                source: CryptoError::NoKey,
+            }),
+        }
+    }
+
+    /// The members now and whether anyone has left (the inputs of the epoch rules).
+    fn members_now(&self) -> (BTreeSet<UserId>, bool) {
+        let state = self.state();
+        (
+            state.members().keys().copied().collect(),
+            state.tenures().anyone_left(),
+        )
+    }
+
+    /// The key the local member seals content and control pages under: the current epoch's, if
+    /// it is writable and held.
+    fn write_key(&self, me: &UserId) -> Result<PageKey, WriteError> {
+        if !self.state().is_member(me) {
+            // A join request (or a create) is written before its author holds any epoch.
+            return self
+                .page_key(None)
+                .ok_or(WriteError::Key(KeyWait::NotGiven));
+        }
+        let epochs = self.epochs();
+        let (members, anyone_left) = self.members_now();
+        if !epochs.writable(&members, anyone_left) {
+            return Err(WriteError::Key(KeyWait::RekeyFirst));
+        }
+        self.page_key(epochs.current())
+            .ok_or(WriteError::Key(KeyWait::NotGiven))
+    }
+
+    /// What the local member must write for the room's keys to be right (see
+    /// [`crate::membership::Epochs::duty`]); `None` also when this is not a member's replica.
+    pub fn key_duty(&self) -> Option<KeyDuty> {
+        let me = self.me.as_ref()?.user_id();
+        if self.state().direct().is_some() || self.state().is_deleted() {
+            return None;
+        }
+        let (members, anyone_left) = self.members_now();
+        let held: BTreeSet<KeyId> = self.secrets.keys().flatten().copied().collect();
+        self.epochs().duty(&me, &members, anyone_left, &held)
+    }
+
+    /// Writes one keys page for [`Replica::key_duty`], if there is one: a re-key to a new epoch
+    /// with secret `fresh` (an input, drawn by the app from a CSPRNG), or grants of epochs
+    /// members lack. A duty too big for one page is split: call again while a duty remains.
+    pub fn write_keys(
+        &mut self,
+        identity: &Identity,
+        fresh: RoomSecret,
+        timestamp_ms: u64,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Option<VerifiedPage>, WriteError> {
+        if self.me.as_ref().map(KeyAgreement::user_id) != Some(identity.user_id()) {
+            self.me = Some(KeyAgreement::of(identity));
+        }
+        let Some(duty) = self.key_duty() else {
+            return Ok(None);
+        };
+        let me = identity.user_id();
+        let agreement = KeyAgreement::of(identity);
+        let seq = self.books.get(&me).map_or(0, Book::len);
+        let (new_epoch, wanted): (Option<KeyId>, Vec<GrantWanted>) = match duty {
+            KeyDuty::Rekey { members } => {
+                let id = fresh.key_id();
+                self.secrets.insert(Some(id), fresh.clone());
+                (
+                    Some(id),
+                    members
+                        .into_iter()
+                        .map(|m| (m, vec![(Some(id), fresh.clone())]))
+                        .collect(),
+                )
+            }
+            KeyDuty::Grant { missing } => (
+                None,
+                missing
+                    .into_iter()
+                    .map(|(m, ids)| {
+                        let secrets = ids
+                            .into_iter()
+                            .filter_map(|id| {
+                                self.secrets.get(&Some(id)).map(|s| (Some(id), s.clone()))
+                            })
+                            .take(crate::page::body::MAX_GRANT_EPOCHS)
+                            .collect();
+                        (m, secrets)
+                    })
+                    .collect(),
+            ),
+        };
+        let mut grants: Vec<Grant> = Vec::new();
+        let mut size = 1 + crate::page::KEY_ID_LEN + 3;
+        for (recipient, secrets) in wanted {
+            let bound = Grant::encoded_len_bound(secrets.len());
+            if grants.len() >= MAX_GRANTS || size + bound > MAX_DATA_BYTES {
+                break;
+            }
+            let place = GrantPlace {
+                room: self.room,
+                author: me,
+                seq,
+                nonce: &nonce,
+                recipient,
+            };
+            // A member whose id is no X25519 point cannot be given anything; skip it rather
+            // than hold back everyone else's keys.
+            if let Ok(grant) = crate::crypto::seal_grant(&agreement, &place, &secrets) {
+                size += bound;
+                grants.push(grant);
+            }
+        }
+        grants.sort_by_key(|g| g.recipient);
+        let body = Body::Keys(KeysBody { new_epoch, grants });
+        self.write(identity, &body, timestamp_ms, nonce).map(Some)
     }
 
     /// The folded room state.
@@ -374,6 +621,11 @@ impl Replica {
             Body::Control(_) => {}
             _ => self.state().check_content(&me)?,
         }
+        // Keys pages are not sealed; everything else under the epoch the rules name.
+        let key = match body {
+            Body::Keys(_) => None,
+            _ => Some(self.write_key(&me)?),
+        };
         let refs = self.fresh_refs(&me);
         let book = self.books.entry(me).or_insert_with(|| {
             Book::new(BookId {
@@ -381,19 +633,20 @@ impl Replica {
                 author: me,
             })
         });
-        let page = book.append(
-            identity,
-            &self.key,
-            body,
-            refs.clone(),
-            PageMeta { timestamp_ms },
-            nonce,
-        )?;
+        let meta = PageMeta { timestamp_ms };
+        let page = match (key, body) {
+            (Some(key), _) => book.append(identity, &key, body, refs.clone(), meta, nonce)?,
+            (None, Body::Keys(keys)) => {
+                book.append_keys(identity, keys.clone(), refs.clone(), meta, nonce)?
+            }
+            (None, _) => return Err(WriteError::Key(KeyWait::NotGiven)),
+        };
         for r in refs {
             self.referenced.insert(r.author, r.seq);
         }
         self.index(page.page_ref());
         self.retry_unindexed();
+        self.unlock();
         self.enforce_limits();
         Ok(page)
     }
@@ -599,6 +852,7 @@ impl Replica {
     /// policy's storage bounds, and drop refused pages from what the driver must persist.
     fn finish(&mut self, out: &mut Ingested) {
         self.retry_unindexed();
+        self.unlock();
         self.enforce_limits();
         if !self.changes.dropped.is_empty() {
             out.stored.retain(|p| {
@@ -648,7 +902,7 @@ impl Replica {
         let is_request = page.seq() == 0
             && page.kind() == PageKind::Control
             && matches!(
-                open(page, &self.key),
+                self.open(page),
                 Ok(Body::Control(
                     ControlOp::JoinRequest { .. } | ControlOp::Create { .. }
                 ))
@@ -783,6 +1037,14 @@ impl Replica {
         let Some(page) = self.page(&key.id) else {
             return;
         };
+        if page.kind() == PageKind::Keys {
+            if let Ok(Body::Keys(body)) = self.open(page) {
+                let (r, nonce) = (page.page_ref(), page.content().nonce);
+                self.open_grants(&r, &nonce, &body);
+                self.keys.insert(FoldKey::of(&key), (r, nonce, body));
+            }
+            return;
+        }
         if page.kind() != PageKind::Control {
             return;
         }
@@ -790,8 +1052,15 @@ impl Replica {
         let op = match self.opened.get(&key.id) {
             Some(op) => op.clone(),
             None => {
-                let op = match open(page, &self.key) {
+                let op = match self.open(page) {
                     Ok(Body::Control(op)) => Some(op),
+                    Err(ValidationError::Decrypt {
+                        source: CryptoError::NoKey,
+                        ..
+                    }) => {
+                        self.locked.insert(key.id);
+                        return;
+                    }
                     _ => None,
                 };
                 self.opened.insert(key.id, op.clone());
@@ -846,6 +1115,8 @@ impl Replica {
         }
         self.causal = CausalOrder::new();
         self.log = RoomLog::new(self.room);
+        self.keys.clear();
+        self.locked.clear();
         self.unindexed.clear();
         let books = &self.books;
         self.opened.retain(|r, _| {

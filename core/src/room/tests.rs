@@ -507,4 +507,276 @@ mod replica {
         );
         assert!(room.book(&outsider.user_id()).is_none());
     }
+
+    mod epochs {
+        use super::*;
+        use crate::crypto::CryptoError;
+        use crate::membership::KeyDuty;
+        use crate::room::KeyWait;
+        use crate::validate::ValidationError;
+
+        /// Alice (owner) with Bob and Carol as members, each replica holding everything.
+        fn trio() -> (Vec<Identity>, Vec<Replica>) {
+            let ids = vec![id(1), id(2), id(3)];
+            let mut alice = created(&ids[0]).with_member(&ids[0]);
+            for member in &ids[1..] {
+                let admit = Body::Control(ControlOp::Admit {
+                    member: member.user_id(),
+                    role: Role::Member,
+                });
+                alice
+                    .write(&ids[0], &admit, 2, [member.user_id().as_bytes()[0]; 24])
+                    .unwrap();
+            }
+            let views = ids
+                .iter()
+                .map(|me| {
+                    if me.user_id() == ids[0].user_id() {
+                        return alice.clone();
+                    }
+                    let mut r =
+                        Replica::new(alice.room(), &RoomSecret::from_bytes(SECRET)).with_member(me);
+                    r.ingest_at(all_pages(&alice), 10);
+                    r
+                })
+                .collect();
+            (ids, views)
+        }
+
+        fn sync_all(views: &mut [Replica]) {
+            for _ in 0..2 {
+                let pages: Vec<_> = views.iter().flat_map(all_pages).collect();
+                for v in views.iter_mut() {
+                    v.ingest_at(pages.clone(), 10_000);
+                }
+            }
+        }
+
+        fn no_key(r: &Replica, page: &crate::page::Page) -> bool {
+            matches!(
+                r.open(page),
+                Err(ValidationError::Decrypt {
+                    source: CryptoError::NoKey,
+                    ..
+                })
+            )
+        }
+
+        #[test]
+        fn a_removal_rekeys_and_the_removed_member_reads_nothing_written_after() {
+            let (ids, mut views) = trio();
+            let carol = ids[2].user_id();
+            assert_eq!(
+                views[0].key_duty(),
+                None,
+                "nobody left yet: epoch 0 is fine"
+            );
+            let remove = Body::Control(ControlOp::Remove {
+                member: carol,
+                seen: views[0].seen_of(&carol),
+            });
+            let removal = views[0].write(&ids[0], &remove, 20, [20; 24]).unwrap();
+            // Nothing may be sealed under a key Carol holds any more.
+            assert_eq!(
+                views[0].write(&ids[0], &text("too soon"), 21, [21; 24]),
+                Err(WriteError::Key(KeyWait::RekeyFirst))
+            );
+            let members = vec![ids[0].user_id(), ids[1].user_id()];
+            let mut sorted = members.clone();
+            sorted.sort();
+            assert_eq!(
+                views[0].key_duty(),
+                Some(KeyDuty::Rekey { members: sorted })
+            );
+            let fresh = RoomSecret::from_bytes([42; 32]);
+            let keys = views[0]
+                .write_keys(&ids[0], fresh.clone(), 22, [22; 24])
+                .unwrap()
+                .expect("a re-key");
+            assert_eq!(views[0].key_duty(), None);
+            assert_eq!(views[0].epochs().current(), Some(fresh.key_id()));
+            let secret = views[0]
+                .write(&ids[0], &text("after"), 23, [23; 24])
+                .unwrap();
+            assert_eq!(secret.key(), Some(fresh.key_id()));
+            sync_all(&mut views);
+            // Bob reads it; Carol holds it, verified, but cannot open it, nor the re-key's
+            // secret, only her removal.
+            assert!(matches!(views[1].open(&secret), Ok(Body::Message(_))));
+            assert!(views[2].page(&secret.page_ref()).is_some());
+            assert!(no_key(&views[2], &secret));
+            assert!(!views[2].holds_key(Some(fresh.key_id())));
+            assert!(matches!(
+                views[2].open(&removal),
+                Ok(Body::Control(ControlOp::Remove { .. }))
+            ));
+            assert!(
+                keys.data().windows(32).all(|w| w != fresh.as_bytes()),
+                "sealed"
+            );
+            // Bob writes under the new epoch too, without re-keying again.
+            assert_eq!(views[1].key_duty(), None);
+            let bobs = views[1].write(&ids[1], &text("bob"), 24, [24; 24]).unwrap();
+            assert_eq!(bobs.key(), Some(fresh.key_id()));
+            // A restart keeps the epochs: they are in the stored pages.
+            let books: Vec<_> = views[1]
+                .books()
+                .map(|(a, b)| (*a, b.range(0..b.len()).to_vec(), None))
+                .collect();
+            let restored =
+                Replica::restore(views[1].room(), &RoomSecret::from_bytes(SECRET), books)
+                    .unwrap()
+                    .with_member(&ids[1]);
+            assert!(matches!(restored.open(&secret), Ok(Body::Message(_))));
+        }
+
+        #[test]
+        fn a_member_admitted_after_a_rekey_is_granted_the_whole_history() {
+            let (ids, mut views) = trio();
+            let carol = ids[2].user_id();
+            let remove = Body::Control(ControlOp::Remove {
+                member: carol,
+                seen: views[0].seen_of(&carol),
+            });
+            views[0].write(&ids[0], &remove, 20, [20; 24]).unwrap();
+            let first = RoomSecret::from_bytes([42; 32]);
+            views[0]
+                .write_keys(&ids[0], first.clone(), 21, [21; 24])
+                .unwrap();
+            let old = views[0]
+                .write(&ids[0], &text("history"), 22, [22; 24])
+                .unwrap();
+            // Dan joins: the owner owes him the epochs he lacks.
+            let dan = id(4);
+            let admit = Body::Control(ControlOp::Admit {
+                member: dan.user_id(),
+                role: Role::Member,
+            });
+            views[0].write(&ids[0], &admit, 23, [23; 24]).unwrap();
+            assert_eq!(
+                views[0].key_duty(),
+                Some(KeyDuty::Grant {
+                    missing: vec![(dan.user_id(), vec![first.key_id()])]
+                })
+            );
+            // A fresh secret is not used for grants.
+            views[0]
+                .write_keys(&ids[0], RoomSecret::from_bytes([43; 32]), 24, [24; 24])
+                .unwrap();
+            assert_eq!(views[0].key_duty(), None);
+            assert_eq!(views[0].epochs().chain(), &[first.key_id()]);
+            let mut dans =
+                Replica::new(views[0].room(), &RoomSecret::from_bytes(SECRET)).with_member(&dan);
+            dans.ingest_at(all_pages(&views[0]), 10_000);
+            assert!(matches!(dans.open(&old), Ok(Body::Message(_))));
+            let hello = dans.write(&dan, &text("hello"), 25, [25; 24]).unwrap();
+            assert_eq!(hello.key(), Some(first.key_id()));
+            // Carol, still listening, reads neither.
+            views[2].ingest_at(all_pages(&dans), 10_000);
+            let owners = all_pages(&views[0]);
+            views[2].ingest_at(owners, 10_000);
+            assert!(no_key(&views[2], &old) && no_key(&views[2], &hello));
+        }
+
+        #[test]
+        fn concurrent_removals_converge_on_one_chain_that_excludes_both() {
+            let ids = [id(1), id(2), id(3), id(4)];
+            // Alice and Bob are owners; Carol and Dan members.
+            let mut alice = created(&ids[0]).with_member(&ids[0]);
+            for (member, role) in [(1, Role::Owner), (2, Role::Member), (3, Role::Member)] {
+                let admit = Body::Control(ControlOp::Admit {
+                    member: ids[member].user_id(),
+                    role,
+                });
+                alice
+                    .write(&ids[0], &admit, 2, [member as u8 + 10; 24])
+                    .unwrap();
+            }
+            let mut bob =
+                Replica::new(alice.room(), &RoomSecret::from_bytes(SECRET)).with_member(&ids[1]);
+            bob.ingest_at(all_pages(&alice), 10);
+            let remove = |r: &Replica, who: &Identity| {
+                Body::Control(ControlOp::Remove {
+                    member: who.user_id(),
+                    seen: r.seen_of(&who.user_id()),
+                })
+            };
+            // Concurrently: Alice removes Carol, Bob removes Dan; each re-keys.
+            let body = remove(&alice, &ids[2]);
+            alice.write(&ids[0], &body, 20, [20; 24]).unwrap();
+            alice
+                .write_keys(&ids[0], RoomSecret::from_bytes([50; 32]), 21, [21; 24])
+                .unwrap();
+            let body = remove(&bob, &ids[3]);
+            bob.write(&ids[1], &body, 20, [30; 24]).unwrap();
+            bob.write_keys(&ids[1], RoomSecret::from_bytes([60; 32]), 21, [31; 24])
+                .unwrap();
+            let mut views = vec![alice, bob];
+            sync_all(&mut views);
+            assert_eq!(
+                views[0].epochs(),
+                views[1].epochs(),
+                "one chain on both sides"
+            );
+            assert_eq!(views[0].epochs().chain().len(), 2);
+            // Whichever epoch is current still reaches one of the removed: re-key once more.
+            assert!(matches!(views[0].key_duty(), Some(KeyDuty::Rekey { .. })));
+            views[0]
+                .write_keys(&ids[0], RoomSecret::from_bytes([70; 32]), 30, [40; 24])
+                .unwrap();
+            sync_all(&mut views);
+            assert_eq!(views[0].key_duty(), None);
+            assert_eq!(views[1].key_duty(), None);
+            assert_eq!(views[0].epochs(), views[1].epochs());
+            let last = views[1]
+                .write(&ids[1], &text("just us"), 31, [41; 24])
+                .unwrap();
+            for (i, removed) in [(2, &ids[2]), (3, &ids[3])] {
+                let mut theirs = Replica::new(views[0].room(), &RoomSecret::from_bytes(SECRET))
+                    .with_member(removed);
+                theirs.ingest_at(all_pages(&views[0]), 10_000);
+                theirs.ingest_at(all_pages(&views[1]), 10_000);
+                assert!(no_key(&theirs, &last), "removed member {i} reads it");
+            }
+            assert!(matches!(views[0].open(&last), Ok(Body::Message(_))));
+        }
+
+        #[test]
+        fn a_grant_opens_only_for_its_recipient_and_only_as_written() {
+            use crate::crypto::{GrantError, GrantPlace, KeyAgreement, open_grant, seal_grant};
+            let (alice, bob, carol) = (id(1), id(2), id(3));
+            let secret = RoomSecret::from_bytes([9; 32]);
+            let nonce = [7; 24];
+            let place = |recipient: &Identity| GrantPlace {
+                room: crate::page::RoomId([1; 32]),
+                author: alice.user_id(),
+                seq: 5,
+                nonce: &nonce,
+                recipient: recipient.user_id(),
+            };
+            let entry = vec![(Some(secret.key_id()), secret.clone())];
+            let grant = seal_grant(&KeyAgreement::of(&alice), &place(&bob), &entry).unwrap();
+            let opened = open_grant(&KeyAgreement::of(&bob), &place(&bob), &grant).unwrap();
+            assert_eq!(opened, entry);
+            // Carol cannot open Bob's grant, even claiming to be its recipient.
+            assert_eq!(
+                open_grant(&KeyAgreement::of(&carol), &place(&bob), &grant),
+                Err(GrantError::DoesNotOpen)
+            );
+            // Moved to another seq, it does not open.
+            let mut moved = place(&bob);
+            moved.seq = 6;
+            assert_eq!(
+                open_grant(&KeyAgreement::of(&bob), &moved, &grant),
+                Err(GrantError::DoesNotOpen)
+            );
+            // A granter naming the wrong epoch for a secret is caught.
+            let lie = vec![(Some(RoomSecret::from_bytes([8; 32]).key_id()), secret)];
+            let grant = seal_grant(&KeyAgreement::of(&alice), &place(&bob), &lie).unwrap();
+            assert_eq!(
+                open_grant(&KeyAgreement::of(&bob), &place(&bob), &grant),
+                Err(GrantError::WrongSecret)
+            );
+        }
+    }
 }

@@ -251,7 +251,7 @@ impl Sim {
         let create_nonce = rng.bytes();
         let room = group_room_id(&nodes[0].identity.user_id(), &create_nonce);
         for node in &mut nodes {
-            node.replica = Some(Replica::new(room, &secret));
+            node.replica = Some(Replica::new(room, &secret).with_member(&node.identity));
         }
         let equivocator = (scenario.equivocator && nodes.len() > 3).then_some(1);
         let mut sim = Self {
@@ -313,9 +313,41 @@ impl Sim {
         let now = self.now;
         let node = &mut self.nodes[i];
         let replica = node.replica.as_mut()?;
-        let page = replica.write(&node.identity, body, now, nonce).ok()?;
+        let mut written = replica.write(&node.identity, body, now, nonce);
+        if written
+            == Err(crate::room::WriteError::Key(
+                crate::room::KeyWait::RekeyFirst,
+            ))
+        {
+            // Someone left: the writer re-keys the room before it seals anything new.
+            self.write_keys(i);
+            let node = &mut self.nodes[i];
+            let replica = node.replica.as_mut()?;
+            written = replica.write(&node.identity, body, now, self.rng.bytes());
+        }
+        let page = written.ok()?;
         self.maybe_commit(i);
         Some(page.page_ref())
+    }
+
+    /// Writes the keys pages node `i` owes ([`Replica::key_duty`]).
+    fn write_keys(&mut self, i: usize) {
+        for _ in 0..4 {
+            let fresh = RoomSecret::from_bytes(self.rng.bytes());
+            let nonce = self.rng.bytes();
+            let now = self.now;
+            let node = &mut self.nodes[i];
+            let Some(replica) = node.replica.as_mut() else {
+                return;
+            };
+            if !matches!(
+                replica.write_keys(&node.identity, fresh, now, nonce),
+                Ok(Some(_))
+            ) {
+                break;
+            }
+            self.maybe_commit(i);
+        }
     }
 
     /// Persists node `i`'s held pages now with probability [`Scenario::commit_rate`] (always
@@ -542,7 +574,7 @@ impl Sim {
             seed: self.scenario.seed,
             what: format!("node {i} cannot restore its persisted state: {e}"),
         })?;
-        node.replica = Some(replica);
+        node.replica = Some(replica.with_member(&node.identity));
         Ok(())
     }
 
@@ -640,8 +672,9 @@ impl Sim {
         }
     }
 
-    /// The owner (node 0) auto-admits join requests it sees.
+    /// The owner (node 0) auto-admits join requests it sees and writes the keys pages it owes.
     fn owner_duties(&mut self) {
+        self.write_keys(0);
         let Some(replica) = self.nodes[0].replica.as_ref() else {
             return;
         };

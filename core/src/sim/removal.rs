@@ -10,10 +10,15 @@
 //!   some followed by further control pages.
 //!
 //! In half of the runs both owners remove the member concurrently (each with the length it had
-//! seen). After healing, [`RemovalSim::check`] verifies that the honest peers agree on the
-//! members, the page set and the display order, that none stores more of the removed member's
-//! pages past its cut than the cap nor counts any of them, and that strangers' storage stays
-//! under its cap. The attacks are checked to have happened, so a run cannot pass vacuously.
+//! seen). Owners carry out key duties (re-key, grants) as soon as they see them; a member re-keys
+//! only when it wants to write and the room's current epoch is not writable. After healing,
+//! [`RemovalSim::check`] verifies that the honest peers agree on the members, the page set and
+//! the display order, that none stores more of the removed member's pages past its cut than the
+//! cap nor counts any of them, and that strangers' storage stays under its cap; that the key
+//! epochs converged (no duty left, every honest member holds the current epoch and opens every
+//! honest page); and that the removed member, handed every page the honest peers hold, opens
+//! none written by an author who already knew of the removal. The attacks are checked to have
+//! happened, so a run cannot pass vacuously.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,7 +28,7 @@ use crate::crypto::RoomSecret;
 use crate::identity::{Identity, UserId};
 use crate::membership::{MAX_PAGES_PAST_CUT, MAX_PENDING_REQUESTS, Standing};
 use crate::page::{Body, ControlOp, MessageBody, PageRef, Role, RoomId};
-use crate::room::{Replica, group_room_id};
+use crate::room::{KeyWait, Replica, WriteError, group_room_id};
 use crate::sync::{SyncMessage, SyncSession};
 use crate::validate::VerifiedPage;
 
@@ -69,6 +74,10 @@ pub struct RemovalSim {
     /// Timestamps and seqs the removed member used after its removal.
     backdated: Vec<(u64, u64)>,
     stranger_pages: u64,
+    /// Honest pages written by an author that had folded the removal.
+    after_removal: Vec<PageRef>,
+    /// Keys pages written by honest peers.
+    keys_written: u64,
 }
 
 impl RemovalSim {
@@ -116,17 +125,17 @@ impl RemovalSim {
                 rng.bytes(),
             );
         }
-        let view = |pages: &[crate::page::Page]| {
-            let mut r = Replica::new(room, &secret);
+        let view = |pages: &[crate::page::Page], me: &Identity| {
+            let mut r = Replica::new(room, &secret).with_member(me);
             r.ingest_at(pages.to_vec(), 1);
             super::commit_everything(&mut r);
             r
         };
-        let removed_view = view(&pages);
+        let removed_view = view(&pages, &removed);
         let mut honest: Vec<Honest> = ids
             .into_iter()
             .map(|identity| {
-                let replica = view(&pages);
+                let replica = view(&pages, &identity);
                 let inbox = SyncSession::new(&replica, 0);
                 Honest {
                     identity,
@@ -159,6 +168,8 @@ impl RemovalSim {
             seens: Vec::new(),
             backdated: Vec::new(),
             stranger_pages: 0,
+            after_removal: Vec::new(),
+            keys_written: 0,
         };
         for i in 0..HONEST {
             sim.flush(i);
@@ -222,18 +233,69 @@ impl RemovalSim {
         let nonce = self.rng.bytes();
         let now = self.now;
         let node = &mut self.honest[i];
-        if node
-            .replica
-            .write(&node.identity, body, now, nonce)
-            .is_err()
-        {
-            return;
+        // The removal page itself is sealed under the epoch the removed member holds: it may
+        // read that it was removed.
+        let knew = matches!(
+            node.replica.standing(&self.removed.user_id()),
+            Standing::Former { .. }
+        );
+        let mut written = node.replica.write(&node.identity, body, now, nonce);
+        if written == Err(WriteError::Key(KeyWait::RekeyFirst)) {
+            self.do_duties(i, true);
+            let nonce = self.rng.bytes();
+            let node = &mut self.honest[i];
+            written = node.replica.write(&node.identity, body, now, nonce);
+        }
+        let node = &mut self.honest[i];
+        let Ok(page) = written else { return };
+        if knew {
+            self.after_removal.push(page.page_ref());
         }
         let committed = super::commit_everything(&mut node.replica);
         for session in node.sessions.values_mut() {
             session.announce(&committed);
         }
         self.flush(i);
+    }
+
+    /// Writes the keys pages node `i` owes: at once for an owner, for a member only when it
+    /// is about to write (`writing`).
+    fn do_duties(&mut self, i: usize, writing: bool) {
+        let me = self.honest[i].identity.user_id();
+        if !writing && !self.honest[i].replica.state().is_owner(&me) {
+            return;
+        }
+        let mut wrote = false;
+        // Bounded: each page settles a duty or a share of one.
+        for _ in 0..4 {
+            let fresh = RoomSecret::from_bytes(self.rng.bytes());
+            let nonce = self.rng.bytes();
+            let node = &mut self.honest[i];
+            match node
+                .replica
+                .write_keys(&node.identity, fresh, self.now, nonce)
+            {
+                Ok(Some(page)) => {
+                    wrote = true;
+                    self.keys_written += 1;
+                    if matches!(
+                        node.replica.standing(&self.removed.user_id()),
+                        Standing::Former { .. }
+                    ) {
+                        self.after_removal.push(page.page_ref());
+                    }
+                }
+                _ => break,
+            }
+        }
+        if wrote {
+            let node = &mut self.honest[i];
+            let committed = super::commit_everything(&mut node.replica);
+            for session in node.sessions.values_mut() {
+                session.announce(&committed);
+            }
+            self.flush(i);
+        }
     }
 
     fn write_removed(&mut self, timestamp: u64) -> Option<VerifiedPage> {
@@ -284,6 +346,7 @@ impl RemovalSim {
                     let seen = self.honest[i].replica.seen_of(&member);
                     self.seens.push(seen);
                     self.write_honest(i, &Body::Control(ControlOp::Remove { member, seen }));
+                    self.do_duties(i, false);
                 }
             }
             if now == CHAOS_MS / 2 {
@@ -291,6 +354,7 @@ impl RemovalSim {
             }
         }
         for i in 0..HONEST {
+            self.do_duties(i, false);
             let node = &mut self.honest[i];
             node.replica.handle_timeout(now);
             let committed = super::commit_everything(&mut node.replica);
@@ -468,6 +532,55 @@ impl RemovalSim {
             {
                 return Err(self.violation(format!("node {i} stores more than a request of {a:?}")));
             }
+            if let Some(duty) = r.key_duty() {
+                return Err(self.violation(format!("node {i} still owes {duty:?}")));
+            }
+            let current = r.epochs().current();
+            if current.is_none() || !r.holds_key(current) {
+                return Err(self.violation(format!(
+                    "node {i} does not hold the current epoch {current:?}"
+                )));
+            }
+            for (id, _) in &mine.2 {
+                let Some(page) = r.page(id) else { continue };
+                let honest_author = self
+                    .honest
+                    .iter()
+                    .any(|h| h.identity.user_id() == id.author);
+                if honest_author && r.open(page).is_err() {
+                    return Err(self.violation(format!(
+                        "node {i} cannot open an honest page ({:?} {})",
+                        page.kind(),
+                        id.seq
+                    )));
+                }
+            }
+        }
+        if self.keys_written == 0 || self.after_removal.is_empty() {
+            return Err(self.violation("nobody re-keyed or wrote after the removal".into()));
+        }
+        // The removed member is handed every page the honest peers hold.
+        let r = &self.honest[0].replica;
+        let mut leaked = Replica::new(self.room, &self.secret).with_member(&self.removed);
+        let everything: Vec<crate::page::Page> = r
+            .books()
+            .flat_map(|(_, b)| b.range(0..b.len()).to_vec())
+            .map(VerifiedPage::into_page)
+            .collect();
+        for _ in 0..3 {
+            leaked.ingest_at(everything.clone(), self.now);
+        }
+        for id in &self.after_removal {
+            let Some(page) = leaked.page(id).or_else(|| r.page(id)) else {
+                continue;
+            };
+            if page.kind() != crate::page::PageKind::Keys && leaked.open(page).is_ok() {
+                return Err(self.violation(format!(
+                    "the removed member reads a page written after its removal ({:?} {})",
+                    page.kind(),
+                    id.seq
+                )));
+            }
         }
         Ok(())
     }
@@ -485,10 +598,7 @@ impl RemovalSim {
         let Some(remove_pos) = r.display_order().position(|k| {
             r.page(&k.id).is_some_and(|p| {
                 p.kind() == crate::page::PageKind::Control
-                    && matches!(
-                        crate::validate::open(p, &self.secret.page_key()),
-                        Ok(Body::Control(ControlOp::Remove { .. }))
-                    )
+                    && matches!(r.open(p), Ok(Body::Control(ControlOp::Remove { .. })))
             })
         }) else {
             return 0;

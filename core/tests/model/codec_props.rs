@@ -7,9 +7,9 @@ use quire_core::identity::{Signature, UserId};
 use quire_core::invite::Invite;
 use quire_core::page::body::{FILE_CHUNK_BYTES, MAX_FILE_BYTES};
 use quire_core::page::{
-    Body, BookId, ControlOp, FileBody, FileChunk, FileContent, InviteId, MAX_DATA_BYTES,
-    MAX_PAGE_BYTES, MAX_REFS, MessageBody, Page, PageContent, PageHash, PageHead, PageKind,
-    PageMeta, PageRef, Profile, Role, RoomId,
+    Body, BookId, ControlOp, FileBody, FileChunk, FileContent, Grant, InviteId, KeyId, KeysBody,
+    MAX_DATA_BYTES, MAX_PAGE_BYTES, MAX_REFS, MessageBody, Page, PageContent, PageHash, PageHead,
+    PageKind, PageMeta, PageRef, Profile, Role, RoomId,
 };
 use quire_core::validate::verify_signature;
 
@@ -40,6 +40,7 @@ prop_compose! {
         refs in proptest::collection::vec(page_ref(), 0..8),
         kind in kind(),
         timestamp_ms in any::<u64>(),
+        key in proptest::option::of(any::<[u8; 16]>()),
         nonce in any::<[u8; 24]>(),
         data in proptest::collection::vec(any::<u8>(), 0..512),
     ) -> PageContent {
@@ -55,6 +56,7 @@ prop_compose! {
             refs,
             kind,
             meta: PageMeta { timestamp_ms },
+            key: key.map(KeyId),
             nonce,
             data,
         }
@@ -119,7 +121,36 @@ fn body() -> impl Strategy<Value = Body> {
         proptest::collection::vec(any::<u8>(), 0..256)
             .prop_map(|bytes| Body::FileChunk(FileChunk { bytes })),
         name().prop_map(|display_name| Body::Profile(Profile { display_name })),
+        keys().prop_map(Body::Keys),
     ]
+}
+
+fn keys() -> impl Strategy<Value = KeysBody> {
+    let grant = (
+        user(),
+        proptest::collection::btree_set(proptest::option::of(any::<[u8; 16]>()), 0..4),
+        any::<u8>(),
+    )
+        .prop_map(|(recipient, epochs, fill)| {
+            let epochs: Vec<Option<KeyId>> = epochs.into_iter().map(|e| e.map(KeyId)).collect();
+            Grant {
+                recipient,
+                sealed: vec![fill; Grant::sealed_len(epochs.len())],
+                epochs,
+            }
+        });
+    (
+        proptest::option::of(any::<[u8; 16]>()),
+        proptest::collection::vec(grant, 0..4),
+    )
+        .prop_map(|(new_epoch, mut grants)| {
+            grants.sort_by_key(|g| g.recipient);
+            grants.dedup_by_key(|g| g.recipient);
+            KeysBody {
+                new_epoch: new_epoch.map(KeyId),
+                grants,
+            }
+        })
 }
 
 prop_compose! {
@@ -251,6 +282,7 @@ fn largest_page_fits_the_page_cap() {
         meta: PageMeta {
             timestamp_ms: u64::MAX,
         },
+        key: Some(KeyId([0xff; 16])),
         nonce: [0xff; 24],
         data: vec![0xff; MAX_DATA_BYTES],
     };
