@@ -26,7 +26,7 @@ test('a member who leaves keeps the room read-only, and the others carry on with
   await expect(alice.id('read-only')).toBeHidden();
 });
 
-test("an owner removes a member: the room turns read-only for them and their later pages count for no one", async ({
+test("an owner removes a member: the room turns read-only for them, their later pages count for no one, and they read nothing written after", async ({
   registered,
 }) => {
   test.setTimeout(240_000);
@@ -82,6 +82,27 @@ test("an owner removes a member: the room turns read-only for them and their lat
   await alice.waitForMessages([...before, 'Budget approved']);
   await expectSameHistory([alice, bob]);
   await expect(alice.messageRow(late)).toHaveCount(0);
+
+  // The removal re-keyed the room: Carol's device still receives what Alice writes after it (her
+  // inspector shows Alice's whole book) but reads none of it, before and after a reload.
+  const aliceKey = await bob.memberKey('Alice');
+  await alice.openInspector();
+  const aliceLength = await alice.inspectedBookLength(aliceKey);
+  await alice.closeInspector();
+  for (const reload of [false, true]) {
+    if (reload) await carol.reload();
+    await carol.openInspector();
+    await expect
+      .poll(() => carol.inspectedBookLength(aliceKey), {
+        timeout: DELIVERY_TIMEOUT_MS,
+        message: "Carol's device holds Alice's pages written after the removal",
+      })
+      .toBeGreaterThanOrEqual(aliceLength);
+    await carol.closeInspector();
+    await carol.openRoom('Committee');
+    await carol.expectReadOnly();
+    expect(await carol.texts(), 'nothing written after her removal').toEqual(before);
+  }
 });
 
 test('an owner deletes the room: it stays readable for everyone and writable for no one', async ({

@@ -20,10 +20,13 @@
 
 use std::collections::BTreeMap;
 
-use quire_core::crypto::{PageKey, RoomSecret, direct_room_secret};
+use quire_core::crypto::{CryptoError, RoomSecret, direct_room_secret};
 use quire_core::identity::{Identity, UserId};
 use quire_core::page::{Body, ControlOp, MessageBody, NONCE_LEN, Page, PageKind, Profile, RoomId};
+use quire_core::membership::KeyDuty;
 use quire_core::room::{Replica, WriteError, direct_room_id, group_room_id};
+#[cfg(test)]
+use quire_core::room::KeyWait;
 use quire_core::sync::{Accepted, SyncSession};
 use quire_core::validate::{Equivocation, ValidationError, VerifiedPage};
 
@@ -65,7 +68,6 @@ pub enum SendError {
 pub struct RoomSession {
     me: UserId,
     replica: Replica,
-    key: PageKey,
     heads: PeerHeads,
     read: ReadMarker,
     /// The name to show while the room's create page has not arrived (a joiner knows it from
@@ -92,9 +94,8 @@ impl RoomSession {
         now_ms: u64,
         nonce: [u8; NONCE_LEN],
     ) -> Result<(Self, Outgoing), SendError> {
-        let me = identity.user_id();
-        let room = group_room_id(&me, &nonce);
-        let mut session = Self::empty(me, room, secret);
+        let room = group_room_id(&identity.user_id(), &nonce);
+        let mut session = Self::empty(identity, room, secret);
         let body = Body::Control(ControlOp::Create {
             name: name.to_owned(),
             direct: None,
@@ -113,7 +114,7 @@ impl RoomSession {
         let me = identity.user_id();
         let secret = direct_room_secret(identity, peer).map_err(|_| SendError::BadPeer)?;
         let room = direct_room_id(&me, peer);
-        let mut session = Self::empty(me, room, &secret);
+        let mut session = Self::empty(identity, room, &secret);
         let body = Body::Control(ControlOp::Create {
             name: String::new(),
             direct: Some(*peer),
@@ -138,15 +139,15 @@ impl RoomSession {
     }
 
     /// A room the user is joining (its pages arrive by sync).
-    pub fn join(me: UserId, room: RoomId, secret: &RoomSecret) -> Self {
-        Self::empty(me, room, secret)
+    pub fn join(identity: &Identity, room: RoomId, secret: &RoomSecret) -> Self {
+        Self::empty(identity, room, secret)
     }
 
     /// Rebuilds a session from stored books (each book's pages in seq order, and its proof).
     /// A forked book is shown cut at its proof; pages storage still holds past a cut are queued
     /// for deletion ([`Self::pending_cuts`]).
     pub fn restore(
-        me: UserId,
+        identity: &Identity,
         room: RoomId,
         secret: &RoomSecret,
         books: Vec<StoredBook>,
@@ -167,11 +168,12 @@ impl RoomSession {
                 proof,
             )
         });
-        let replica = Replica::restore(room, secret, books).map_err(Box::new)?;
+        let replica = Replica::restore(room, secret, books)
+            .map_err(Box::new)?
+            .with_member(identity);
         let mut session = Self {
-            me,
+            me: identity.user_id(),
             replica,
-            key: secret.page_key(),
             heads: PeerHeads::default(),
             read,
             name_hint: String::new(),
@@ -183,11 +185,10 @@ impl RoomSession {
         Ok(session)
     }
 
-    fn empty(me: UserId, room: RoomId, secret: &RoomSecret) -> Self {
+    fn empty(identity: &Identity, room: RoomId, secret: &RoomSecret) -> Self {
         Self {
-            me,
-            replica: Replica::new(room, secret),
-            key: secret.page_key(),
+            me: identity.user_id(),
+            replica: Replica::new(room, secret).with_member(identity),
             heads: PeerHeads::default(),
             read: ReadMarker::default(),
             name_hint: String::new(),
@@ -249,6 +250,32 @@ impl RoomSession {
         // The user's own removal of a member may cut that member's book back.
         self.note_cuts();
         Ok(self.outgoing(before, &page))
+    }
+
+    /// Whether this device owes the room a keys page now: an owner settles every duty (a
+    /// re-key after a removal or a leave, grants to new members) as soon as it sees it; any
+    /// other member re-keys only when it is about to write (`writing`) and cannot otherwise.
+    pub fn owes_keys(&self, writing: bool) -> bool {
+        match self.replica.key_duty() {
+            None => false,
+            Some(_) if self.replica.state().is_owner(&self.me) => true,
+            Some(duty) => writing && matches!(duty, KeyDuty::Rekey { .. }),
+        }
+    }
+
+    /// Writes one keys page this device owes ([`Self::owes_keys`]); `fresh` is a new random
+    /// secret (used only by a re-key) and `nonce` fresh randomness. Returns whether a page was
+    /// written; it is stored and offered like any own page.
+    pub fn settle_keys(
+        &mut self,
+        identity: &Identity,
+        fresh: RoomSecret,
+        now_ms: u64,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<bool, SendError> {
+        let written = self.replica.write_keys(identity, fresh, now_ms, nonce)?;
+        self.note_cuts();
+        Ok(written.is_some())
     }
 
     /// Pages from a peer: verified and placed by core. `now_ms` is this device's wall clock
@@ -518,11 +545,22 @@ impl RoomSession {
             if page.kind() != PageKind::Message {
                 continue;
             }
-            let text = match self.key.open_body(page.page()) {
+            let text = match self.replica.open(page.page()) {
                 Ok(Body::Message(MessageBody::Text { text, .. })) => text,
-                // Edits and retractions are applied by later versions of this view; a body
-                // that does not open is shown as such rather than hidden.
+                // Edits and retractions are applied by later versions of this view.
                 Ok(_) => continue,
+                // Sealed under an epoch this device was not given: a member waits for an
+                // owner's grant; someone who is no longer a member was not meant to read it.
+                Err(ValidationError::Decrypt {
+                    source: CryptoError::NoKey,
+                    ..
+                }) => {
+                    if !self.replica.state().is_member(&self.me) {
+                        continue;
+                    }
+                    "(waiting for the room key to read this)".to_owned()
+                }
+                // A body that does not open is shown as such rather than hidden.
                 Err(_) => "(this message could not be decrypted)".to_owned(),
             };
             let author = page.author();
@@ -723,7 +761,7 @@ mod tests {
     fn a_joining_member_receives_the_history_and_sees_it_unread() {
         let (_, bo, secret, mut room, history) = club_with_bo();
 
-        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        let mut bos = RoomSession::join(&bo, room.room(), &secret);
         let to_store = bos.receive(pages(&history), TEST_NOW_MS);
         assert_eq!(
             to_store
@@ -769,8 +807,7 @@ mod tests {
             .send_text(&ada, "remember milk".into(), 1_001, [2; 24])
             .unwrap();
         let stored = vec![(ada.user_id(), pages(&[create, note]), None)];
-        let back = RoomSession::restore(
-            ada.user_id(),
+        let back = RoomSession::restore(&ada,
             room.room(),
             &secret,
             stored,
@@ -798,7 +835,7 @@ mod tests {
         let room = Page::decode(&history[0].page.bytes).unwrap().book().room;
         let books = stored_book(ada, history, 2, None);
         let mut other_branch =
-            RoomSession::restore(ada.user_id(), room, secret, books, ReadMarker::default())
+            RoomSession::restore(&ada, room, secret, books, ReadMarker::default())
                 .unwrap();
         other_branch
             .send_text(ada, "goodbye".into(), 1_002, [4; 24])
@@ -814,7 +851,7 @@ mod tests {
     fn an_equivocation_received_is_queued_for_storage_and_a_restore_keeps_the_book_cut() {
         let (ada, bo, secret, room, history) = club_with_bo();
         let goodbye = forked_hello(&ada, &secret, &history);
-        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        let mut bos = RoomSession::join(&bo, room.room(), &secret);
         bos.receive(pages(&history), TEST_NOW_MS);
         bos.mark_stored(ada.user_id(), 3);
         assert!(!bos.has_pending_cuts(), "an honest book needs no cut");
@@ -859,8 +896,7 @@ mod tests {
 
         // A reload from what storage now holds: two pages and the proof.
         let proof = proof_of(proof);
-        let mut back = RoomSession::restore(
-            bo.user_id(),
+        let mut back = RoomSession::restore(&bo,
             room.room(),
             &secret,
             stored_book(&ada, &history, 2, Some(proof)),
@@ -884,13 +920,12 @@ mod tests {
     fn a_restore_with_pages_stored_past_the_proof_queues_their_deletion() {
         let (ada, bo, secret, room, history) = club_with_bo();
         let goodbye = forked_hello(&ada, &secret, &history);
-        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        let mut bos = RoomSession::join(&bo, room.room(), &secret);
         bos.receive(pages(&history), TEST_NOW_MS);
         bos.receive(pages(&[goodbye]), TEST_NOW_MS);
         let proof = proof_of(bos.pending_cuts()[0].proof.as_ref().unwrap());
 
-        let back = RoomSession::restore(
-            bo.user_id(),
+        let back = RoomSession::restore(&bo,
             room.room(),
             &secret,
             stored_book(&ada, &history, 3, Some(proof)),
@@ -910,7 +945,7 @@ mod tests {
     fn a_cut_that_changed_while_being_stored_stays_queued() {
         let (ada, bo, secret, room, history) = club_with_bo();
         let goodbye = forked_hello(&ada, &secret, &history);
-        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        let mut bos = RoomSession::join(&bo, room.room(), &secret);
         bos.receive(pages(&history), TEST_NOW_MS);
         bos.mark_stored(ada.user_id(), 3);
         bos.receive(pages(&[goodbye]), TEST_NOW_MS);
@@ -933,7 +968,7 @@ mod tests {
     #[test]
     fn pages_dropped_past_a_removed_members_cap_are_queued_for_deletion() {
         let (ada, bo, secret, mut room, history) = club_with_bo();
-        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        let mut bos = RoomSession::join(&bo, room.room(), &secret);
         bos.receive(pages(&history), TEST_NOW_MS);
         let past_cap = quire_core::membership::MAX_PAGES_PAST_CUT + 3;
         let bo_pages: Vec<Outgoing> = (0..past_cap)
@@ -943,7 +978,7 @@ mod tests {
             })
             .collect();
         let cy = person(3);
-        let mut cys = RoomSession::join(cy.user_id(), room.room(), &secret);
+        let mut cys = RoomSession::join(&cy, room.room(), &secret);
         cys.receive(pages(&history), TEST_NOW_MS);
         cys.receive(pages(&bo_pages), TEST_NOW_MS);
         assert_eq!(cys.replica().book(&bo.user_id()).unwrap().len(), past_cap);
@@ -980,12 +1015,70 @@ mod tests {
         let (ada, eve) = (person(1), person(9));
         let secret = RoomSecret::from_bytes([7; 32]);
         let (room, create) = RoomSession::create(&ada, "Private", &secret, 1_000, [1; 24]).unwrap();
-        let mut eves = RoomSession::join(eve.user_id(), room.room(), &secret);
+        let mut eves = RoomSession::join(&eve, room.room(), &secret);
         eves.receive(pages(&[create]), TEST_NOW_MS);
         assert!(
             eves.send_text(&eve, "let me in".into(), 1_001, [2; 24])
                 .is_err()
         );
         assert!(eves.summary().read_only);
+    }
+
+    #[test]
+    fn after_a_removal_the_owner_rekeys_and_the_removed_member_sees_nothing_new() {
+        let (ada, bo, secret, mut room, history) = club_with_bo();
+        let cy = person(3);
+        let admit = room
+            .control(
+                &ada,
+                ControlOp::Admit {
+                    member: cy.user_id(),
+                    role: Role::Member,
+                },
+                1_003,
+                [4; 24],
+            )
+            .unwrap();
+        let mut bos = RoomSession::join(&bo, room.room(), &secret);
+        let mut cys = RoomSession::join(&cy, room.room(), &secret);
+        let mut everything = pages(&history);
+        everything.extend(pages(&[admit]));
+        bos.receive(everything.clone(), TEST_NOW_MS);
+        cys.receive(everything, TEST_NOW_MS);
+        assert!(!room.owes_keys(false), "nobody left: nothing owed");
+        room.control(
+            &ada,
+            ControlOp::Remove {
+                member: cy.user_id(),
+                seen: 0,
+            },
+            2_000,
+            [9; 24],
+        )
+        .unwrap();
+        // Until the owner re-keys, nothing new can be sealed.
+        assert!(room.owes_keys(false));
+        assert!(matches!(
+            room.send_text(&ada, "too soon".into(), 2_001, [10; 24]),
+            Err(SendError::NotAllowed(WriteError::Key(KeyWait::RekeyFirst)))
+        ));
+        assert!(
+            room.settle_keys(&ada, RoomSecret::from_bytes([77; 32]), 2_002, [11; 24])
+                .unwrap()
+        );
+        assert!(!room.owes_keys(false));
+        room.send_text(&ada, "just us now".into(), 2_003, [12; 24])
+            .unwrap();
+        let news = pages(&room.unstored());
+        bos.receive(news.clone(), TEST_NOW_MS);
+        cys.receive(news, TEST_NOW_MS);
+        let shown = |s: &RoomSession| texts(s).into_iter().map(|(t, _)| t).collect::<Vec<_>>();
+        assert_eq!(shown(&bos), ["hello", "just us now"]);
+        assert_eq!(shown(&cys), ["hello"], "the removed member reads nothing new");
+        assert!(cys.summary().read_only);
+        // Bo, a member but not an owner, owes nothing and writes under the new epoch.
+        assert!(!bos.owes_keys(true));
+        bos.send_text(&bo, "agreed".into(), 2_004, [13; 24])
+            .unwrap();
     }
 }

@@ -233,7 +233,7 @@ impl Rooms {
         db.on_upgraded_elsewhere(move || {
             health.try_update(StorageHealth::upgraded_elsewhere);
         });
-        let loaded = match load::load_rooms(&db, me.user_id()).await {
+        let loaded = match load::load_rooms(&db, &me).await {
             Ok(loaded) => loaded,
             Err(e) => return self.pane.set(RoomPane::Failed(e)),
         };
@@ -446,7 +446,42 @@ impl Rooms {
     pub(crate) fn after_change(self) {
         self.wake_persister();
         self.auto_admit();
+        self.settle_owed_keys();
         self.schedule_refresh();
+    }
+
+    /// Writes the keys pages this device owes in any room (an owner's re-key after a leave or
+    /// a removal it received, grants to members admitted elsewhere).
+    fn settle_owed_keys(self) {
+        let Some(me) = self.me() else {
+            return;
+        };
+        // Written later, when storage can keep them again (the next change calls this).
+        if self.may_write().is_err() {
+            return;
+        }
+        let owing: Vec<String> = self.held.with_value(|held| {
+            held.iter()
+                .filter(|(_, h)| h.session.owes_keys(false))
+                .map(|(id, _)| id.clone())
+                .collect()
+        });
+        for room in owing {
+            let settled = self
+                .held
+                .try_update_value(|held| {
+                    held.get_mut(&room)
+                        .map(|h| settle_keys(&mut h.session, &me, false))
+                })
+                .flatten();
+            match settled {
+                Some(Ok(true)) => self.wake_persister(),
+                Some(Err(why)) => {
+                    self.report(format!("Could not share the room key: {why}"), false);
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Stores what is held but not stored (first each room's cut books, then its pages),
@@ -652,7 +687,12 @@ impl Rooms {
                 let h = held
                     .get_mut(room)
                     .ok_or_else(|| "That room is not on this device".to_owned())?;
-                write(&mut h.session, &me, now_ms(), nonce)
+                // A re-key this device owes comes before anything new it seals.
+                settle_keys(&mut h.session, &me, true)?;
+                write(&mut h.session, &me, now_ms(), nonce)?;
+                // What the write made due (a removal's re-key, a new member's grant) goes into
+                // the same batch.
+                settle_keys(&mut h.session, &me, false).map(drop)
             })
             .unwrap_or_else(|| Err("Quire is shutting down".to_owned()));
         if result.is_ok() {
@@ -822,7 +862,7 @@ impl Rooms {
             self.selected.set(Some(id));
             return Ok(());
         }
-        let mut session = RoomSession::join(me.user_id(), invite.room, &invite.secret);
+        let mut session = RoomSession::join(&me, invite.room, &invite.secret);
         session
             .control(
                 &me,
@@ -980,7 +1020,7 @@ impl Rooms {
             return false;
         };
         // Our profile page follows once the peer's create page arrives (see `auto_admit`).
-        let session = RoomSession::join(me.user_id(), direct_room_id(&me.user_id(), peer), &secret);
+        let session = RoomSession::join(&me, direct_room_id(&me.user_id(), peer), &secret);
         let record = new_record(room, &secret, String::new());
         self.save_record(record.clone());
         self.held.update_value(|held| {
@@ -1110,6 +1150,31 @@ fn base_url() -> String {
 pub(crate) fn now_ms() -> u64 {
     // Date.now() is a non-negative integer number of ms since the epoch.
     js_sys::Date::now().max(0.0) as u64
+}
+
+/// Keys pages one turn writes at most. Why: a duty too big for one page (grants to hundreds of
+/// members) is split over pages; a few per turn settle any realistic room, and the next change
+/// continues a bigger one.
+const MAX_KEYS_PAGES_PER_TURN: usize = 4;
+
+/// Writes the keys pages `session` owes ([`RoomSession::owes_keys`]), each with fresh
+/// randomness. Returns whether any was written.
+fn settle_keys(session: &mut RoomSession, me: &Identity, writing: bool) -> Result<bool, String> {
+    let mut wrote = false;
+    for _ in 0..MAX_KEYS_PAGES_PER_TURN {
+        if !session.owes_keys(writing) {
+            break;
+        }
+        let fresh = RoomSecret::from_bytes(generate_secret().map_err(|e| e.to_string())?);
+        if !session
+            .settle_keys(me, fresh, now_ms(), nonce()?)
+            .map_err(|e| e.to_string())?
+        {
+            break;
+        }
+        wrote = true;
+    }
+    Ok(wrote)
 }
 
 fn nonce() -> Result<[u8; NONCE_LEN], String> {

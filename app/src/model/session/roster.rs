@@ -28,7 +28,7 @@ impl RoomSession {
             if !matches!(page.kind(), PageKind::Control | PageKind::Profile) {
                 continue;
             }
-            match self.key.open_body(page.page()) {
+            match self.replica.open(page.page()) {
                 Ok(Body::Control(ControlOp::JoinRequest { display_name, .. })) => {
                     names.entry(page.author()).or_insert(display_name);
                 }
@@ -71,7 +71,7 @@ impl RoomSession {
         };
         !book.range(0..book.len()).iter().any(|page| {
             matches!(
-                self.key.open_body(page.page()),
+                self.replica.open(page.page()),
                 Ok(Body::Profile(_) | Body::Control(ControlOp::JoinRequest { .. }))
             )
         })
@@ -253,7 +253,7 @@ impl RoomSession {
                         seq: page.seq(),
                         kind: format!("{:?}", page.kind()),
                         timestamp_ms: page.meta().timestamp_ms,
-                        body: match self.key.open_body(page.page()) {
+                        body: match self.replica.open(page.page()) {
                             Ok(body) => format!("{body:?}"),
                             Err(e) => format!("(does not open: {e})"),
                         },
@@ -297,7 +297,7 @@ mod tests {
         let (mut room, create) =
             RoomSession::create(&ada, "Book club", &secret, 1_000, [1; 24]).unwrap();
         let profile = room.set_profile(&ada, "Ada", 1_001, [2; 24]).unwrap();
-        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        let mut bos = RoomSession::join(&bo, room.room(), &secret);
         let request = bos
             .control(
                 &bo,
@@ -376,7 +376,7 @@ mod tests {
         let secret = RoomSecret::from_bytes([7; 32]);
         let (room, create) =
             RoomSession::create(&ada, "Book club", &secret, 1_000, [1; 24]).unwrap();
-        let mut bos = RoomSession::join(bo.user_id(), room.room(), &secret);
+        let mut bos = RoomSession::join(&bo, room.room(), &secret);
         bos.set_name_hint("Book club (invite)");
         assert_eq!(bos.summary().name, "Book club (invite)");
         bos.receive(pages(&[create]), TEST_NOW_MS);
@@ -417,7 +417,7 @@ mod tests {
         let (mut ada_side, _, create) =
             RoomSession::create_direct(&ada, &bo.user_id(), 1_000, [1; 24]).unwrap();
         let secret = quire_core::crypto::direct_room_secret(&bo, &ada.user_id()).unwrap();
-        let mut bo_side = RoomSession::join(bo.user_id(), ada_side.room(), &secret);
+        let mut bo_side = RoomSession::join(&bo, ada_side.room(), &secret);
         assert!(
             !bo_side.needs_profile(),
             "not writable before the create arrives"
@@ -501,7 +501,7 @@ mod linking {
         .unwrap();
         assert!(!room.link_candidates().unwrap().contains(&bo.user_id()));
         // A device that has no page of the room yet cannot tell members from strangers.
-        let joining = RoomSession::join(person(3).user_id(), room.room(), &secret);
+        let joining = RoomSession::join(&person(3), room.room(), &secret);
         assert_eq!(joining.link_candidates(), None);
     }
 }
@@ -520,8 +520,7 @@ mod persisted_reports {
         room.peer_reported(bo.user_id(), [(ada.user_id(), 3)], 5_000);
         let records = room.peer_heads_records();
 
-        let mut back = RoomSession::restore(
-            ada.user_id(),
+        let mut back = RoomSession::restore(&ada,
             room.room(),
             &secret,
             vec![(ada.user_id(), pages(&history), None)],

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use quire_core::crypto::RoomSecret;
-use quire_core::identity::UserId;
+use quire_core::identity::Identity;
 use quire_core::page::Page;
 use quire_core::validate::Equivocation;
 
@@ -27,7 +27,7 @@ pub(super) struct Loaded {
 
 /// Reads every room. Fails only when the room store itself cannot be read (the database is
 /// unusable); anything wrong inside one room marks just that room damaged.
-pub(super) async fn load_rooms(db: &Storage, me: UserId) -> Result<Loaded, String> {
+pub(super) async fn load_rooms(db: &Storage, me: &Identity) -> Result<Loaded, String> {
     let rooms = db.rooms_salvaged().await.map_err(|e| e.to_string())?;
     let mut loaded = Loaded::default();
     for skipped in rooms.skipped {
@@ -59,7 +59,7 @@ pub(super) async fn load_rooms(db: &Storage, me: UserId) -> Result<Loaded, Strin
 /// unreadable record in it is reported.
 async fn load_room(
     db: &Storage,
-    me: UserId,
+    me: &Identity,
     record: &RoomRecord,
     skipped: &mut Vec<SkippedRecord>,
 ) -> Result<RoomSession, String> {
@@ -253,7 +253,7 @@ mod tests {
         let hello = adas
             .send_text(&ada, "hello".into(), 1_001, [2; NONCE_LEN])
             .unwrap();
-        let mut other_branch = RoomSession::join(ada.user_id(), adas.room(), &secret);
+        let mut other_branch = RoomSession::join(&ada, adas.room(), &secret);
         other_branch.receive(vec![Page::decode(&create.page.bytes).unwrap()], 2_000);
         let goodbye = other_branch
             .send_text(&ada, "goodbye".into(), 1_001, [3; NONCE_LEN])
@@ -264,7 +264,7 @@ mod tests {
             .unwrap();
 
         // Bo's device stores Ada's two pages, then is shown the other branch.
-        let mut bos = RoomSession::join(bo.user_id(), adas.room(), &secret);
+        let mut bos = RoomSession::join(&bo, adas.room(), &secret);
         let decode = |o: &crate::model::Outgoing| Page::decode(&o.page.bytes).unwrap();
         bos.receive(vec![decode(&create), decode(&hello)], 2_000);
         let mut batch = PageBatch::received();
@@ -282,7 +282,7 @@ mod tests {
         .unwrap();
         put_raw(&name, "proofs", bad).await;
 
-        let loaded = load_rooms(&db, bo.user_id()).await.unwrap();
+        let loaded = load_rooms(&db, &bo).await.unwrap();
         assert!(loaded.damaged.is_empty(), "{:?}", loaded.damaged);
         let session = &loaded.held[&id].session;
         assert_eq!(session.replica().book(&ada.user_id()).unwrap().len(), 1);
@@ -317,7 +317,7 @@ mod tests {
         let garbage = js_sys::JSON::parse(r#"{"id":"r-bad","key":"no"}"#).unwrap();
         put_raw(&name, "rooms", garbage).await;
 
-        let loaded = load_rooms(&db, me.user_id()).await.unwrap();
+        let loaded = load_rooms(&db, &me).await.unwrap();
 
         assert_eq!(loaded.held.keys().collect::<Vec<_>>(), [&good]);
         let held = &loaded.held[&good];
