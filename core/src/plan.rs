@@ -30,23 +30,72 @@
 
 use std::collections::BTreeSet;
 
+use crate::crypto::RoomSecret;
 use crate::page::RoomId;
 
 /// BLAKE3 key-derivation context for presence namespaces.
-pub const PRESENCE_NAMESPACE_CONTEXT: &str = "quire 2026-11 presence namespace v1";
+pub const PRESENCE_NAMESPACE_CONTEXT: &str = "quire 2026-12 presence namespace v2";
 
-/// The rendezvous namespace under which a room's members announce themselves to the relay.
+/// How long one presence namespace lasts: a day (UTC days since the Unix epoch). Why: the relay
+/// (and anyone watching it) sees a label that changes daily, so it cannot follow a room's
+/// members from one day to the next, while a member registers once a day and looks up two
+/// labels; a clock off by minutes still meets the others in one of them.
+pub const PRESENCE_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The rendezvous namespace under which a room's members announce themselves to the relay in
+/// time window `window` (`now_ms / PRESENCE_WINDOW_MS`), keyed by an epoch secret of the room.
 ///
-/// Why hashed: the relay must not learn room ids (they name rooms in pages and invites); a
-/// keyed hash gives members one shared, unguessable label while the relay sees only that label.
-/// 128 bits keep it short (the rendezvous limit is 255 bytes) and collision-free in practice.
-pub fn presence_namespace(room: &RoomId) -> String {
-    let hash = blake3::derive_key(PRESENCE_NAMESPACE_CONTEXT, &room.0);
+/// Why keyed by the secret: the relay must not learn room ids (they name rooms in pages and
+/// invites), and nobody who merely knows a room id (1:1 room ids follow from two public user
+/// ids) or held a key the room has since replaced may find or track its members. 128 bits keep it
+/// short (the rendezvous limit is 255 bytes) and collision-free in practice.
+pub fn presence_namespace(room: &RoomId, secret: &RoomSecret, window: u64) -> String {
+    let mut kdf = blake3::Hasher::new_derive_key(PRESENCE_NAMESPACE_CONTEXT);
+    kdf.update(secret.as_bytes());
+    kdf.update(&room.0);
+    kdf.update(&window.to_be_bytes());
+    let hash = kdf.finalize();
     let mut out = String::from("quire/");
-    for byte in &hash[..16] {
+    for byte in &hash.as_bytes()[..16] {
         out.push_str(&format!("{byte:02x}"));
     }
     out
+}
+
+/// Where a member announces itself and where it looks for others, at `now_ms`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresencePlan {
+    /// The one namespace to be registered under: the current window's, from the newest epoch
+    /// secret held.
+    pub register: String,
+    /// Namespaces to look up: the current and previous window's of the newest secret, and of
+    /// the room's original secret when that is another one (requesters, who hold only it, are
+    /// found there; members do not register there once the room was re-keyed).
+    pub discover: Vec<String>,
+}
+
+/// The presence plan of `room` for a device whose newest epoch secret is `newest`, and which
+/// also holds the room's `original` secret (epoch 0) if that differs.
+pub fn presence_plan(
+    room: &RoomId,
+    newest: &RoomSecret,
+    original: Option<&RoomSecret>,
+    now_ms: u64,
+) -> PresencePlan {
+    let window = now_ms / PRESENCE_WINDOW_MS;
+    let mut discover = Vec::with_capacity(4);
+    for secret in std::iter::once(newest).chain(original.filter(|o| *o != newest)) {
+        for w in [window, window.saturating_sub(1)] {
+            let ns = presence_namespace(room, secret, w);
+            if !discover.contains(&ns) {
+                discover.push(ns);
+            }
+        }
+    }
+    PresencePlan {
+        register: presence_namespace(room, newest, window),
+        discover,
+    }
 }
 
 /// Up to this many online members (including me) every member links to every other one.
@@ -94,13 +143,57 @@ mod tests {
     use std::collections::{BTreeMap, VecDeque};
 
     #[test]
-    fn presence_namespaces_differ_per_room_and_hide_the_room_id() {
-        let a = presence_namespace(&RoomId([1; 32]));
-        let b = presence_namespace(&RoomId([2; 32]));
-        assert_ne!(a, b);
-        assert_eq!(a, presence_namespace(&RoomId([1; 32])));
+    fn presence_namespaces_need_the_secret_and_change_per_room_epoch_and_day() {
+        let secret = RoomSecret::from_bytes([9; 32]);
+        let a = presence_namespace(&RoomId([1; 32]), &secret, 7);
+        assert_eq!(a, presence_namespace(&RoomId([1; 32]), &secret, 7));
         assert_eq!(a.len(), "quire/".len() + 32);
         assert!(!a.contains("0101010101"), "the room id is not in the label");
+        // Another room, another epoch's secret, another day: another label.
+        assert_ne!(a, presence_namespace(&RoomId([2; 32]), &secret, 7));
+        let rekeyed = RoomSecret::from_bytes([10; 32]);
+        assert_ne!(a, presence_namespace(&RoomId([1; 32]), &rekeyed, 7));
+        assert_ne!(a, presence_namespace(&RoomId([1; 32]), &secret, 8));
+    }
+
+    #[test]
+    fn a_member_registers_today_and_looks_up_today_and_yesterday() {
+        let room = RoomId([1; 32]);
+        let (newest, original) = (
+            RoomSecret::from_bytes([2; 32]),
+            RoomSecret::from_bytes([3; 32]),
+        );
+        let noon_day_5 = 5 * PRESENCE_WINDOW_MS + PRESENCE_WINDOW_MS / 2;
+        let plan = presence_plan(&room, &newest, None, noon_day_5);
+        assert_eq!(plan.register, presence_namespace(&room, &newest, 5));
+        assert_eq!(
+            plan.discover,
+            [
+                presence_namespace(&room, &newest, 5),
+                presence_namespace(&room, &newest, 4)
+            ]
+        );
+        // Someone whose clock is a little behind, just before midnight, is still found.
+        let late_day_4 = 5 * PRESENCE_WINDOW_MS - 60_000;
+        assert!(
+            plan.discover
+                .contains(&presence_plan(&room, &newest, None, late_day_4).register)
+        );
+        // After a re-key, requesters (who hold only the original secret) are looked for too,
+        // but nobody registers there.
+        let plan = presence_plan(&room, &newest, Some(&original), noon_day_5);
+        assert_eq!(plan.discover.len(), 4);
+        assert!(
+            plan.discover
+                .contains(&presence_namespace(&room, &original, 5))
+        );
+        assert_eq!(plan.register, presence_namespace(&room, &newest, 5));
+        assert_eq!(
+            presence_plan(&room, &newest, Some(&newest), 0)
+                .discover
+                .len(),
+            1
+        );
     }
 
     fn plan_all(n: u32) -> BTreeMap<u32, BTreeSet<u32>> {

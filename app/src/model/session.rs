@@ -22,11 +22,12 @@ use std::collections::BTreeMap;
 
 use quire_core::crypto::{CryptoError, RoomSecret, direct_room_secret};
 use quire_core::identity::{Identity, UserId};
-use quire_core::page::{Body, ControlOp, MessageBody, NONCE_LEN, Page, PageKind, Profile, RoomId};
 use quire_core::membership::KeyDuty;
-use quire_core::room::{Replica, WriteError, direct_room_id, group_room_id};
+use quire_core::page::{Body, ControlOp, MessageBody, NONCE_LEN, Page, PageKind, Profile, RoomId};
+use quire_core::plan::{PresencePlan, presence_plan};
 #[cfg(test)]
 use quire_core::room::KeyWait;
+use quire_core::room::{Replica, WriteError, direct_room_id, group_room_id};
 use quire_core::sync::{Accepted, SyncSession};
 use quire_core::validate::{Equivocation, ValidationError, VerifiedPage};
 
@@ -276,6 +277,20 @@ impl RoomSession {
         let written = self.replica.write_keys(identity, fresh, now_ms, nonce)?;
         self.note_cuts();
         Ok(written.is_some())
+    }
+
+    /// Where this device announces itself for this room and where it looks for the others at
+    /// `now_ms` ([`quire_core::plan::presence_plan`]): keyed by the newest epoch secret it
+    /// holds, so someone who knows only the room id, or a key the room has replaced, finds
+    /// nobody.
+    pub fn presence_plan(&self, now_ms: u64) -> Option<PresencePlan> {
+        let newest = self.replica.newest_secret()?;
+        Some(presence_plan(
+            &self.room(),
+            newest,
+            self.replica.original_secret(),
+            now_ms,
+        ))
     }
 
     /// Pages from a peer: verified and placed by core. `now_ms` is this device's wall clock
@@ -807,13 +822,8 @@ mod tests {
             .send_text(&ada, "remember milk".into(), 1_001, [2; 24])
             .unwrap();
         let stored = vec![(ada.user_id(), pages(&[create, note]), None)];
-        let back = RoomSession::restore(&ada,
-            room.room(),
-            &secret,
-            stored,
-            ReadMarker::default(),
-        )
-        .unwrap();
+        let back = RoomSession::restore(&ada, room.room(), &secret, stored, ReadMarker::default())
+            .unwrap();
         assert_eq!(
             texts(&back),
             [("remember milk".to_string(), Some(Delivery::Saved))]
@@ -835,8 +845,7 @@ mod tests {
         let room = Page::decode(&history[0].page.bytes).unwrap().book().room;
         let books = stored_book(ada, history, 2, None);
         let mut other_branch =
-            RoomSession::restore(&ada, room, secret, books, ReadMarker::default())
-                .unwrap();
+            RoomSession::restore(&ada, room, secret, books, ReadMarker::default()).unwrap();
         other_branch
             .send_text(ada, "goodbye".into(), 1_002, [4; 24])
             .unwrap()
@@ -896,7 +905,8 @@ mod tests {
 
         // A reload from what storage now holds: two pages and the proof.
         let proof = proof_of(proof);
-        let mut back = RoomSession::restore(&bo,
+        let mut back = RoomSession::restore(
+            &bo,
             room.room(),
             &secret,
             stored_book(&ada, &history, 2, Some(proof)),
@@ -925,7 +935,8 @@ mod tests {
         bos.receive(pages(&[goodbye]), TEST_NOW_MS);
         let proof = proof_of(bos.pending_cuts()[0].proof.as_ref().unwrap());
 
-        let back = RoomSession::restore(&bo,
+        let back = RoomSession::restore(
+            &bo,
             room.room(),
             &secret,
             stored_book(&ada, &history, 3, Some(proof)),
@@ -1074,8 +1085,22 @@ mod tests {
         cys.receive(news, TEST_NOW_MS);
         let shown = |s: &RoomSession| texts(s).into_iter().map(|(t, _)| t).collect::<Vec<_>>();
         assert_eq!(shown(&bos), ["hello", "just us now"]);
-        assert_eq!(shown(&cys), ["hello"], "the removed member reads nothing new");
+        assert_eq!(
+            shown(&cys),
+            ["hello"],
+            "the removed member reads nothing new"
+        );
         assert!(cys.summary().read_only);
+        // Presence moved with the key: Carol can no longer find or follow the others.
+        let now = TEST_NOW_MS;
+        let members = room.presence_plan(now).unwrap();
+        assert_eq!(bos.presence_plan(now).unwrap().register, members.register);
+        let carols = cys.presence_plan(now).unwrap();
+        assert!(!carols.discover.contains(&members.register));
+        assert_ne!(carols.register, members.register);
+        // The others still look where she (like any requester) announces herself, and do not
+        // link to her there (she is no longer a participant).
+        assert!(members.discover.contains(&carols.register));
         // Bo, a member but not an owner, owes nothing and writes under the new epoch.
         assert!(!bos.owes_keys(true));
         bos.send_text(&bo, "agreed".into(), 2_004, [13; 24])

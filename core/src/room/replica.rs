@@ -288,6 +288,24 @@ impl Replica {
         Epochs::fold(&counting)
     }
 
+    /// The newest epoch secret this peer holds: the current epoch's, else the latest of the
+    /// chain it was given, else the room's original secret (what presence is keyed by,
+    /// [`crate::plan::presence_plan`]).
+    pub fn newest_secret(&self) -> Option<&RoomSecret> {
+        let epochs = self.epochs();
+        epochs
+            .chain()
+            .iter()
+            .rev()
+            .find_map(|id| self.secrets.get(&Some(*id)))
+            .or_else(|| self.secrets.get(&None))
+    }
+
+    /// The room's original secret (epoch 0), if this peer holds it.
+    pub fn original_secret(&self) -> Option<&RoomSecret> {
+        self.secrets.get(&None)
+    }
+
     /// Whether this peer holds the secret of epoch `id` (`None`: the original secret).
     pub fn holds_key(&self, id: Option<KeyId>) -> bool {
         self.secrets.contains_key(&id)

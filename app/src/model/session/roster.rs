@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use quire_core::identity::UserId;
-use quire_core::page::{Body, ControlOp, PageKind, Role};
+use quire_core::membership::Standing;
+use quire_core::page::{Body, ControlOp, PageKind, PageRef, Role};
 
 use super::RoomSession;
 use crate::model::ids::user_key;
@@ -217,10 +218,12 @@ impl RoomSession {
     }
 
     /// Whom to link to for this room among the peers presence finds online: its members and
-    /// the people waiting for approval, never former members or strangers who merely know the
-    /// room's presence namespace. `None` while this device knows nothing of the room yet (a
-    /// joiner before the room's first page arrives): then anyone present may be the member
-    /// that lets it in.
+    /// the people waiting for approval, never strangers who merely know the room's presence
+    /// namespace. A removed member is linked to only until it reports holding the page that
+    /// removed it, so that it learns of its removal (everything written after that is sealed
+    /// under a key it was not given); then never again. `None` while this device knows nothing
+    /// of the room yet (a joiner before the room's first page arrives): then anyone present may
+    /// be the member that lets it in.
     pub fn link_candidates(&self) -> Option<BTreeSet<UserId>> {
         let state = self.replica.state();
         if !state.is_created() {
@@ -228,8 +231,35 @@ impl RoomSession {
         }
         let mut out: BTreeSet<UserId> = state.members().keys().copied().collect();
         out.extend(state.join_requests().keys().copied());
+        for (removed, removal) in self.removals() {
+            if !self.heads.holds(&removed, &removal.author, removal.seq) {
+                out.insert(removed);
+            }
+        }
         out.remove(&self.me);
         Some(out)
+    }
+
+    /// Former members cut off by a removal, each with the counting page that removed them
+    /// (the last one, if several did).
+    fn removals(&self) -> BTreeMap<UserId, PageRef> {
+        let mut out = BTreeMap::new();
+        for position in self.replica.display_order() {
+            let Some(page) = self.replica.page(&position.id) else {
+                continue;
+            };
+            if page.kind() != PageKind::Control || !self.replica.counts(position) {
+                continue;
+            }
+            if let Ok(Body::Control(
+                ControlOp::Remove { member, .. } | ControlOp::LegacyRemove { member },
+            )) = self.replica.open(page.page())
+                && matches!(self.replica.standing(&member), Standing::Former { .. })
+            {
+                out.insert(member, position.id);
+            }
+        }
+        out
     }
 
     /// Every book, decoded, for the inspector.
@@ -499,6 +529,12 @@ mod linking {
             [42; 24],
         )
         .unwrap();
+        // Bo is linked to until he reports holding his removal, then never again.
+        assert!(room.link_candidates().unwrap().contains(&bo.user_id()));
+        let removal_len = room.replica().seen_of(&ada.user_id());
+        room.peer_reported(bo.user_id(), [(ada.user_id(), removal_len - 1)], 9_500);
+        assert!(room.link_candidates().unwrap().contains(&bo.user_id()));
+        room.peer_reported(bo.user_id(), [(ada.user_id(), removal_len)], 9_600);
         assert!(!room.link_candidates().unwrap().contains(&bo.user_id()));
         // A device that has no page of the room yet cannot tell members from strangers.
         let joining = RoomSession::join(&person(3), room.room(), &secret);
@@ -520,7 +556,8 @@ mod persisted_reports {
         room.peer_reported(bo.user_id(), [(ada.user_id(), 3)], 5_000);
         let records = room.peer_heads_records();
 
-        let mut back = RoomSession::restore(&ada,
+        let mut back = RoomSession::restore(
+            &ada,
             room.room(),
             &secret,
             vec![(ada.user_id(), pages(&history), None)],

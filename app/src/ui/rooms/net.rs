@@ -1,10 +1,12 @@
 //! The network driver: the browser node, presence, links and one `/quire/sync/1` session per
 //! linked peer per room.
 //!
-//! - **Presence.** Every held room is registered under its hashed namespace
-//!   ([`presence_namespace`]) and discovered every [`DISCOVER_EVERY_MS`]; the peers found there
-//!   are the room's online members and requesters (the relay never learns room ids); anyone
-//!   else found there (a former member, a stranger who knows the room id) is not linked to.
+//! - **Presence.** Every held room is registered under its namespace of the day, keyed by the
+//!   newest epoch secret held ([`quire_core::plan::presence_plan`]), and looked up (today's and
+//!   yesterday's, and the original secret's for requesters) every [`DISCOVER_EVERY_MS`]; the
+//!   peers found there are the room's online members and requesters (the relay never learns
+//!   room ids, and nobody without the secret can compute the label); anyone else found there
+//!   (a former member still holding the original secret) is not linked to.
 //! - **Links.** For each room, [`planned_links`] over its online members says whom to link to
 //!   (full mesh up to 10, a log-degree overlay beyond); the node dials through the relay and
 //!   upgrades to a direct `/webrtc` connection. Once a link is up it carries every room the two
@@ -37,13 +39,13 @@ use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId, Stream};
 use quire_core::identity::{Identity, UserId};
 use quire_core::invite::MAX_RELAY_ADDRS;
-use quire_core::plan::{planned_links, presence_namespace};
+use quire_core::plan::{PresencePlan, planned_links};
 use quire_core::sync::{PROTOCOL, SessionState, SyncMessage, SyncSession};
 use quire_core::validate::VerifiedPage;
 
 use super::frame::{FrameError, read_frame, write_frame};
 use super::{Rooms, now_ms};
-use crate::model::ids::{parse_room_key, room_key, user_key};
+use crate::model::ids::{room_key, user_key};
 use crate::model::inbound::{FIRST_FRAME_DEADLINE_MS, InboundBudget};
 use crate::model::room_view::{InspectedLink, InspectedSession, InspectorSnapshot, Presence};
 use crate::model::write_budget::{MAX_QUEUED_BYTES, WriteBudget};
@@ -109,8 +111,11 @@ struct State {
     opening: BTreeSet<Pair>,
     /// When a (peer, room) pair was first seen without a stream (for [`OPEN_GRACE_MS`]).
     waiting: BTreeMap<Pair, f64>,
-    /// Online members per room key, from presence.
+    /// Online members per room key, from presence: the union of what its namespaces showed.
     present: BTreeMap<String, BTreeSet<PeerId>>,
+    /// Who each looked-up namespace showed last.
+    found: BTreeMap<String, BTreeSet<PeerId>>,
+    /// The room key each looked-up namespace belongs to.
     namespaces: BTreeMap<String, String>,
     registered: BTreeSet<String>,
     last_discover: f64,
@@ -240,7 +245,16 @@ impl Net {
                             .map(|(p, _)| p)
                             .filter(|p| *p != self.me)
                             .collect();
-                        state.present.insert(room, online);
+                        state.found.insert(namespace, online);
+                        let union: BTreeSet<PeerId> = state
+                            .namespaces
+                            .iter()
+                            .filter(|(_, r)| **r == room)
+                            .filter_map(|(ns, _)| state.found.get(ns))
+                            .flatten()
+                            .copied()
+                            .collect();
+                        state.present.insert(room, union);
                     }
                 }
                 NetEvent::RegisterFailed { namespace, reason } => {
@@ -298,10 +312,16 @@ impl Net {
         }
     }
 
-    /// Registers every held room's namespace and re-reads who is there.
+    /// Registers every held room under its presence namespace of the day (and drops the
+    /// registrations no room wants any more: yesterday's, a replaced epoch's, a room that went)
+    /// and re-reads who is there.
     fn presence(&self, rooms: Rooms) {
         let Some(handle) = self.handle() else { return };
-        let room_ids: Vec<String> = rooms.held.with_value(|h| h.keys().cloned().collect());
+        let plans: Vec<(String, PresencePlan)> = rooms.held.with_value(|held| {
+            held.iter()
+                .filter_map(|(id, h)| Some((id.clone(), h.session.presence_plan(now() as u64)?)))
+                .collect()
+        });
         let mut state = self.state.borrow_mut();
         if !state.relay_connected {
             return;
@@ -310,22 +330,39 @@ impl Net {
         if discover {
             state.last_discover = now();
         }
-        for id in room_ids {
-            let Ok(room) = parse_room_key(&id) else {
-                continue;
-            };
-            let ns = presence_namespace(&room);
-            state.namespaces.insert(ns.clone(), id);
-            if !state.registered.contains(&ns) {
-                match handle.register(&ns) {
+        state.namespaces.clear();
+        for (id, plan) in &plans {
+            for ns in &plan.discover {
+                state.namespaces.insert(ns.clone(), id.clone());
+            }
+        }
+        let State {
+            found, namespaces, ..
+        } = &mut *state;
+        found.retain(|ns, _| namespaces.contains_key(ns));
+        let wanted: BTreeSet<String> = plans.iter().map(|(_, p)| p.register.clone()).collect();
+        let stale: Vec<String> = state.registered.difference(&wanted).cloned().collect();
+        for ns in stale {
+            if let Err(e) = handle.unregister(&ns) {
+                tracing::warn!("unregister {ns}: {e}");
+            }
+            state.registered.remove(&ns);
+        }
+        for (_, plan) in plans {
+            if !state.registered.contains(&plan.register) {
+                match handle.register(&plan.register) {
                     Ok(()) => {
-                        state.registered.insert(ns.clone());
+                        state.registered.insert(plan.register.clone());
                     }
-                    Err(e) => tracing::warn!("register {ns}: {e}"),
+                    Err(e) => tracing::warn!("register {}: {e}", plan.register),
                 }
             }
-            if discover && let Err(e) = handle.discover(&ns) {
-                tracing::warn!("discover {ns}: {e}");
+            if discover {
+                for ns in &plan.discover {
+                    if let Err(e) = handle.discover(ns) {
+                        tracing::warn!("discover {ns}: {e}");
+                    }
+                }
             }
         }
     }
