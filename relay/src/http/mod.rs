@@ -34,8 +34,9 @@ pub(crate) fn router(dist: &Path, state: HttpState) -> Router {
         .route("/metrics", get(relay_info::metrics))
         .with_state(state)
         .merge(static_files::router(dist))
-        // Revalidate everything: Trunk hashes asset names but index.html is not hashed, and a
-        // relay that was upgraded must not keep serving an old app shell from caches.
+        // The app's files set their own cache policy (immutable hashed assets, a revalidated
+        // shell: see static_files.rs); everything else describes the running relay and is
+        // revalidated on every use.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
