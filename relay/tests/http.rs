@@ -1,10 +1,10 @@
 //! The HTTP side as browsers and operators see it: files, content types, the app-route
-//! fallback, caching, compression, the health probe, and a clean stop.
+//! fallback, caching, compression, security headers, the health probe, and a clean stop.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{CSS, JS, WASM, http_get, http_get_with, write_fake_dist};
+use common::{CSS, HttpResponse, JS, WASM, http_get, http_get_with, write_fake_dist};
 use quire_relay::{Config, Server};
 
 async fn start() -> (Server, tempfile::TempDir, tempfile::TempDir) {
@@ -149,6 +149,88 @@ async fn precompressed_variants_are_sent_to_browsers_that_accept_them() {
     let css = http_get_with(addr, CSS, &[("accept-encoding", "br, gzip")]).await;
     assert_eq!(css.header("content-encoding"), None);
     assert_eq!(css.text(), "body{}");
+    server.shutdown().await;
+}
+
+fn assert_security_headers(response: &HttpResponse, ws_source: &str, what: &str) {
+    let csp = response
+        .header("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no content-security-policy"));
+    let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "manifest-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(
+            directives.contains(&directive),
+            "{what}: {directive} in {csp}"
+        );
+    }
+    let connect = directives
+        .iter()
+        .find(|d| d.starts_with("connect-src "))
+        .unwrap_or_else(|| panic!("{what}: no connect-src in {csp}"));
+    let connect: Vec<&str> = connect.split(' ').skip(1).collect();
+    assert_eq!(connect, ["'self'", ws_source], "{what}");
+    assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+    assert_eq!(
+        response.header("cross-origin-opener-policy"),
+        Some("same-origin"),
+        "{what}"
+    );
+    assert_eq!(
+        response.header("referrer-policy"),
+        Some("no-referrer"),
+        "{what}"
+    );
+    assert_eq!(
+        response.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let (server, _dist, _data) = start().await;
+    let addr = server.local_addr();
+    // connect-src names exactly the WebSocket address /relay.json tells the app to dial.
+    let info: serde_json::Value =
+        serde_json::from_slice(&http_get(addr, "/relay.json").await.body).unwrap();
+    let ws: Vec<&str> = info["addrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .filter(|a| a.contains("/ws"))
+        .collect();
+    assert_eq!(ws.len(), 1, "{info}");
+    let parts: Vec<&str> = ws[0].split('/').collect();
+    assert_eq!(parts[1..5], ["ip4", "127.0.0.1", "tcp", parts[4]]);
+    let ws_source = format!("ws://127.0.0.1:{}", parts[4]);
+    for (path, status) in [
+        ("/", 200),
+        ("/index.html", 200),
+        ("/rooms", 200),
+        (WASM, 200),
+        (JS, 200),
+        ("/relay.json", 200),
+        ("/metrics", 200),
+        ("/healthz", 200),
+        ("/missing.js", 404),
+    ] {
+        let response = http_get(addr, path).await;
+        assert_eq!(response.status, status, "{path}");
+        assert_security_headers(&response, &ws_source, path);
+    }
+    let compressed = http_get_with(addr, WASM, &[("accept-encoding", "br")]).await;
+    assert_security_headers(&compressed, &ws_source, "compressed wasm");
     server.shutdown().await;
 }
 
