@@ -2,6 +2,7 @@
 //! own description and metrics. Browsers load the app from here and learn where to dial.
 
 mod capped_listener;
+mod headers;
 mod relay_info;
 mod static_files;
 
@@ -9,6 +10,7 @@ use std::path::Path;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
+use axum::middleware;
 use axum::routing::get;
 use tokio::sync::watch;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -32,23 +34,18 @@ pub(crate) fn router(dist: &Path, state: HttpState) -> Router {
         .route("/healthz", get(healthz))
         .route("/relay.json", get(relay_info::relay_json))
         .route("/metrics", get(relay_info::metrics))
-        .with_state(state)
+        .with_state(state.clone())
         .merge(static_files::router(dist))
-        // Revalidate everything: Trunk hashes asset names but index.html is not hashed, and a
-        // relay that was upgraded must not keep serving an old app shell from caches.
+        // The app's files set their own cache policy (immutable hashed assets, a revalidated
+        // shell: see static_files.rs); everything else describes the running relay and is
+        // revalidated on every use.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        // Invite links live in the fragment, which browsers never send; no-referrer also keeps
-        // the path of the app from leaking to anything the app links to.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+        .layer(middleware::from_fn_with_state(
+            state,
+            headers::security_headers,
         ))
         .layer(TraceLayer::new_for_http())
 }

@@ -33,8 +33,17 @@ impl HttpResponse {
 /// A plain `GET` over a fresh connection (`Connection: close`), so the test sees exactly what a
 /// browser or curl would receive without an HTTP client dependency.
 pub async fn http_get(addr: SocketAddr, path: &str) -> HttpResponse {
+    http_get_with(addr, path, &[]).await
+}
+
+/// [`http_get`] with extra request headers, e.g. `("accept-encoding", "br")`.
+pub async fn http_get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
@@ -88,15 +97,26 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
-/// A `dist/` like Trunk's output: an app shell, a wasm module, a script and a stylesheet.
+/// Names as Trunk writes them (content hash after the stem; wasm-bindgen's `_bg` after it).
+pub const WASM: &str = "/quire-app-0123456789abcdef_bg.wasm";
+pub const JS: &str = "/quire-app-0123456789abcdef.js";
+pub const CSS: &str = "/quire-89abcdef01234567.css";
+
+/// A `dist/` like Trunk's output after `quire-precompress`: an app shell, a wasm module and a
+/// script with `.br` and `.gz` variants (marked bodies, so a test sees which one it got), a
+/// stylesheet without variants, and an unhashed copied file.
 pub fn write_fake_dist(dir: &Path) {
-    std::fs::write(
-        dir.join("index.html"),
-        "<!doctype html><title>Quire</title>",
-    )
-    .unwrap();
+    let write = |name: &str, body: &[u8]| {
+        std::fs::write(dir.join(name.trim_start_matches('/')), body).unwrap();
+    };
+    write("index.html", b"<!doctype html><title>Quire</title>");
     // The wasm magic number and version: a real (empty) module.
-    std::fs::write(dir.join("quire-app-0123.wasm"), b"\0asm\x01\0\0\0").unwrap();
-    std::fs::write(dir.join("quire-app-0123.js"), "export default 1;").unwrap();
-    std::fs::write(dir.join("style.css"), "body{}").unwrap();
+    write(WASM, b"\0asm\x01\0\0\0");
+    write(JS, b"export default 1;");
+    write(CSS, b"body{}");
+    write("manifest.webmanifest", b"{}");
+    for file in ["/index.html", WASM, JS] {
+        write(&format!("{file}.br"), format!("br:{file}").as_bytes());
+        write(&format!("{file}.gz"), format!("gz:{file}").as_bytes());
+    }
 }
