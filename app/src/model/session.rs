@@ -845,7 +845,7 @@ mod tests {
         let room = Page::decode(&history[0].page.bytes).unwrap().book().room;
         let books = stored_book(ada, history, 2, None);
         let mut other_branch =
-            RoomSession::restore(&ada, room, secret, books, ReadMarker::default()).unwrap();
+            RoomSession::restore(ada, room, secret, books, ReadMarker::default()).unwrap();
         other_branch
             .send_text(ada, "goodbye".into(), 1_002, [4; 24])
             .unwrap()
