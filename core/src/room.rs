@@ -552,6 +552,13 @@ impl<K: Ord + Clone> RoomLog<K> {
         self.verdicts.insert(key.clone(), verdict);
     }
 
+    /// The operations that count, in fold order, with their fold positions.
+    pub fn counting(&self) -> impl Iterator<Item = (&K, &ControlEntry)> + '_ {
+        self.entries
+            .iter()
+            .filter(|(key, _)| matches!(self.verdicts.get(key), Some(Ok(_))))
+    }
+
     /// Whether a control page at `key` counts (`None`: no such page in the log).
     pub fn verdict(&self, key: &K) -> Option<&Result<Change, RoomError>> {
         self.verdicts.get(key)

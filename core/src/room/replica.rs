@@ -391,14 +391,18 @@ impl Replica {
         timestamp_ms: u64,
         nonce: [u8; NONCE_LEN],
     ) -> Result<Option<VerifiedPage>, WriteError> {
-        if self.me.as_ref().map(KeyAgreement::user_id) != Some(identity.user_id()) {
-            self.me = Some(KeyAgreement::of(identity));
-        }
+        let agreement = match &self.me {
+            Some(me) if me.user_id() == identity.user_id() => me.clone(),
+            _ => {
+                let agreement = KeyAgreement::of(identity);
+                self.me = Some(agreement.clone());
+                agreement
+            }
+        };
         let Some(duty) = self.key_duty() else {
             return Ok(None);
         };
         let me = identity.user_id();
-        let agreement = KeyAgreement::of(identity);
         let seq = self.books.get(&me).map_or(0, Book::len);
         let (new_epoch, wanted): (Option<KeyId>, Vec<GrantWanted>) = match duty {
             KeyDuty::Rekey { members } => {

@@ -241,25 +241,21 @@ impl RoomSession {
     }
 
     /// Former members cut off by a removal, each with the counting page that removed them
-    /// (the last one, if several did).
+    /// (the last one in fold order, if several did). Read from the folded log, so nothing is
+    /// decrypted again on the network driver's tick.
     fn removals(&self) -> BTreeMap<UserId, PageRef> {
-        let mut out = BTreeMap::new();
-        for position in self.replica.display_order() {
-            let Some(page) = self.replica.page(&position.id) else {
-                continue;
-            };
-            if page.kind() != PageKind::Control || !self.replica.counts(position) {
-                continue;
-            }
-            if let Ok(Body::Control(
-                ControlOp::Remove { member, .. } | ControlOp::LegacyRemove { member },
-            )) = self.replica.open(page.page())
-                && matches!(self.replica.standing(&member), Standing::Former { .. })
-            {
-                out.insert(member, position.id);
-            }
-        }
-        out
+        self.replica
+            .log()
+            .counting()
+            .filter_map(|(key, entry)| match entry.op {
+                ControlOp::Remove { member, .. }
+                    if matches!(self.replica.standing(&member), Standing::Former { .. }) =>
+                {
+                    Some((member, key.id))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// Every book, decoded, for the inspector.
