@@ -7,7 +7,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use quire_core::crypto::RoomSecret;
-use quire_core::identity::Identity;
+use quire_core::identity::{Identity, UserId};
 use quire_core::page::{Body, ControlOp, MessageBody, Role};
 use quire_core::room::{Replica, group_room_id};
 use quire_core::sync::SyncSession;
@@ -43,10 +43,10 @@ fn source() -> (Replica, Identity) {
 }
 
 /// Runs a fresh peer's catch-up against `source` to completion; returns pages it holds.
-fn catch_up(source: &mut Replica) -> u64 {
+fn catch_up(source: &mut Replica, owner: UserId, reader: UserId) -> u64 {
     let mut target = Replica::new(source.room(), &RoomSecret::from_bytes([9; 32]));
-    let mut a = SyncSession::new(source, 0);
-    let mut b = SyncSession::new(&target, 0);
+    let mut a = SyncSession::new(source, reader, 0);
+    let mut b = SyncSession::new(&target, owner, 0);
     loop {
         let mut moved = false;
         while let Some(m) = a.poll_transmit() {
@@ -64,12 +64,14 @@ fn catch_up(source: &mut Replica) -> u64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let (mut source, _reader) = source();
-    assert_eq!(catch_up(&mut source), PAGES);
+    let (mut source, reader) = source();
+    let owner = Identity::from_secret_bytes([1; 32]).unwrap().user_id();
+    let reader = reader.user_id();
+    assert_eq!(catch_up(&mut source, owner, reader), PAGES);
     let mut group = c.benchmark_group("sync");
     group.sample_size(10);
     group.bench_function("catch_up_10000_pages", |bench| {
-        bench.iter(|| catch_up(&mut source));
+        bench.iter(|| catch_up(&mut source, owner, reader));
     });
     group.finish();
 }

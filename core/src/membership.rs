@@ -36,8 +36,18 @@
 //!
 //! # Who may be served what
 //!
-//! [`SyncRight`] (asked through `Replica::may_sync`): members may be served every book, pending
-//! requesters only control pages (what they need to be admitted), everyone else nothing.
+//! [`SyncRight`] (asked through `Replica::may_sync`, enforced by [`crate::sync::SyncSession`]
+//! on everything it sends: heads, answers, pushes and proofs):
+//!
+//! - a member: every committed page;
+//! - a former member: only the pages folded at or before the operation that cut it off (its
+//!   removal and what that removal depends on, so it learns it was removed, plus pages written
+//!   concurrently with it, which it may read anyway), never a page written by someone who had
+//!   folded the removal;
+//! - a pending requester or a stranger: nothing. Everything a requester needs arrives once it
+//!   is admitted (it is then a member); its own request reaches the owners because it serves it.
+//! - Anyone, while this peer has not folded the room's creation: it knows nothing of who
+//!   belongs, and holds nothing but its own request and pages it cannot place yet.
 
 use std::collections::BTreeMap;
 
@@ -226,15 +236,6 @@ impl Standing {
         }
     }
 
-    /// The books a peer of this standing may be served.
-    pub fn sync_right(self) -> SyncRight {
-        match self {
-            Self::Member => SyncRight::Full,
-            Self::Pending => SyncRight::ControlOnly,
-            Self::Former { .. } | Self::Unknown => SyncRight::None,
-        }
-    }
-
     /// One past the highest seq of this author's book that may be stored (`u64::MAX`: no bound).
     pub fn store_limit(self) -> u64 {
         match self {
@@ -248,12 +249,39 @@ impl Standing {
 /// Which pages a peer may be served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncRight {
-    /// Every book.
+    /// Every committed page.
     Full,
-    /// Control pages only (a pending requester: what it needs to be admitted).
-    ControlOnly,
+    /// The pages at or before this fold position: that of the operation that cut the peer off.
+    UntilCut(FoldKey),
     /// Nothing.
     None,
+}
+
+impl SyncRight {
+    /// The right of a peer of `standing`, given whether the room's creation has been folded here
+    /// and the fold position of the operation that last cut the peer off (for a former member).
+    pub fn of(standing: Standing, created: bool, cut_at: Option<FoldKey>) -> Self {
+        if !created {
+            return Self::Full;
+        }
+        match (standing, cut_at) {
+            (Standing::Member, _) => Self::Full,
+            (Standing::Former { .. }, Some(key)) => Self::UntilCut(key),
+            (Standing::Former { .. }, None) | (Standing::Pending | Standing::Unknown, _) => {
+                Self::None
+            }
+        }
+    }
+
+    /// Whether a released page at fold position `key` may be served under this right
+    /// (`None`: the page is not released here, so only a peer with every right gets it).
+    pub fn covers(self, key: Option<FoldKey>) -> bool {
+        match self {
+            Self::Full => true,
+            Self::UntilCut(cut) => key.is_some_and(|k| k <= cut),
+            Self::None => false,
+        }
+    }
 }
 
 /// Why a page from a peer was not stored.

@@ -15,6 +15,13 @@
 //! the seqs below a provisional proof are ordinary want ranges, proofs travel as their two
 //! pages, and [`BookHead::frozen_at`] names the lowest proof each side holds. The walk changed
 //! nothing on the wire.
+//!
+//! Everything a session sends its peer (heads, answers, pushes, proofs) is limited to what the
+//! membership policy lets that peer be served ([`crate::membership::SyncRight`], asked of the
+//! replica each time, so a removal written or received here takes effect on the next message):
+//! a removed member is told of and sent nothing folded after its removal, a stranger or a
+//! pending requester nothing at all. When the right changes, fresh heads go out at once, so a
+//! requester admitted here starts pulling without waiting for the next heads interval.
 
 mod message;
 
@@ -26,6 +33,7 @@ pub use message::{
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::identity::UserId;
+use crate::membership::SyncRight;
 use crate::page::{Page, RoomId};
 use crate::room::{BookHead, Replica};
 use crate::validate::{Equivocation, ValidationError, VerifiedPage};
@@ -107,7 +115,8 @@ struct Outstanding {
 /// [`crate::membership::MAX_CLOCK_SKEW_MS`] after it are held back by the replica. The replica's
 /// own timer ([`Replica::poll_timeout`]) is the driver's to run, once per room.
 ///
-/// 1. [`SyncSession::new`] when a stream for the room is open with the peer; it queues our heads.
+/// 1. [`SyncSession::new`] when a stream for the room is open with the peer (named by its user
+///    id, which decides what it may be served); it queues our heads.
 /// 2. Feed every frame received with [`SyncSession::handle_bytes`] (or a decoded message with
 ///    [`SyncSession::handle_message`]). Persist the returned [`Accepted::stored`] pages, then
 ///    call [`SyncSession::announce`] on **every other** session of the room (this one already
@@ -122,6 +131,9 @@ struct Outstanding {
 #[derive(Debug)]
 pub struct SyncSession {
     room: RoomId,
+    peer: UserId,
+    /// What the peer may be served, as of the last look at the replica.
+    right: SyncRight,
     state: SessionState,
     peer_heads: BTreeMap<UserId, BookHead>,
     outstanding: Option<Outstanding>,
@@ -134,10 +146,12 @@ pub struct SyncSession {
 }
 
 impl SyncSession {
-    /// A session for `replica`'s room, queueing our heads.
-    pub fn new(replica: &Replica, now: u64) -> Self {
+    /// A session for `replica`'s room with `peer`, queueing our heads.
+    pub fn new(replica: &Replica, peer: UserId, now: u64) -> Self {
         let mut session = Self {
             room: replica.room(),
+            peer,
+            right: replica.may_sync(&peer),
             state: SessionState::Greeting,
             peer_heads: BTreeMap::new(),
             outstanding: None,
@@ -175,8 +189,27 @@ impl SyncSession {
         true
     }
 
+    /// Looks up what the peer may be served now; if that changed, tells it at once.
+    fn refresh_right(&mut self, replica: &Replica, now: u64) {
+        let right = replica.may_sync(&self.peer);
+        if right != self.right {
+            self.right = right;
+            self.send_heads(replica, now);
+        }
+    }
+
+    /// The peer this session syncs with.
+    pub fn peer(&self) -> UserId {
+        self.peer
+    }
+
+    /// What the peer may be served, as of the last message or timer.
+    pub fn right(&self) -> SyncRight {
+        self.right
+    }
+
     fn send_heads(&mut self, replica: &Replica, now: u64) {
-        let mut heads = replica.heads();
+        let mut heads = replica.heads_for(self.right);
         heads.truncate(MAX_HEADS);
         self.queue(SyncMessage::Heads {
             room: self.room,
@@ -212,6 +245,7 @@ impl SyncSession {
         if self.is_closed() {
             return;
         }
+        self.refresh_right(replica, now);
         if let Some(o) = &self.outstanding
             && now >= o.sent_at.saturating_add(REQUEST_TIMEOUT_MS)
         {
@@ -257,6 +291,7 @@ impl SyncSession {
             self.close(CloseReason::WrongRoom);
             return Accepted::default();
         }
+        self.refresh_right(replica, now);
         match message {
             SyncMessage::Heads { heads, .. } => {
                 self.peer_heads = heads.into_iter().map(|h| (h.author, h)).collect();
@@ -264,7 +299,7 @@ impl SyncSession {
                 if self.state == SessionState::Greeting {
                     self.state = SessionState::CatchingUp;
                 }
-                self.push_missing_proofs(replica);
+                self.push_missing_proofs(replica, now);
                 self.pull(replica, now);
                 Accepted::default()
             }
@@ -289,9 +324,13 @@ impl SyncSession {
             if room_left == 0 || bytes_left == 0 {
                 break;
             }
-            for page in
-                replica.pages_for(&range.author, range.from..range.to, room_left, bytes_left)
-            {
+            for page in replica.pages_for(
+                self.right,
+                &range.author,
+                range.from..range.to,
+                room_left,
+                bytes_left,
+            ) {
                 bytes += page.encoded_len();
                 pages.push(page);
             }
@@ -345,10 +384,11 @@ impl SyncSession {
         } else {
             self.exhausted.clear();
         }
+        self.refresh_right(replica, now);
         for author in ingested.peer_lacks_proof {
             if let Some(proof) = replica.proof(&author) {
                 let proof = proof.clone();
-                self.announce_proof(&proof);
+                self.announce_proof(replica, &proof, now);
             }
         }
         if answered.is_some() || self.outstanding.is_none() {
@@ -430,13 +470,18 @@ impl SyncSession {
     }
 
     /// Pushes pages the peer does not hold yet (new local pages, or pages another session
-    /// accepted). Dropped if the outbox is full: the peer's next heads exchange repairs it.
-    pub fn announce(&mut self, pages: &[VerifiedPage]) {
+    /// accepted) and may be served. Dropped if the outbox is full: the peer's next heads
+    /// exchange repairs it.
+    pub fn announce(&mut self, replica: &Replica, pages: &[VerifiedPage], now: u64) {
         if self.is_closed() {
             return;
         }
+        self.refresh_right(replica, now);
         let mut fresh: Vec<Page> = Vec::new();
         for page in pages {
+            if page.seq() >= replica.served_len(self.right, &page.author()) {
+                continue;
+            }
             let held = self.peer_heads.get(&page.author()).is_some_and(|h| {
                 h.len > page.seq() || h.frozen_at.is_some_and(|f| page.seq() >= f)
             });
@@ -459,9 +504,15 @@ impl SyncSession {
         }
     }
 
-    /// Pushes an equivocation proof (both pages) so the peer freezes the book too.
-    pub fn announce_proof(&mut self, proof: &Equivocation) {
+    /// Pushes an equivocation proof (both pages) so the peer freezes the book too; only to a
+    /// member (the two pages are at or past the book's held length, beyond anything a former
+    /// member may be served).
+    pub fn announce_proof(&mut self, replica: &Replica, proof: &Equivocation, now: u64) {
         if self.is_closed() {
+            return;
+        }
+        self.refresh_right(replica, now);
+        if self.right != SyncRight::Full {
             return;
         }
         let (a, b) = proof.pages();
@@ -474,7 +525,7 @@ impl SyncSession {
 
     /// For books we hold frozen while the peer's head runs past the fork, or names a higher
     /// fork than ours: send the proof (the lower one replaces the peer's).
-    fn push_missing_proofs(&mut self, replica: &Replica) {
+    fn push_missing_proofs(&mut self, replica: &Replica, now: u64) {
         let stale: Vec<Equivocation> = self
             .peer_heads
             .values()
@@ -487,7 +538,7 @@ impl SyncSession {
             })
             .collect();
         for proof in stale {
-            self.announce_proof(&proof);
+            self.announce_proof(replica, &proof, now);
         }
     }
 }

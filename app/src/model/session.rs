@@ -465,9 +465,26 @@ impl RoomSession {
         sync.handle_timeout(&self.replica, now);
     }
 
-    /// A new sync session with a peer for this room.
-    pub fn sync_session(&self, now: u64) -> SyncSession {
-        SyncSession::new(&self.replica, now)
+    /// A new sync session for this room with `peer`, who is served only what the room's
+    /// membership lets it have.
+    pub fn sync_session(&self, peer: UserId, now: u64) -> SyncSession {
+        SyncSession::new(&self.replica, peer, now)
+    }
+
+    /// Pushes newly servable pages on a sync session (what its peer may have of them).
+    pub fn announce(&self, sync: &mut SyncSession, pages: &[VerifiedPage], now: u64) {
+        sync.announce(&self.replica, pages, now);
+    }
+
+    /// Pushes an equivocation proof on a sync session (to a member only).
+    pub fn announce_proof(&self, sync: &mut SyncSession, proof: &Equivocation, now: u64) {
+        sync.announce_proof(&self.replica, proof, now);
+    }
+
+    /// Pages that became servable to peers since last asked: committed, and placed in the
+    /// room's order here (a page stored before what it depends on goes out once that arrives).
+    pub fn take_servable(&mut self) -> Vec<VerifiedPage> {
+        self.replica.take_servable()
     }
 
     /// A peer said which book lengths it holds.

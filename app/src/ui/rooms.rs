@@ -626,31 +626,30 @@ impl Rooms {
         });
     }
 
-    /// Pages up to `ends` are committed: mark them, and announce every newly committed page
-    /// (the user's own and those received) to the room's peers, who may now see them.
+    /// Pages up to `ends` are committed: mark them, and announce every page that became
+    /// servable (the user's own and those received, committed and placed in the order) to the
+    /// room's peers, who may now see them.
     fn stored(&self, room: &str, ends: Vec<(String, u64)>) {
-        let committed = self
+        let servable = self
             .held
             .try_update_value(|held| {
                 let h = held.get_mut(room)?;
-                let mut committed = Vec::new();
                 for (author, len) in ends {
-                    let Ok(author) = parse_user_key(&author) else {
-                        continue;
-                    };
-                    committed.extend(h.session.mark_stored(author, len));
+                    if let Ok(author) = parse_user_key(&author) {
+                        h.session.mark_stored(author, len);
+                    }
                 }
-                Some(committed)
+                Some(h.session.take_servable())
             })
             .flatten()
             .unwrap_or_default();
         #[cfg(target_arch = "wasm32")]
-        if !committed.is_empty()
+        if !servable.is_empty()
             && let Some(net) = self.net.get_value()
         {
-            net.announce(room, &committed);
+            net.announce(*self, room, &servable);
         }
-        let _ = committed;
+        let _ = servable;
     }
 
     fn save_record(&self, record: RoomRecord) {

@@ -62,12 +62,32 @@ fn standing_and_what_each_may_store_and_receive() {
     assert_eq!(Standing::of(&t, &user(3), true), Standing::Pending);
     assert_eq!(Standing::of(&t, &user(4), false), Standing::Unknown);
 
-    assert_eq!(Standing::Member.sync_right(), SyncRight::Full);
-    assert_eq!(Standing::Pending.sync_right(), SyncRight::ControlOnly);
-    assert_eq!(Standing::Former { cut: 10 }.sync_right(), SyncRight::None);
-    assert_eq!(Standing::Unknown.sync_right(), SyncRight::None);
-
+    let at = |depth| key(depth, 1, depth);
     let former = Standing::Former { cut: 10 };
+    assert_eq!(SyncRight::of(Standing::Member, true, None), SyncRight::Full);
+    assert_eq!(
+        SyncRight::of(former, true, Some(at(7))),
+        SyncRight::UntilCut(at(7))
+    );
+    assert_eq!(
+        SyncRight::of(Standing::Pending, true, None),
+        SyncRight::None
+    );
+    assert_eq!(
+        SyncRight::of(Standing::Unknown, true, None),
+        SyncRight::None
+    );
+    // Before the room's creation is folded nothing is known about anyone: serve what is held.
+    assert_eq!(
+        SyncRight::of(Standing::Unknown, false, None),
+        SyncRight::Full
+    );
+    let until = SyncRight::UntilCut(at(7));
+    assert!(until.covers(Some(at(7))) && until.covers(Some(at(6))));
+    assert!(!until.covers(Some(at(8))) && !until.covers(None));
+    assert!(!SyncRight::None.covers(Some(at(0))));
+    assert!(SyncRight::Full.covers(None));
+
     assert_eq!(may_store(Standing::Member, user(1), 99_999, false), Ok(()));
     assert_eq!(
         may_store(former, user(2), 10 + MAX_PAGES_PAST_CUT - 1, false),

@@ -167,6 +167,8 @@ pub struct Replica {
     /// advertised and served to peers (module docs). Clamped to the held length on read and
     /// when a fork truncates a book, so a truncated book never claims pages it no longer holds.
     committed: BTreeMap<UserId, u64>,
+    /// Per book, the servable length [`Replica::take_servable`] last handed out.
+    offered: BTreeMap<UserId, u64>,
     /// Verified pages stamped too far in the future, by (timestamp, page), until their time.
     held: BTreeMap<(u64, PageRef), VerifiedPage>,
     /// Former members' store limits as of the last complete fold: refs at or past them are
@@ -195,6 +197,7 @@ impl Replica {
             referenced: BTreeMap::new(),
             changes: DisplayChanges::default(),
             committed: BTreeMap::new(),
+            offered: BTreeMap::new(),
             held: BTreeMap::new(),
             cut_limits: BTreeMap::new(),
             opened: BTreeMap::new(),
@@ -481,19 +484,32 @@ impl Replica {
 
     /// Every book's committed head: what peers are told this replica holds.
     pub fn heads(&self) -> Vec<BookHead> {
+        self.heads_for(SyncRight::Full)
+    }
+
+    /// The heads a peer with `right` is told: each book it may be served, up to
+    /// [`Replica::served_len`] (a proof only when it lies below that, since it carries pages
+    /// at its seq).
+    pub fn heads_for(&self, right: SyncRight) -> Vec<BookHead> {
         self.books
             .iter()
-            .map(|(author, book)| {
-                let len = self.committed_len(author);
-                BookHead {
+            .filter_map(|(author, book)| {
+                let len = self.served_len(right, author);
+                if len == 0 && right != SyncRight::Full {
+                    return None;
+                }
+                Some(BookHead {
                     author: *author,
                     len,
                     tip: len
                         .checked_sub(1)
                         .and_then(|seq| book.get(seq))
                         .map(|page| page.hash()),
-                    frozen_at: book.equivocation().map(Equivocation::seq),
-                }
+                    frozen_at: book
+                        .equivocation()
+                        .map(Equivocation::seq)
+                        .filter(|seq| right == SyncRight::Full || *seq < len),
+                })
             })
             .collect()
     }
@@ -513,6 +529,26 @@ impl Replica {
         }
         self.committed.insert(*author, now);
         book.range(was..now).to_vec()
+    }
+
+    /// Pages that became servable to members since the last call (committed, and placed in the
+    /// order here), book by book in seq order: what the driver announces to every session after
+    /// each commit and each ingest. A page committed before its dependencies arrived is handed
+    /// out here once they do.
+    pub fn take_servable(&mut self) -> Vec<VerifiedPage> {
+        let mut out = Vec::new();
+        let authors: Vec<UserId> = self.books.keys().copied().collect();
+        for author in authors {
+            let now = self.served_len(SyncRight::Full, &author);
+            let was = self.offered.get(&author).map_or(0, |len| (*len).min(now));
+            if let Some(book) = self.books.get(&author)
+                && was < now
+            {
+                out.extend(book.range(was..now).iter().cloned());
+            }
+            self.offered.insert(author, now);
+        }
+        out
     }
 
     /// How many of `author`'s pages (`0..len`) are committed.
@@ -573,9 +609,64 @@ impl Replica {
         self.log.standing(author)
     }
 
-    /// Which books `peer` may be served.
+    /// What `peer` may be served ([`crate::membership`]).
     pub fn may_sync(&self, peer: &UserId) -> SyncRight {
-        self.standing(peer).sync_right()
+        let standing = self.standing(peer);
+        let cut_at = match standing {
+            Standing::Former { .. } => self.cut_position(peer),
+            _ => None,
+        };
+        SyncRight::of(standing, self.state().is_created(), cut_at)
+    }
+
+    /// The fold position of the counting operation that last cut `member` off (a removal of
+    /// it, or its own leave).
+    fn cut_position(&self, member: &UserId) -> Option<FoldKey> {
+        self.log
+            .counting()
+            .filter(|(_, entry)| match &entry.op {
+                ControlOp::Remove { member: m, .. } | ControlOp::LegacyRemove { member: m } => {
+                    m == member
+                }
+                ControlOp::Leave => entry.author == *member,
+                _ => false,
+            })
+            .map(|(key, _)| *key)
+            .last()
+    }
+
+    /// How many of `author`'s pages (`0..len`) a peer with `right` may be served: committed
+    /// pages this replica has placed in its order (so folded: a page that follows a removal
+    /// this replica holds but has not folded yet never goes out as if nobody had been removed),
+    /// and for a former member only those folded at or before its cut. Both grow along a book
+    /// (each page depends on the one before), so the result is a prefix.
+    pub fn served_len(&self, right: SyncRight, author: &UserId) -> u64 {
+        let committed = self.committed_len(author);
+        match right {
+            SyncRight::None => 0,
+            SyncRight::Full | SyncRight::UntilCut(_) => {
+                let Some(book) = self.books.get(author) else {
+                    return 0;
+                };
+                let served = |seq: u64| {
+                    let key = book
+                        .get(seq)
+                        .and_then(|page| self.causal.key_of(&page.page_ref()))
+                        .map(|key| FoldKey::of(&key));
+                    key.is_some() && right.covers(key)
+                };
+                let (mut low, mut high) = (0, committed);
+                while low < high {
+                    let mid = low + (high - low) / 2;
+                    if served(mid) {
+                        low = mid + 1;
+                    } else {
+                        high = mid;
+                    }
+                }
+                low
+            }
+        }
     }
 
     /// Where `author` was cut off in its own seq space, if it was a member and is not now.
@@ -1214,12 +1305,14 @@ impl Replica {
         wanted
     }
 
-    /// Committed pages of `author` in `range` for a peer, at most `max_pages` and `max_bytes`
-    /// (always at least one page if any is committed). A requested range over a frozen seq
-    /// yields the proof. Below a fork these are the pages of the branch this replica holds,
-    /// which is what lets a peer on the other branch build lower proofs.
+    /// Pages of `author` in `range` for a peer with `right`, up to [`Replica::served_len`], at
+    /// most `max_pages` and `max_bytes` (always at least one page if any may be served). A
+    /// requested range over a frozen seq yields the proof, to a member only. Below a fork these
+    /// are the pages of the branch this replica holds, which is what lets a peer on the other
+    /// branch build lower proofs.
     pub fn pages_for(
         &self,
+        right: SyncRight,
         author: &UserId,
         range: std::ops::Range<u64>,
         max_pages: usize,
@@ -1230,8 +1323,8 @@ impl Replica {
         };
         let mut out = Vec::new();
         let mut bytes = 0usize;
-        let committed = range.start..range.end.min(self.committed_len(author));
-        for page in book.range(committed) {
+        let served = range.start..range.end.min(self.served_len(right, author));
+        for page in book.range(served) {
             let len = page.encoded_len();
             if !out.is_empty() && (out.len() >= max_pages || bytes + len > max_bytes) {
                 return out;
@@ -1240,6 +1333,7 @@ impl Replica {
             out.push(page.page().clone());
         }
         if let Some(proof) = book.equivocation()
+            && right == SyncRight::Full
             && range.contains(&proof.seq())
             && out.len() + 2 <= max_pages.max(2)
         {

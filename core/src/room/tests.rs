@@ -453,7 +453,15 @@ mod replica {
         });
         let removal = room.write(&owner, &remove, 50, [50; 24]).unwrap();
         assert_eq!(room.cut_at(&member.user_id()), Some(3));
-        assert_eq!(room.may_sync(&member.user_id()), SyncRight::None);
+        let removal_key = room
+            .display_order()
+            .find(|k| k.id == removal.page_ref())
+            .map(crate::membership::FoldKey::of)
+            .unwrap();
+        assert_eq!(
+            room.may_sync(&member.user_id()),
+            SyncRight::UntilCut(removal_key)
+        );
         assert_eq!(room.may_sync(&owner.user_id()), SyncRight::Full);
         // The member writes on, back-dated to before its removal.
         let past: Vec<_> = (0..MAX_PAGES_PAST_CUT + 5)

@@ -281,9 +281,9 @@ impl ForkSim {
         self.proofs_reported += accepted.equivocations.len() as u64;
         let committed = super::commit_everything(&mut peer.replica);
         for session in peer.sessions.values_mut() {
-            session.announce(&committed);
+            session.announce(&peer.replica, &committed, now);
             for proof in &accepted.equivocations {
-                session.announce_proof(proof);
+                session.announce_proof(&peer.replica, proof, now);
             }
         }
         self.flush(to);
@@ -291,6 +291,7 @@ impl ForkSim {
 
     fn tick(&mut self) {
         let now = self.now;
+        let ids: Vec<UserId> = self.peers.iter().map(|p| p.identity.user_id()).collect();
         for i in 0..self.peers.len() {
             let peer = &mut self.peers[i];
             // A closed session (the far end stopped answering during the chaos) is reopened.
@@ -302,8 +303,10 @@ impl ForkSim {
                 .map(|(j, _)| *j)
                 .collect();
             for j in due {
-                peer.sessions
-                    .insert(j, SyncSession::new(&peer.replica, now));
+                if let Some(id) = ids.get(j) {
+                    peer.sessions
+                        .insert(j, SyncSession::new(&peer.replica, *id, now));
+                }
             }
             for session in peer.sessions.values_mut() {
                 session.handle_timeout(&peer.replica, now);

@@ -138,12 +138,13 @@ impl Scenario {
 }
 
 /// What a driver whose store never fails does after any write or ingest: every page held is
-/// committed at once. Returns the pages that became committed, to announce.
+/// committed at once. Returns the pages that became servable, to announce.
 pub(crate) fn commit_everything(replica: &mut Replica) -> Vec<VerifiedPage> {
     let lens: Vec<(UserId, u64)> = replica.books().map(|(a, b)| (*a, b.len())).collect();
-    lens.into_iter()
-        .flat_map(|(author, len)| replica.mark_committed(&author, len))
-        .collect()
+    for (author, len) in lens {
+        replica.mark_committed(&author, len);
+    }
+    replica.take_servable()
 }
 
 /// What a node persisted: the only thing that survives a crash.
@@ -370,9 +371,6 @@ impl Sim {
             node.persisted.store(page);
             lens.insert(page.author(), page.seq() + 1);
         }
-        if lens.is_empty() {
-            return;
-        }
         let me = node.identity.user_id();
         let mut committed = Vec::new();
         for (author, len) in lens {
@@ -384,8 +382,13 @@ impl Sim {
                 .filter(|p| p.author() == me)
                 .map(|page| page.page_ref()),
         );
+        let servable = replica.take_servable();
+        if servable.is_empty() {
+            return;
+        }
+        let now = self.now;
         for session in node.sessions.values_mut() {
-            session.announce(&committed);
+            session.announce(replica, &servable, now);
         }
         self.flush(i);
     }
@@ -421,7 +424,7 @@ impl Sim {
         node.acked.push(a.page_ref());
         for (k, session) in node.sessions.values_mut().enumerate() {
             if k % 2 == 0 {
-                session.announce(std::slice::from_ref(&a));
+                session.announce(replica, std::slice::from_ref(&a), now);
             }
         }
         self.fork = Some(b);
@@ -503,7 +506,7 @@ impl Sim {
         }
         for session in node.sessions.values_mut() {
             for proof in &accepted.equivocations {
-                session.announce_proof(proof);
+                session.announce_proof(replica, proof, now);
             }
         }
         if !accepted.stored.is_empty() {
@@ -526,20 +529,20 @@ impl Sim {
             .collect();
         for &i in &participants {
             let me = self.nodes[i].identity.user_id();
-            let wanted: BTreeSet<usize> = planned_links(&me, &ids)
+            let wanted: BTreeMap<usize, UserId> = planned_links(&me, &ids)
                 .iter()
-                .filter_map(|id| index.get(id).copied())
+                .filter_map(|id| index.get(id).map(|i| (*i, *id)))
                 .collect();
             self.max_links = self.max_links.max(wanted.len());
             let now = self.now;
             let node = &mut self.nodes[i];
             node.sessions
-                .retain(|peer, s| wanted.contains(peer) && !s.is_closed());
+                .retain(|peer, s| wanted.contains_key(peer) && !s.is_closed());
             if let Some(replica) = node.replica.as_ref() {
-                for peer in wanted {
+                for (peer, id) in wanted {
                     node.sessions
                         .entry(peer)
-                        .or_insert_with(|| SyncSession::new(replica, now));
+                        .or_insert_with(|| SyncSession::new(replica, id, now));
                 }
             }
             self.flush(i);
@@ -769,9 +772,9 @@ impl Sim {
 
     /// The convergence, no-loss and equivocation invariants, after healing.
     pub fn check(&self) -> Result<(), Violation> {
-        let online: Vec<usize> = self.participants();
-        let Some(&first) = online.first() else {
-            return Err(self.violation("nobody online".into()));
+        let everyone: Vec<usize> = self.participants();
+        let Some(&first) = everyone.iter().find(|i| !self.nodes[**i].left) else {
+            return Err(self.violation("no member online".into()));
         };
         let view = |i: usize| {
             self.nodes[i].replica.as_ref().map(|r| {
@@ -780,6 +783,15 @@ impl Sim {
                     .collect::<Vec<_>>()
             })
         };
+        // Members converge; a member that left is served only what came before its leave
+        // (`SyncRight::UntilCut`), so it holds a part of the same pages and nothing else.
+        let (online, former): (Vec<usize>, Vec<usize>) = everyone.iter().partition(|i| {
+            let id = self.nodes[**i].identity.user_id();
+            self.nodes[first]
+                .replica
+                .as_ref()
+                .is_some_and(|r| r.state().is_member(&id))
+        });
         let reference = view(first);
         for &i in &online {
             let replica = self.nodes[i].replica.as_ref();
@@ -792,6 +804,29 @@ impl Sim {
                     "node {i} and node {first} differ: {} vs {} pages",
                     view(i).map_or(0, |v| v.len()),
                     reference.as_ref().map_or(0, Vec::len)
+                )));
+            }
+        }
+        for &i in &former {
+            let (Some(theirs), Some(ours)) = (
+                self.nodes[i].replica.as_ref(),
+                self.nodes[first].replica.as_ref(),
+            ) else {
+                continue;
+            };
+            // (A fork's proof is never sent to a former member: it may keep a branch the
+            // members cut.)
+            let cut = |k: &crate::causal::DisplayKey<PageRef>| {
+                ours.proof(&k.id.author)
+                    .is_some_and(|p| k.id.seq >= p.seq())
+            };
+            if let Some(k) = theirs
+                .display_order()
+                .find(|k| ours.page(&k.id).is_none() && !cut(k))
+            {
+                return Err(self.violation(format!(
+                    "node {i}, which left, holds {:?} that node {first} does not",
+                    k.id
                 )));
             }
         }

@@ -5,7 +5,8 @@
 //!
 //! - a member the owners remove, which never accepts it: after the removal it writes pages
 //!   back-dated to before the removal, and floods more than
-//!   [`MAX_PAGES_PAST_CUT`] of them past its cut;
+//!   [`MAX_PAGES_PAST_CUT`] of them past its cut; and on another device of its own it keeps
+//!   syncing with every honest peer as before (the lurker), taking whatever they send;
 //! - a stranger who signs more than [`MAX_PENDING_REQUESTS`] join requests from fresh identities,
 //!   some followed by further control pages.
 //!
@@ -16,9 +17,10 @@
 //! the display order, that none stores more of the removed member's pages past its cut than the
 //! cap nor counts any of them, and that strangers' storage stays under its cap; that the key
 //! epochs converged (no duty left, every honest member holds the current epoch and opens every
-//! honest page); and that the removed member, handed every page the honest peers hold, opens
-//! none written by an author who already knew of the removal. The attacks are checked to have
-//! happened, so a run cannot pass vacuously.
+//! honest page); that the removed member, handed every page the honest peers hold, opens
+//! none written by an author who already knew of the removal; and that the lurker learned of
+//! its removal but was sent no page written by an author who knew of it. The attacks are
+//! checked to have happened, so a run cannot pass vacuously.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,11 +45,13 @@ const HEAL_MS: u64 = 36_000;
 const FLOOD: u64 = MAX_PAGES_PAST_CUT + 8;
 /// Identities the stranger signs join requests from.
 const STRANGERS: usize = MAX_PENDING_REQUESTS + 8;
+/// The lurker's index on the wire (the honest peers are `0..HONEST`).
+const LURKER: usize = HONEST;
 
 struct Honest {
     identity: Identity,
     replica: Replica,
-    /// Sessions with the other honest peers.
+    /// Sessions with the other honest peers, and with the lurker (at [`LURKER`]).
     sessions: BTreeMap<usize, SyncSession>,
     /// Inbound-only sessions on which adversaries push pages (their replies are discarded).
     inbox: SyncSession,
@@ -66,6 +70,10 @@ pub struct RemovalSim {
     /// The removed member: its own view of the room, which never learns of the removal.
     removed: Identity,
     removed_view: Replica,
+    /// The removed member's syncing device: an unmodified client that never stops syncing.
+    lurker: Replica,
+    /// The lurker's sessions, by honest peer.
+    lurker_sessions: BTreeMap<usize, SyncSession>,
     remove_at: u64,
     /// Whether the second owner removes concurrently.
     double_removal: bool,
@@ -136,7 +144,7 @@ impl RemovalSim {
             .into_iter()
             .map(|identity| {
                 let replica = view(&pages, &identity);
-                let inbox = SyncSession::new(&replica, 0);
+                let inbox = SyncSession::new(&replica, removed.user_id(), 0);
                 Honest {
                     identity,
                     replica,
@@ -145,12 +153,21 @@ impl RemovalSim {
                 }
             })
             .collect();
+        let honest_ids: Vec<UserId> = honest.iter().map(|h| h.identity.user_id()).collect();
         for (i, node) in honest.iter_mut().enumerate() {
             for j in (0..HONEST).filter(|j| *j != i) {
-                let session = SyncSession::new(&node.replica, 0);
+                let session = SyncSession::new(&node.replica, honest_ids[j], 0);
                 node.sessions.insert(j, session);
             }
+            let session = SyncSession::new(&node.replica, removed.user_id(), 0);
+            node.sessions.insert(LURKER, session);
         }
+        let lurker = view(&pages, &removed);
+        let lurker_sessions = honest_ids
+            .iter()
+            .enumerate()
+            .map(|(j, id)| (j, SyncSession::new(&lurker, *id, 0)))
+            .collect();
         let remove_at = (10 + rng.below(10)) * TICK_MS;
         let double_removal = rng.chance(0.5);
         let mut sim = Self {
@@ -163,6 +180,8 @@ impl RemovalSim {
             network: Wire::new(),
             removed,
             removed_view,
+            lurker,
+            lurker_sessions,
             remove_at,
             double_removal,
             seens: Vec::new(),
@@ -171,7 +190,7 @@ impl RemovalSim {
             after_removal: Vec::new(),
             keys_written: 0,
         };
-        for i in 0..HONEST {
+        for i in 0..=LURKER {
             sim.flush(i);
         }
         sim
@@ -189,6 +208,17 @@ impl RemovalSim {
 
     fn flush(&mut self, i: usize) {
         let mut out = Vec::new();
+        if i == LURKER {
+            for (peer, session) in &mut self.lurker_sessions {
+                while let Some(message) = session.poll_transmit() {
+                    out.push((*peer, message.encode()));
+                }
+            }
+            for (peer, bytes) in out {
+                self.send(Some(LURKER), peer, bytes);
+            }
+            return;
+        }
         for (peer, session) in &mut self.honest[i].sessions {
             while let Some(message) = session.poll_transmit() {
                 out.push((*peer, message.encode()));
@@ -215,6 +245,18 @@ impl RemovalSim {
 
     fn deliver(&mut self, packet: Packet<Option<usize>>) {
         let now = self.now;
+        if packet.to == LURKER {
+            let Some(session) = packet.from.and_then(|j| self.lurker_sessions.get_mut(&j)) else {
+                return;
+            };
+            let _accepted = session.handle_bytes(&packet.bytes, &mut self.lurker, now);
+            let committed = super::commit_everything(&mut self.lurker);
+            for session in self.lurker_sessions.values_mut() {
+                session.announce(&self.lurker, &committed, now);
+            }
+            self.flush(LURKER);
+            return;
+        }
         let node = &mut self.honest[packet.to];
         let session = match packet.from {
             Some(from) => node.sessions.get_mut(&from),
@@ -224,7 +266,7 @@ impl RemovalSim {
         let _accepted = session.handle_bytes(&packet.bytes, &mut node.replica, now);
         let committed = super::commit_everything(&mut node.replica);
         for session in node.sessions.values_mut() {
-            session.announce(&committed);
+            session.announce(&node.replica, &committed, now);
         }
         self.flush(packet.to);
     }
@@ -253,7 +295,7 @@ impl RemovalSim {
         }
         let committed = super::commit_everything(&mut node.replica);
         for session in node.sessions.values_mut() {
-            session.announce(&committed);
+            session.announce(&node.replica, &committed, now);
         }
         self.flush(i);
     }
@@ -289,10 +331,11 @@ impl RemovalSim {
             }
         }
         if wrote {
+            let now = self.now;
             let node = &mut self.honest[i];
             let committed = super::commit_everything(&mut node.replica);
             for session in node.sessions.values_mut() {
-                session.announce(&committed);
+                session.announce(&node.replica, &committed, now);
             }
             self.flush(i);
         }
@@ -353,13 +396,20 @@ impl RemovalSim {
                 self.stranger_flood();
             }
         }
+        self.lurker.handle_timeout(now);
+        let committed = super::commit_everything(&mut self.lurker);
+        for session in self.lurker_sessions.values_mut() {
+            session.announce(&self.lurker, &committed, now);
+            session.handle_timeout(&self.lurker, now);
+        }
+        self.flush(LURKER);
         for i in 0..HONEST {
             self.do_duties(i, false);
             let node = &mut self.honest[i];
             node.replica.handle_timeout(now);
             let committed = super::commit_everything(&mut node.replica);
             for session in node.sessions.values_mut() {
-                session.announce(&committed);
+                session.announce(&node.replica, &committed, now);
                 session.handle_timeout(&node.replica, now);
             }
             self.flush(i);
@@ -558,6 +608,24 @@ impl RemovalSim {
         }
         if self.keys_written == 0 || self.after_removal.is_empty() {
             return Err(self.violation("nobody re-keyed or wrote after the removal".into()));
+        }
+        // The lurker learned that it was removed, and was sent nothing written after it.
+        if !matches!(self.lurker.standing(&member), Standing::Former { .. }) {
+            return Err(self.violation("the lurker never learned of its removal".into()));
+        }
+        if let Some(id) = self
+            .after_removal
+            .iter()
+            .find(|id| self.lurker.page(id).is_some())
+        {
+            let who = self
+                .honest
+                .iter()
+                .position(|h| h.identity.user_id() == id.author);
+            return Err(self.violation(format!(
+                "the lurker was sent page {} of node {who:?}, written after its removal",
+                id.seq
+            )));
         }
         // The removed member is handed every page the honest peers hold.
         let r = &self.honest[0].replica;

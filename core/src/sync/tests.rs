@@ -1,4 +1,5 @@
 use super::*;
+use crate::book::Book;
 use crate::crypto::RoomSecret;
 use crate::identity::Identity;
 use crate::page::{Body, ControlOp, MessageBody, Role};
@@ -15,6 +16,10 @@ fn identity(n: u8) -> Identity {
     Identity::from_secret_bytes([n; 32]).unwrap()
 }
 
+fn uid(n: u8) -> UserId {
+    identity(n).user_id()
+}
+
 fn text(t: &str) -> Body {
     Body::Message(MessageBody::Text {
         text: t.into(),
@@ -25,9 +30,10 @@ fn text(t: &str) -> Body {
 /// What a driver does once its store has written everything held: every page is committed.
 fn commit_all(replica: &mut Replica) -> Vec<VerifiedPage> {
     let lens: Vec<(UserId, u64)> = replica.books().map(|(a, b)| (*a, b.len())).collect();
-    lens.into_iter()
-        .flat_map(|(author, len)| replica.mark_committed(&author, len))
-        .collect()
+    for (author, len) in lens {
+        replica.mark_committed(&author, len);
+    }
+    replica.take_servable()
 }
 
 /// Owner `a` creates a room and admits `b`; `b` starts empty.
@@ -99,8 +105,8 @@ fn two_peers_catch_up_in_batches_and_go_live() {
             .unwrap();
     }
     commit_all(&mut a.replica);
-    let mut a = (SyncSession::new(&a.replica, 0), a);
-    let mut b = (SyncSession::new(&b.replica, 0), b);
+    let mut a = (SyncSession::new(&a.replica, uid(2), 0), a);
+    let mut b = (SyncSession::new(&b.replica, uid(1), 0), b);
     let exchanged = pump(&mut a, &mut b, 0);
     assert_eq!(b.1.replica.page_count(), 1202);
     assert_eq!(order(&a.1), order(&b.1));
@@ -116,8 +122,8 @@ fn two_peers_catch_up_in_batches_and_go_live() {
 #[test]
 fn new_pages_are_pushed_at_once_and_forwarded() {
     let (a, b) = room();
-    let mut a_s = (SyncSession::new(&a.replica, 0), a);
-    let mut b_s = (SyncSession::new(&b.replica, 0), b);
+    let mut a_s = (SyncSession::new(&a.replica, uid(2), 0), a);
+    let mut b_s = (SyncSession::new(&b.replica, uid(1), 0), b);
     pump(&mut a_s, &mut b_s, 0);
     let page = a_s
         .1
@@ -125,19 +131,20 @@ fn new_pages_are_pushed_at_once_and_forwarded() {
         .write(&a_s.1.identity, &text("hi"), 50, [1; 24])
         .unwrap();
     commit_all(&mut a_s.1.replica);
-    a_s.0.announce(std::slice::from_ref(&page));
+    a_s.0
+        .announce(&a_s.1.replica, std::slice::from_ref(&page), 50);
     let pushed = a_s.0.poll_transmit().unwrap();
     assert!(matches!(&pushed, SyncMessage::Pages { reply: false, pages, .. } if pages.len() == 1));
     let accepted = b_s.0.handle_message(pushed, &mut b_s.1.replica, 1);
     assert_eq!(accepted.stored.len(), 1, "b stores it and must forward it");
     commit_all(&mut b_s.1.replica);
     // Announcing it back to the peer it came from sends nothing.
-    b_s.0.announce(&accepted.stored);
+    b_s.0.announce(&b_s.1.replica, &accepted.stored, 1);
     assert!(b_s.0.poll_transmit().is_none());
     // A third member gets it from b, not from its author.
     let (_, c) = room();
-    let mut c_s = (SyncSession::new(&c.replica, 0), c);
-    let mut b_to_c = (SyncSession::new(&b_s.1.replica, 0), b_s.1);
+    let mut c_s = (SyncSession::new(&c.replica, uid(2), 0), c);
+    let mut b_to_c = (SyncSession::new(&b_s.1.replica, uid(2), 0), b_s.1);
     pump(&mut b_to_c, &mut c_s, 2);
     assert!(c_s.1.replica.page(&page.page_ref()).is_some());
 }
@@ -145,7 +152,7 @@ fn new_pages_are_pushed_at_once_and_forwarded() {
 #[test]
 fn bad_signature_closes_the_session() {
     let (a, b) = room();
-    let mut session = SyncSession::new(&b.replica, 0);
+    let mut session = SyncSession::new(&b.replica, uid(1), 0);
     let mut replica = b.replica;
     let page = a.replica.display_order().next().map(|k| k.id).unwrap();
     let page = a.replica.page(&page).unwrap().page().clone();
@@ -173,14 +180,14 @@ fn bad_signature_closes_the_session() {
 fn garbage_wrong_room_and_bad_ranges_close_the_session() {
     let (a, _) = room();
     let mut replica = a.replica;
-    let mut s = SyncSession::new(&replica, 0);
+    let mut s = SyncSession::new(&replica, uid(2), 0);
     s.handle_bytes(&[0xff, 0xff, 0xff], &mut replica, 0);
     assert!(matches!(
         s.state(),
         SessionState::Closed(CloseReason::Malformed(_))
     ));
 
-    let mut s = SyncSession::new(&replica, 0);
+    let mut s = SyncSession::new(&replica, uid(2), 0);
     let other = SyncMessage::Heads {
         room: RoomId([0; 32]),
         heads: Vec::new(),
@@ -188,7 +195,7 @@ fn garbage_wrong_room_and_bad_ranges_close_the_session() {
     s.handle_message(other, &mut replica, 0);
     assert_eq!(*s.state(), SessionState::Closed(CloseReason::WrongRoom));
 
-    let mut s = SyncSession::new(&replica, 0);
+    let mut s = SyncSession::new(&replica, uid(2), 0);
     let reversed = SyncMessage::Want {
         room: replica.room(),
         ranges: vec![WantRange {
@@ -205,7 +212,7 @@ fn garbage_wrong_room_and_bad_ranges_close_the_session() {
 fn unanswered_wants_are_retried_then_given_up() {
     let (a, b) = room();
     let mut b_replica = b.replica;
-    let mut s = SyncSession::new(&b_replica, 0);
+    let mut s = SyncSession::new(&b_replica, uid(1), 0);
     s.poll_transmit();
     s.handle_message(
         SyncMessage::Heads {
@@ -235,7 +242,7 @@ fn unanswered_wants_are_retried_then_given_up() {
 fn flooding_requests_close_the_session() {
     let (a, _) = room();
     let mut replica = a.replica;
-    let mut s = SyncSession::new(&replica, 0);
+    let mut s = SyncSession::new(&replica, uid(2), 0);
     let want = SyncMessage::Want {
         room: replica.room(),
         ranges: vec![WantRange {
@@ -263,12 +270,12 @@ fn equivocation_is_detected_through_sync_and_the_proof_spreads() {
     commit_all(&mut a.replica);
     assert_eq!(left.seq(), right.seq());
     let author = a.identity.user_id();
-    let mut a_s = (SyncSession::new(&a.replica, 0), a);
-    let mut b_s = (SyncSession::new(&b.replica, 0), b);
+    let mut a_s = (SyncSession::new(&a.replica, uid(2), 0), a);
+    let mut b_s = (SyncSession::new(&b.replica, uid(1), 0), b);
     pump(&mut a_s, &mut b_s, 0);
     assert!(b_s.1.replica.page(&left.page_ref()).is_some());
     // A third peer shows b the other branch.
-    let mut from_c = SyncSession::new(&b_s.1.replica, 0);
+    let mut from_c = SyncSession::new(&b_s.1.replica, uid(3), 0);
     let accepted = from_c.handle_message(
         SyncMessage::Pages {
             room: b_s.1.replica.room(),
@@ -330,15 +337,16 @@ fn both_sides_open_the_same_direct_room_concurrently_and_converge() {
     };
     let ra = open(&a, &b, 10);
     let rb = open(&b, &a, 20);
+    let (a_id, b_id) = (a.user_id(), b.user_id());
     let mut a_s = (
-        SyncSession::new(&ra, 0),
+        SyncSession::new(&ra, b_id, 0),
         Peer {
             identity: a,
             replica: ra,
         },
     );
     let mut b_s = (
-        SyncSession::new(&rb, 0),
+        SyncSession::new(&rb, a_id, 0),
         Peer {
             identity: b,
             replica: rb,
@@ -374,13 +382,19 @@ fn a_page_held_but_not_committed_is_never_offered_to_a_peer() {
     );
     assert!(
         a.replica
-            .pages_for(&author, 0..10, MAX_BATCH_PAGES, MAX_BATCH_BYTES)
+            .pages_for(
+                SyncRight::Full,
+                &author,
+                0..10,
+                MAX_BATCH_PAGES,
+                MAX_BATCH_BYTES
+            )
             .iter()
             .all(|p| p.seq() < 2),
         "a peer asking for everything gets only committed pages"
     );
-    let mut a_s = (SyncSession::new(&a.replica, 0), a);
-    let mut b_s = (SyncSession::new(&b.replica, 0), b);
+    let mut a_s = (SyncSession::new(&a.replica, uid(2), 0), a);
+    let mut b_s = (SyncSession::new(&b.replica, uid(1), 0), b);
     // Pump without committing on a's side: b must not receive the page.
     while let Some(m) = a_s.0.poll_transmit() {
         b_s.0.handle_bytes(&m.encode(), &mut b_s.1.replica, 0);
@@ -394,7 +408,7 @@ fn a_page_held_but_not_committed_is_never_offered_to_a_peer() {
     let committed = commit_all(&mut a_s.1.replica);
     assert_eq!(committed.len(), 1);
     assert_eq!(head(&a_s.1.replica).len, 3);
-    a_s.0.announce(&committed);
+    a_s.0.announce(&a_s.1.replica, &committed, 1);
     pump(&mut a_s, &mut b_s, 1);
     assert!(b_s.1.replica.page(&page.page_ref()).is_some());
 }
@@ -447,8 +461,8 @@ fn two_peers_on_different_branches_walk_down_to_the_fork_point() {
     assert_eq!(b.replica.book(&author).unwrap().len(), 27);
     commit_all(&mut a.replica);
     commit_all(&mut b.replica);
-    let mut a = (SyncSession::new(&a.replica, 0), a);
-    let mut b = (SyncSession::new(&b.replica, 0), b);
+    let mut a = (SyncSession::new(&a.replica, uid(2), 0), a);
+    let mut b = (SyncSession::new(&b.replica, uid(1), 0), b);
     let mut proofs = 0;
     for _ in 0..100 {
         let mut moved = false;
@@ -525,4 +539,144 @@ fn a_proof_pushed_as_a_pair_is_taken_even_when_neither_page_follows_ours() {
     let book = b.replica.book(&author).unwrap();
     assert_eq!(book.equivocation().map(Equivocation::seq), Some(6));
     assert_eq!(book.fork_walk(), Some(0..6), "the fork is lower: walk down");
+}
+
+/// Everything `session`'s peer would be sent right now, pages by ref.
+fn sent_pages(session: &mut SyncSession) -> Vec<crate::page::PageRef> {
+    let mut refs = Vec::new();
+    while let Some(message) = session.poll_transmit() {
+        if let SyncMessage::Pages { pages, .. } = message {
+            refs.extend(pages.iter().map(Page::page_ref));
+        }
+    }
+    refs
+}
+
+#[test]
+fn a_removed_member_is_sent_its_removal_and_nothing_written_after_it() {
+    let (a, b) = room();
+    let mut a_s = (SyncSession::new(&a.replica, uid(2), 0), a);
+    let mut b_s = (SyncSession::new(&b.replica, uid(1), 0), b);
+    pump(&mut a_s, &mut b_s, 0);
+    let owner = identity(1);
+    let before = a_s.1.replica.write(&owner, &text("before"), 10, [20; 24]);
+    let removal = a_s.1.replica.write(
+        &owner,
+        &Body::Control(ControlOp::Remove {
+            member: uid(2),
+            seen: b_s.1.replica.seen_of(&uid(2)),
+        }),
+        11,
+        [21; 24],
+    );
+    let (before, removal) = (before.unwrap(), removal.unwrap());
+    // The member still holds the room's key: the owner re-keys, then writes under the new one.
+    let rekey = a_s
+        .1
+        .replica
+        .write_keys(&owner, RoomSecret::from_bytes([40; 32]), 12, [22; 24])
+        .unwrap()
+        .unwrap();
+    let after = a_s
+        .1
+        .replica
+        .write(&owner, &text("after"), 13, [23; 24])
+        .unwrap();
+    let committed = commit_all(&mut a_s.1.replica);
+    assert_eq!(committed.len(), 4);
+    assert!(matches!(
+        a_s.1.replica.may_sync(&uid(2)),
+        crate::membership::SyncRight::UntilCut(_)
+    ));
+    // Pushed as they commit: only what the removal depends on goes out.
+    a_s.0.announce(&a_s.1.replica, &committed, 14);
+    let pushed = sent_pages(&mut a_s.0);
+    assert_eq!(pushed, vec![before.page_ref(), removal.page_ref()]);
+    // Asking for the whole book, or waiting for heads, yields no more.
+    let want = SyncMessage::Want {
+        room: a_s.1.replica.room(),
+        ranges: vec![WantRange {
+            author: uid(1),
+            from: 0,
+            to: 100,
+        }],
+    };
+    a_s.0.handle_message(want, &mut a_s.1.replica, 15);
+    let answered = sent_pages(&mut a_s.0);
+    assert_eq!(answered.len() as u64, removal.seq() + 1);
+    a_s.0.handle_timeout(&a_s.1.replica, 15 + HEADS_INTERVAL_MS);
+    let heads = a_s.0.poll_transmit();
+    assert!(
+        matches!(&heads, Some(SyncMessage::Heads { heads, .. })
+            if heads.iter().all(|h| h.author != uid(1) || h.len == removal.seq() + 1)),
+        "{heads:?}"
+    );
+    // A full sync from here on still leaves the removed member without the later pages.
+    let mut a_s = (SyncSession::new(&a_s.1.replica, uid(2), 20), a_s.1);
+    let mut b_s = (SyncSession::new(&b_s.1.replica, uid(1), 20), b_s.1);
+    pump(&mut a_s, &mut b_s, 20);
+    let theirs = &b_s.1.replica;
+    assert!(
+        theirs.page(&removal.page_ref()).is_some(),
+        "it learns it was removed"
+    );
+    assert!(theirs.page(&rekey.page_ref()).is_none());
+    assert!(theirs.page(&after.page_ref()).is_none());
+    assert!(matches!(
+        theirs.standing(&uid(2)),
+        crate::membership::Standing::Former { .. }
+    ));
+}
+
+#[test]
+fn a_requester_is_sent_nothing_until_admitted_then_heads_at_once() {
+    let (mut a, _) = room();
+    let requester = identity(3);
+    let mut theirs = Replica::new(a.replica.room(), &RoomSecret::from_bytes(SECRET));
+    let request = Body::Control(ControlOp::JoinRequest {
+        display_name: "c".into(),
+        invite: None,
+    });
+    theirs.write(&requester, &request, 5, [30; 24]).unwrap();
+    commit_all(&mut theirs);
+    commit_all(&mut a.replica);
+    let mut a_s = (SyncSession::new(&a.replica, uid(3), 0), a);
+    let mut c_s = (
+        SyncSession::new(&theirs, uid(1), 0),
+        Peer {
+            identity: requester,
+            replica: theirs,
+        },
+    );
+    pump(&mut a_s, &mut c_s, 0);
+    assert!(
+        a_s.1.replica.state().join_requests().contains_key(&uid(3)),
+        "the request reaches the owner"
+    );
+    assert!(c_s.1.replica.book(&uid(1)).is_none(), "nothing of the room");
+    // A stranger is told of no book at all.
+    let mut stranger = SyncSession::new(&a_s.1.replica, uid(4), 0);
+    assert!(matches!(
+        stranger.poll_transmit(),
+        Some(SyncMessage::Heads { heads, .. }) if heads.is_empty()
+    ));
+    // Admitted: the owner's next push comes with fresh heads, and the member catches up.
+    let owner = identity(1);
+    let admit = Body::Control(ControlOp::Admit {
+        member: uid(3),
+        role: Role::Member,
+    });
+    a_s.1.replica.write(&owner, &admit, 6, [31; 24]).unwrap();
+    let committed = commit_all(&mut a_s.1.replica);
+    a_s.0.announce(&a_s.1.replica, &committed, 7);
+    assert!(matches!(
+        a_s.0.poll_transmit(),
+        Some(SyncMessage::Heads { heads, .. }) if !heads.is_empty()
+    ));
+    pump(&mut a_s, &mut c_s, 7);
+    assert_eq!(
+        c_s.1.replica.book(&uid(1)).map(Book::len),
+        a_s.1.replica.book(&uid(1)).map(Book::len)
+    );
+    assert!(c_s.1.replica.state().is_member(&uid(3)));
 }

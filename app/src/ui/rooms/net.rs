@@ -505,8 +505,11 @@ impl Net {
             net.state.borrow_mut().opening.remove(&key);
             match opened {
                 Ok(stream) => {
-                    let sync = rooms.held.with_value(|held| {
-                        held.get(&key.1).map(|h| h.session.sync_session(now_ms()))
+                    let sync = user_of(&key.0).and_then(|user| {
+                        rooms.held.with_value(|held| {
+                            held.get(&key.1)
+                                .map(|h| h.session.sync_session(user, now_ms()))
+                        })
                     });
                     if let Some(sync) = sync {
                         net.add_link(rooms, (key.0, key.1, true), stream, sync, None);
@@ -568,10 +571,11 @@ impl Net {
             // Not a room of ours: say nothing about it (dropping closes the stream).
             return;
         }
-        let Some(sync) = rooms
-            .held
-            .with_value(|h| h.get(&room).map(|h| h.session.sync_session(now_ms())))
-        else {
+        let Some(sync) = user_of(&peer).and_then(|user| {
+            rooms
+                .held
+                .with_value(|h| h.get(&room).map(|h| h.session.sync_session(user, now_ms())))
+        }) else {
             return;
         };
         self.add_link(rooms, (peer, room, false), stream, sync, Some(first));
@@ -689,12 +693,17 @@ impl Net {
             rooms.heads_changed(room);
         }
         // Proofs go to the room's other sessions now; pages once stored (the persister).
-        for ((other, r, _), l) in state.links.iter_mut() {
-            if r == room && other != peer {
-                for proof in &accepted.equivocations {
-                    l.sync.announce_proof(proof);
+        if !accepted.equivocations.is_empty() {
+            rooms.held.with_value(|held| {
+                let Some(h) = held.get(room) else { return };
+                for ((other, r, _), l) in state.links.iter_mut() {
+                    if r == room && other != peer {
+                        for proof in &accepted.equivocations {
+                            h.session.announce_proof(&mut l.sync, proof, at);
+                        }
+                    }
                 }
-            }
+            });
         }
         drop(state);
         self.flush_room(room);
@@ -711,16 +720,21 @@ impl Net {
         true
     }
 
-    /// Pages just committed to storage: push them to every session of the room (a session
-    /// skips what its peer already holds, such as the pages it sent).
-    pub(super) fn announce(&self, room: &str, pages: &[VerifiedPage]) {
+    /// Pages that just became servable: push them to every session of the room (a session
+    /// skips what its peer already holds, such as the pages it sent, and what its peer may not
+    /// have).
+    pub(super) fn announce(&self, rooms: Rooms, room: &str, pages: &[VerifiedPage]) {
         {
             let mut state = self.state.borrow_mut();
-            for ((_, r, _), link) in state.links.iter_mut() {
-                if r == room {
-                    link.sync.announce(pages);
+            let now = now_ms();
+            rooms.held.with_value(|held| {
+                let Some(h) = held.get(room) else { return };
+                for ((_, r, _), link) in state.links.iter_mut() {
+                    if r == room {
+                        h.session.announce(&mut link.sync, pages, now);
+                    }
                 }
-            }
+            });
         }
         self.flush_room(room);
     }
