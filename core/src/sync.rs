@@ -470,16 +470,14 @@ impl SyncSession {
     }
 
     /// Pushes pages the peer does not hold yet (new local pages, or pages another session
-    /// accepted) and may be served; for pages it already holds (such as those it sent), sends
-    /// our heads instead, which acknowledges them. Dropped if the outbox is full: the peer's
-    /// next heads exchange repairs it.
+    /// accepted) and may be served. Dropped if the outbox is full: the peer's next heads
+    /// exchange repairs it.
     pub fn announce(&mut self, replica: &Replica, pages: &[VerifiedPage], now: u64) {
         if self.is_closed() {
             return;
         }
         self.refresh_right(replica, now);
         let mut fresh: Vec<Page> = Vec::new();
-        let mut echoed = false;
         for page in pages {
             if page.seq() >= replica.served_len(self.right, &page.author()) {
                 continue;
@@ -487,16 +485,9 @@ impl SyncSession {
             let held = self.peer_heads.get(&page.author()).is_some_and(|h| {
                 h.len > page.seq() || h.frozen_at.is_some_and(|f| page.seq() >= f)
             });
-            if held {
-                echoed = true;
-            } else {
+            if !held {
                 fresh.push(page.page().clone());
             }
-        }
-        // The peer sent (or holds) some of these: tell it now that they are stored here, so
-        // their author sees them delivered at once rather than at the next heads interval.
-        if echoed {
-            self.send_heads(replica, now);
         }
         for page in &fresh {
             self.note_peer_has(page);

@@ -79,15 +79,6 @@ test('two people chat through an invite link the owner approves, and see the sam
   await expect(alice.delivery('Alice a3')).toHaveAttribute('data-delivery', 'delivered', {
     timeout: 30_000,
   });
-
-  // Bob's device acknowledges what it stores at once: Alice sees "Delivered" within 2 s of
-  // Bob's screen showing the message, not at the next heads exchange (every 15 s).
-  const prompt = 'Is this delivered right away?';
-  await alice.send(prompt);
-  await expect(bob.messageRow(prompt)).toHaveCount(1, { timeout: 30_000 });
-  await expect(alice.delivery(prompt)).toHaveAttribute('data-delivery', 'delivered', {
-    timeout: 2_000,
-  });
 });
 
 test('a third person who joins later sees the whole history, then talks with everyone', async ({
