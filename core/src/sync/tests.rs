@@ -680,3 +680,53 @@ fn a_requester_is_sent_nothing_until_admitted_then_heads_at_once() {
     );
     assert!(c_s.1.replica.state().is_member(&uid(3)));
 }
+
+#[test]
+fn a_page_not_placed_yet_is_served_to_nobody_and_handed_out_once_it_is() {
+    let (mut a, mut b) = room();
+    let setup: Vec<Page> = all_of(&a.replica);
+    b.replica.ingest_at(setup.clone(), 0);
+    let m = b
+        .replica
+        .write(&b.identity, &text("hi"), 5, [40; 24])
+        .unwrap();
+    a.replica.ingest_at(vec![m.page().clone()], 5);
+    let r = a
+        .replica
+        .write(&a.identity, &text("hello"), 6, [41; 24])
+        .unwrap();
+    assert!(
+        r.page().refs().contains(&m.page_ref()),
+        "the reply depends on b's page"
+    );
+    // A third peer gets a's reply before b's page: stored and committed, but not placed.
+    let mut x = Replica::new(a.replica.room(), &RoomSecret::from_bytes(SECRET));
+    x.ingest_at(setup, 0);
+    assert_eq!(commit_all(&mut x).len(), 2);
+    x.ingest_at(vec![r.page().clone()], 6);
+    assert!(commit_all(&mut x).is_empty(), "nothing to announce yet");
+    assert_eq!(x.committed_len(&uid(1)), 3);
+    let full = crate::membership::SyncRight::Full;
+    assert_eq!(x.served_len(full, &uid(1)), 2);
+    let head = x.heads_for(full).into_iter().find(|h| h.author == uid(1));
+    assert_eq!(head.map(|h| h.len), Some(2));
+    assert_eq!(
+        x.pages_for(full, &uid(1), 0..10, MAX_BATCH_PAGES, MAX_BATCH_BYTES)
+            .len(),
+        2
+    );
+    // b's page arrives: both are placed, and both are handed out to announce.
+    x.ingest_at(vec![m.page().clone()], 7);
+    let servable: Vec<_> = commit_all(&mut x).iter().map(|p| p.page_ref()).collect();
+    assert_eq!(servable.len(), 2);
+    assert!(servable.contains(&m.page_ref()) && servable.contains(&r.page_ref()));
+    assert_eq!(x.served_len(full, &uid(1)), 3);
+}
+
+fn all_of(replica: &Replica) -> Vec<Page> {
+    replica
+        .books()
+        .flat_map(|(_, b)| b.range(0..b.len()).to_vec())
+        .map(VerifiedPage::into_page)
+        .collect()
+}
