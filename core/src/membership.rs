@@ -273,12 +273,12 @@ impl SyncRight {
         }
     }
 
-    /// Whether a released page at fold position `key` may be served under this right
-    /// (`None`: the page is not released here, so only a peer with every right gets it).
-    pub fn covers(self, key: Option<FoldKey>) -> bool {
+    /// Whether a page placed at fold position `key` may be served under this right. (A page
+    /// not placed in the order yet is served to nobody: `Replica::served_len`.)
+    pub fn covers(self, key: FoldKey) -> bool {
         match self {
             Self::Full => true,
-            Self::UntilCut(cut) => key.is_some_and(|k| k <= cut),
+            Self::UntilCut(cut) => key <= cut,
             Self::None => false,
         }
     }

@@ -20,7 +20,7 @@
 //! membership policy lets that peer be served ([`crate::membership::SyncRight`], asked of the
 //! replica each time, so a removal written or received here takes effect on the next message):
 //! a removed member is told of and sent nothing folded after its removal, a stranger or a
-//! pending requester nothing at all. When the right changes, fresh heads go out at once, so a
+//! pending requester is told of no book and sent no page. When the right changes, fresh heads go out at once, so a
 //! requester admitted here starts pulling without waiting for the next heads interval.
 
 mod message;
@@ -196,16 +196,6 @@ impl SyncSession {
             self.right = right;
             self.send_heads(replica, now);
         }
-    }
-
-    /// The peer this session syncs with.
-    pub fn peer(&self) -> UserId {
-        self.peer
-    }
-
-    /// What the peer may be served, as of the last message or timer.
-    pub fn right(&self) -> SyncRight {
-        self.right
     }
 
     fn send_heads(&mut self, replica: &Replica, now: u64) {
@@ -478,8 +468,19 @@ impl SyncSession {
         }
         self.refresh_right(replica, now);
         let mut fresh: Vec<Page> = Vec::new();
+        // Pages come book by book: look up each book's bound once.
+        let mut bound: Option<(UserId, u64)> = None;
         for page in pages {
-            if page.seq() >= replica.served_len(self.right, &page.author()) {
+            let author = page.author();
+            let served = match bound {
+                Some((a, len)) if a == author => len,
+                _ => {
+                    let len = replica.served_len(self.right, &author);
+                    bound = Some((author, len));
+                    len
+                }
+            };
+            if page.seq() >= served {
                 continue;
             }
             let held = self.peer_heads.get(&page.author()).is_some_and(|h| {

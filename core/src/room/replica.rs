@@ -488,8 +488,8 @@ impl Replica {
     }
 
     /// The heads a peer with `right` is told: each book it may be served, up to
-    /// [`Replica::served_len`] (a proof only when it lies below that, since it carries pages
-    /// at its seq).
+    /// [`Replica::served_len`]; a fork's proof only to a member (its pages lie at or past the
+    /// book's held length, beyond what a former member may be served).
     pub fn heads_for(&self, right: SyncRight) -> Vec<BookHead> {
         self.books
             .iter()
@@ -507,8 +507,8 @@ impl Replica {
                         .map(|page| page.hash()),
                     frozen_at: book
                         .equivocation()
-                        .map(Equivocation::seq)
-                        .filter(|seq| right == SyncRight::Full || *seq < len),
+                        .filter(|_| right == SyncRight::Full)
+                        .map(Equivocation::seq),
                 })
             })
             .collect()
@@ -649,11 +649,9 @@ impl Replica {
                     return 0;
                 };
                 let served = |seq: u64| {
-                    let key = book
-                        .get(seq)
+                    book.get(seq)
                         .and_then(|page| self.causal.key_of(&page.page_ref()))
-                        .map(|key| FoldKey::of(&key));
-                    key.is_some() && right.covers(key)
+                        .is_some_and(|key| right.covers(FoldKey::of(&key)))
                 };
                 let (mut low, mut high) = (0, committed);
                 while low < high {

@@ -157,6 +157,16 @@ fn user_of(peer: &PeerId) -> Option<UserId> {
     Some(UserId::from_bytes(key.to_bytes()))
 }
 
+/// A new sync session for `room` with `peer` (served what its user may have), if the room is
+/// held and the peer is a user.
+fn sync_with(rooms: Rooms, peer: &PeerId, room: &str) -> Option<SyncSession> {
+    let user = user_of(peer)?;
+    rooms.held.with_value(|held| {
+        held.get(room)
+            .map(|h| h.session.sync_session(user, now_ms()))
+    })
+}
+
 fn now() -> f64 {
     js_sys::Date::now()
 }
@@ -505,13 +515,7 @@ impl Net {
             net.state.borrow_mut().opening.remove(&key);
             match opened {
                 Ok(stream) => {
-                    let sync = user_of(&key.0).and_then(|user| {
-                        rooms.held.with_value(|held| {
-                            held.get(&key.1)
-                                .map(|h| h.session.sync_session(user, now_ms()))
-                        })
-                    });
-                    if let Some(sync) = sync {
+                    if let Some(sync) = sync_with(rooms, &key.0, &key.1) {
                         net.add_link(rooms, (key.0, key.1, true), stream, sync, None);
                     }
                 }
@@ -571,11 +575,7 @@ impl Net {
             // Not a room of ours: say nothing about it (dropping closes the stream).
             return;
         }
-        let Some(sync) = user_of(&peer).and_then(|user| {
-            rooms
-                .held
-                .with_value(|h| h.get(&room).map(|h| h.session.sync_session(user, now_ms())))
-        }) else {
+        let Some(sync) = sync_with(rooms, &peer, &room) else {
             return;
         };
         self.add_link(rooms, (peer, room, false), stream, sync, Some(first));
