@@ -48,6 +48,28 @@ const STRANGERS: usize = MAX_PENDING_REQUESTS + 8;
 /// The lurker's index on the wire (the honest peers are `0..HONEST`).
 const LURKER: usize = HONEST;
 
+/// What a node's driver does after any input: commit everything held, then push what became
+/// servable on every session.
+fn commit_and_announce(
+    replica: &mut Replica,
+    sessions: &mut BTreeMap<usize, SyncSession>,
+    now: u64,
+) {
+    let servable = super::commit_everything(replica);
+    for session in sessions.values_mut() {
+        session.announce(replica, &servable, now);
+    }
+}
+
+/// A node's timers: the replica's (held-back pages), then each session's.
+fn timers(replica: &mut Replica, sessions: &mut BTreeMap<usize, SyncSession>, now: u64) {
+    replica.handle_timeout(now);
+    commit_and_announce(replica, sessions, now);
+    for session in sessions.values_mut() {
+        session.handle_timeout(replica, now);
+    }
+}
+
 struct Honest {
     identity: Identity,
     replica: Replica,
@@ -250,10 +272,7 @@ impl RemovalSim {
                 return;
             };
             let _accepted = session.handle_bytes(&packet.bytes, &mut self.lurker, now);
-            let committed = super::commit_everything(&mut self.lurker);
-            for session in self.lurker_sessions.values_mut() {
-                session.announce(&self.lurker, &committed, now);
-            }
+            commit_and_announce(&mut self.lurker, &mut self.lurker_sessions, now);
             self.flush(LURKER);
             return;
         }
@@ -264,10 +283,7 @@ impl RemovalSim {
         };
         let Some(session) = session else { return };
         let _accepted = session.handle_bytes(&packet.bytes, &mut node.replica, now);
-        let committed = super::commit_everything(&mut node.replica);
-        for session in node.sessions.values_mut() {
-            session.announce(&node.replica, &committed, now);
-        }
+        commit_and_announce(&mut node.replica, &mut node.sessions, now);
         self.flush(packet.to);
     }
 
@@ -293,10 +309,7 @@ impl RemovalSim {
         if knew {
             self.after_removal.push(page.page_ref());
         }
-        let committed = super::commit_everything(&mut node.replica);
-        for session in node.sessions.values_mut() {
-            session.announce(&node.replica, &committed, now);
-        }
+        commit_and_announce(&mut node.replica, &mut node.sessions, now);
         self.flush(i);
     }
 
@@ -333,10 +346,7 @@ impl RemovalSim {
         if wrote {
             let now = self.now;
             let node = &mut self.honest[i];
-            let committed = super::commit_everything(&mut node.replica);
-            for session in node.sessions.values_mut() {
-                session.announce(&node.replica, &committed, now);
-            }
+            commit_and_announce(&mut node.replica, &mut node.sessions, now);
             self.flush(i);
         }
     }
@@ -396,22 +406,12 @@ impl RemovalSim {
                 self.stranger_flood();
             }
         }
-        self.lurker.handle_timeout(now);
-        let committed = super::commit_everything(&mut self.lurker);
-        for session in self.lurker_sessions.values_mut() {
-            session.announce(&self.lurker, &committed, now);
-            session.handle_timeout(&self.lurker, now);
-        }
+        timers(&mut self.lurker, &mut self.lurker_sessions, now);
         self.flush(LURKER);
         for i in 0..HONEST {
             self.do_duties(i, false);
             let node = &mut self.honest[i];
-            node.replica.handle_timeout(now);
-            let committed = super::commit_everything(&mut node.replica);
-            for session in node.sessions.values_mut() {
-                session.announce(&node.replica, &committed, now);
-                session.handle_timeout(&node.replica, now);
-            }
+            timers(&mut node.replica, &mut node.sessions, now);
             self.flush(i);
         }
     }
