@@ -321,6 +321,16 @@ pub enum StoreRefusal {
         /// The requester.
         author: UserId,
     },
+    /// A page at seq 0 of the room creator's book that is not the room's root
+    /// ([`crate::room::is_room_root`]): the creator's device wrote without holding its own
+    /// book (a restored backup, cleared site data). It never counts, and it is no fork.
+    #[error("{author:?} created this room; page {page:?} is not the room's first page")]
+    NotRoot {
+        /// The room's creator.
+        author: UserId,
+        /// The refused page.
+        page: PageRef,
+    },
     /// [`MAX_HELD_PAGES`] pages stamped in the future are already held back.
     #[error("{MAX_HELD_PAGES} future-dated pages are already held back")]
     HoldFull {

@@ -12,7 +12,9 @@
 //!
 //! - **Create** must come first. A group room's id is [`group_room_id`]`(creator, nonce of the
 //!   create page)`, so only the author of that one page can create the room: a member cannot
-//!   later forge an earlier "create" to make itself owner. A 1:1 room's id is
+//!   later forge an earlier "create" to make itself owner. The same commitment makes that page
+//!   the room's **root** ([`is_room_root`]): no other page at seq 0 of the creator's book can
+//!   ever stand in for it, so a fork there never takes the room's creation with it. A 1:1 room's id is
 //!   [`direct_room_id`]`(a, b)`: either side can open (create) it, both are owners from the
 //!   start, and a second create by the other side is accepted as a no-op.
 //! - **JoinRequest** may be written by anyone not yet a member (it is the only page a non-member
@@ -62,6 +64,18 @@ pub fn group_room_id(creator: &UserId, create_nonce: &[u8; NONCE_LEN]) -> RoomId
     hasher.update(creator.as_bytes());
     hasher.update(create_nonce);
     RoomId(*hasher.finalize().as_bytes())
+}
+
+/// Whether `page` is the root of `room`: seq 0 of a group room's creator, sealed under the
+/// nonce the room id commits to ([`group_room_id`]). Checked on the plaintext header alone, so
+/// any peer can tell without the room key. A different page at seq 0 of the creator's book
+/// (the creator's restored backup writing a join request, say) is never a fork of the room's
+/// root: it is refused wherever the root is known, and the root replaces it wherever it
+/// arrives later ([`Replica`] docs). 1:1 rooms have no root: their id commits to no page.
+pub fn is_room_root(room: &RoomId, page: &crate::page::Page) -> bool {
+    page.seq() == 0
+        && page.book().room == *room
+        && group_room_id(&page.author(), &page.content().nonce) == *room
 }
 
 /// The id of the 1:1 room between `a` and `b`; symmetric, so either side derives the same id.

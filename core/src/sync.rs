@@ -136,6 +136,8 @@ pub struct SyncSession {
     right: SyncRight,
     state: SessionState,
     peer_heads: BTreeMap<UserId, BookHead>,
+    /// Whether the peer has sent its heads at least once.
+    heard_heads: bool,
     outstanding: Option<Outstanding>,
     retries: u32,
     refetch: Vec<WantRange>,
@@ -154,6 +156,7 @@ impl SyncSession {
             right: replica.may_sync(&peer),
             state: SessionState::Greeting,
             peer_heads: BTreeMap::new(),
+            heard_heads: false,
             outstanding: None,
             retries: 0,
             refetch: Vec::new(),
@@ -163,6 +166,11 @@ impl SyncSession {
         };
         session.send_heads(replica, now);
         session
+    }
+
+    /// The peer this session syncs with.
+    pub fn peer(&self) -> UserId {
+        self.peer
     }
 
     /// Where the session stands.
@@ -211,6 +219,12 @@ impl SyncSession {
     /// The book heads the peer last reported (what its device holds), for delivery ticks.
     pub fn peer_heads(&self) -> impl Iterator<Item = &BookHead> + '_ {
         self.peer_heads.values()
+    }
+
+    /// Whether the peer has told us its heads at least once: until then, a book missing from
+    /// [`Self::peer_heads`] says nothing about whether the peer holds it.
+    pub fn heard_heads(&self) -> bool {
+        self.heard_heads
     }
 
     /// The next message to send, if any.
@@ -285,6 +299,7 @@ impl SyncSession {
         match message {
             SyncMessage::Heads { heads, .. } => {
                 self.peer_heads = heads.into_iter().map(|h| (h.author, h)).collect();
+                self.heard_heads = true;
                 self.exhausted.clear();
                 if self.state == SessionState::Greeting {
                     self.state = SessionState::CatchingUp;

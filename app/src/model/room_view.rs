@@ -84,6 +84,9 @@ pub struct RoomDetails {
     pub i_am_member: bool,
     /// The local user asked to join and is waiting for an owner.
     pub waiting_for_approval: bool,
+    /// The local user opened an invite and nothing is written yet: what the device waits for
+    /// (a member's word, or the user's own earlier pages), in words.
+    pub joining: Option<String>,
     /// The room was deleted by an owner: readable, not writable.
     pub deleted: bool,
     /// Members, owners first, then by name.

@@ -3,8 +3,10 @@
 //! read, and the names to show.
 //!
 //! # Calling contract (the browser driver)
-//! 1. Build with [`RoomSession::create`] (new room), [`RoomSession::join`] or
-//!    [`RoomSession::restore`] (from storage).
+//! 1. Build with [`RoomSession::create`] (new room), [`RoomSession::joining`] (an invite
+//!    opened: nothing is written until [`RoomSession::request_due`] or
+//!    [`RoomSession::settle_join`] says so, see the `joining` module) or [`RoomSession::restore`] (from
+//!    storage).
 //! 2. [`RoomSession::send_text`] (and every other local write) returns an [`Outgoing`]: store it
 //!    with `Storage::write_pages` in one batch, then call [`RoomSession::mark_stored`]. Only then
 //!    does the message show "saved on this device", and only then may peers see it.
@@ -23,7 +25,9 @@ use std::collections::BTreeMap;
 use quire_core::crypto::{CryptoError, RoomSecret, direct_room_secret};
 use quire_core::identity::{Identity, UserId};
 use quire_core::membership::KeyDuty;
-use quire_core::page::{Body, ControlOp, MessageBody, NONCE_LEN, Page, PageKind, Profile, RoomId};
+use quire_core::page::{
+    Body, ControlOp, MessageBody, NONCE_LEN, Page, PageHash, PageKind, Profile, RoomId,
+};
 use quire_core::plan::{PresencePlan, presence_plan};
 #[cfg(test)]
 use quire_core::room::KeyWait;
@@ -36,9 +40,11 @@ use super::delivery::PeerHeads;
 use super::ids::{book_key, room_key, user_key};
 use super::unread::ReadMarker;
 
+mod joining;
 mod roster;
 
 use crate::storage::{BookCut, BookRecord, PageRecord, PeerHeadsRecord, ProofRecord};
+pub use joining::{JoinStatus, PendingJoin};
 pub use roster::INSPECTOR_PAGES_PER_BOOK;
 
 /// A page the session wrote or accepted, ready for `PageBatch::push`.
@@ -62,6 +68,10 @@ pub enum SendError {
     NotAllowed(#[from] WriteError),
     #[error("that person's id is not a valid key, so no private chat can be opened")]
     BadPeer,
+    #[error("your earlier pages in this room are still on their way from its members")]
+    Joining,
+    #[error("there is no join request waiting to be written")]
+    NoPendingJoin,
 }
 
 /// One room, for the messenger.
@@ -78,11 +88,22 @@ pub struct RoomSession {
     /// go. A later cut of the same book merges into its entry, so the queue holds at most one
     /// entry per book core holds.
     cuts: BTreeMap<UserId, u64>,
-    /// Each book's length and proof as last seen, so a book that got shorter or a new (or
-    /// lower) proof is noticed whichever call caused it.
-    seen: BTreeMap<UserId, (u64, Option<Equivocation>)>,
+    /// Each book as last seen, so a book that got shorter, began anew, or has a new (or lower)
+    /// proof is noticed whichever call caused it.
+    seen: BTreeMap<UserId, SeenBook>,
     /// How many times a cut was queued, so a driver can tell whether a call queued one.
     cuts_queued: u64,
+    /// A join request not written yet (the `joining` module): nothing is written while it waits.
+    join: Option<PendingJoin>,
+}
+
+/// A book as [`RoomSession`] last saw it.
+#[derive(Debug, Clone, Default)]
+struct SeenBook {
+    len: u64,
+    /// Hash of its first page.
+    first: Option<PageHash>,
+    proof: Option<Equivocation>,
 }
 
 impl RoomSession {
@@ -154,9 +175,16 @@ impl RoomSession {
         books: Vec<StoredBook>,
         read: ReadMarker,
     ) -> Result<Self, Box<ValidationError>> {
-        let seen: BTreeMap<UserId, (u64, Option<Equivocation>)> = books
+        let seen: BTreeMap<UserId, SeenBook> = books
             .iter()
-            .map(|(author, pages, proof)| (*author, (pages.len() as u64, proof.clone())))
+            .map(|(author, pages, proof)| {
+                let seen = SeenBook {
+                    len: pages.len() as u64,
+                    first: pages.first().map(Page::hash),
+                    proof: proof.clone(),
+                };
+                (*author, seen)
+            })
             .collect();
         // Stored pages were verified before they were stored.
         let books = books.into_iter().map(|(author, pages, proof)| {
@@ -181,6 +209,7 @@ impl RoomSession {
             cuts: BTreeMap::new(),
             seen,
             cuts_queued: 0,
+            join: None,
         };
         session.note_cuts();
         Ok(session)
@@ -196,6 +225,7 @@ impl RoomSession {
             cuts: BTreeMap::new(),
             seen: BTreeMap::new(),
             cuts_queued: 0,
+            join: None,
         }
     }
 
@@ -246,6 +276,9 @@ impl RoomSession {
         now_ms: u64,
         nonce: [u8; NONCE_LEN],
     ) -> Result<Outgoing, SendError> {
+        if self.join.is_some() {
+            return Err(SendError::Joining);
+        }
         let before = self.book_record(&self.me);
         let page = self.replica.write(identity, body, now_ms, nonce)?;
         // The user's own removal of a member may cut that member's book back.
@@ -257,6 +290,9 @@ impl RoomSession {
     /// re-key after a removal or a leave, grants to new members) as soon as it sees it; any
     /// other member re-keys only when it is about to write (`writing`) and cannot otherwise.
     pub fn owes_keys(&self, writing: bool) -> bool {
+        if self.join.is_some() {
+            return false;
+        }
         match self.replica.key_duty() {
             None => false,
             Some(_) if self.replica.state().is_owner(&self.me) => true,
@@ -370,6 +406,7 @@ impl RoomSession {
     pub fn sync_bytes(&mut self, sync: &mut SyncSession, bytes: &[u8], now: u64) -> Accepted {
         let accepted = sync.handle_bytes(bytes, &mut self.replica, now);
         self.note_cuts();
+        self.note_join_heads(sync, sync.peer());
         accepted
     }
 
@@ -379,19 +416,26 @@ impl RoomSession {
         let mut queued = false;
         for (author, book) in self.replica.books() {
             let len = book.len();
+            let first = book.get(0).map(|p| p.hash());
             let proof = book.equivocation();
-            let (seen_len, seen_proof) = self.seen.entry(*author).or_insert((0, None));
+            let seen = self.seen.entry(*author).or_default();
             let mut from = None;
-            if len < *seen_len {
+            if len < seen.len {
                 from = Some(len);
             }
+            // The room's root replaced another first page (core's root rule): everything
+            // stored of the book was of the other branch.
+            if seen.first.is_some() && first.is_some() && seen.first != first {
+                from = Some(0);
+            }
             if let Some(proof) = proof
-                && seen_proof.as_ref() != Some(proof)
+                && seen.proof.as_ref() != Some(proof)
             {
                 from = Some(from.unwrap_or(len).min(proof.seq()));
-                *seen_proof = Some(proof.clone());
+                seen.proof = Some(proof.clone());
             }
-            *seen_len = len;
+            seen.len = len;
+            seen.first = first.or(seen.first);
             if let Some(from) = from {
                 let cut = self.cuts.entry(*author).or_insert(from);
                 *cut = (*cut).min(from);
@@ -967,6 +1011,41 @@ mod tests {
             [2],
             "the page past the fork is deleted from storage"
         );
+    }
+
+    #[test]
+    fn a_restored_creators_request_is_deleted_when_the_root_replaces_it() {
+        let (ada, _, secret, room, history) = club_with_bo();
+        // Ada's backup in a fresh browser: the join flow writes a request at seq 0.
+        let mut fresh = RoomSession::join(&ada, room.room(), &secret);
+        let request = fresh
+            .control(
+                &ada,
+                ControlOp::JoinRequest {
+                    display_name: "Ada".into(),
+                    invite: None,
+                },
+                2_000,
+                [8; 24],
+            )
+            .unwrap();
+        fresh.mark_stored(ada.user_id(), 1);
+        fresh.receive(pages(&history), TEST_NOW_MS);
+        let book = fresh.replica().book(&ada.user_id()).unwrap();
+        assert_eq!(book.len(), 3, "her own book, from the room's root on");
+        assert_ne!(book.get(0).unwrap().hash().0.to_vec(), request.head);
+        assert!(fresh.replica().proof(&ada.user_id()).is_none());
+        // Storage still holds the request at seq 0: the whole stored book goes before the
+        // root is stored in its place (storage adds pages and would refuse a second seq 0).
+        let cuts = fresh.pending_cuts();
+        assert_eq!(
+            cuts.iter()
+                .map(|c| (c.book.author.clone(), c.book.length, c.proof.is_some()))
+                .collect::<Vec<_>>(),
+            [(user_key(&ada.user_id()), 0, false)]
+        );
+        let unstored: Vec<u64> = fresh.unstored().iter().map(|o| o.page.seq).collect();
+        assert_eq!(unstored, [0, 1, 2]);
     }
 
     #[test]

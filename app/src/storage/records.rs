@@ -53,7 +53,9 @@ pub struct RoomRecord {
     /// Read markers: (author's user key, number of that author's pages read).
     #[serde(default)]
     pub read: Vec<(String, u64)>,
-    /// Encoded invite this device used to join, kept until the join is confirmed.
+    /// The invite id (16 bytes) of a join request not written yet: set while this device waits
+    /// to hear from a member whether the user is in the room already, empty once the request is
+    /// written or the user's own book arrived.
     #[serde(default, with = "serde_bytes")]
     pub pending_invite: Vec<u8>,
     /// Join requests an owner on this device declined (user keys): hidden from the list. Core

@@ -15,7 +15,8 @@ const STICK_TO_BOTTOM_PX: i32 = 48;
 /// never re-creates the composer and never loses what the user is typing.
 ///
 /// `waiting` (asked to join, not let in yet) shows `waiting-approval` and disables the
-/// composer. `paused` (storage cannot keep new messages) pauses sending with that reason,
+/// composer; `joining` (an invite opened, nothing written yet) shows what the device waits for
+/// as `join-pending` and disables it too. `paused` (storage cannot keep new messages) pauses sending with that reason,
 /// keeping the draft. `my_name` is the author shown on the user's own messages. `toolbar` goes into the room header (room actions); `children` between the header
 /// and the messages (panels such as the invite link).
 #[component]
@@ -23,12 +24,15 @@ pub fn ChatView(
     #[prop(into)] pane: Signal<RoomPane>,
     on_send: Callback<String, Result<(), String>>,
     #[prop(optional, into)] waiting: MaybeProp<bool>,
+    #[prop(optional, into)] joining: MaybeProp<String>,
     #[prop(optional, into)] toolbar: Option<ViewFn>,
     #[prop(optional)] children: Option<ChildrenFn>,
     #[prop(optional, into)] my_name: MaybeProp<String>,
     #[prop(optional, into)] paused: MaybeProp<String>,
 ) -> impl IntoView {
-    let waiting = Memo::new(move |_| waiting.get().unwrap_or(false));
+    let approval = Memo::new(move |_| waiting.get().unwrap_or(false));
+    let joining = Memo::new(move |_| joining.get());
+    let waiting = Memo::new(move |_| approval.get() || joining.with(Option::is_some));
     let my_name = Memo::new(move |_| my_name.get());
     let is_open = Memo::new(move |_| pane.with(|p| matches!(p, RoomPane::Open { .. })));
     let name = Memo::new(move |_| {
@@ -93,7 +97,12 @@ pub fn ChatView(
                     {move || toolbar.with_value(|t| t.as_ref().map(ViewFn::run))}
                 </header>
                 {move || children.with_value(|c| c.as_ref().map(|c| c()))}
-                <Show when=move || waiting.get()>
+                <Show when=move || joining.with(Option::is_some)>
+                    <p class="notice waiting" aria-live="polite" data-testid="join-pending">
+                        {move || joining.get()}
+                    </p>
+                </Show>
+                <Show when=move || approval.get()>
                     <p class="notice waiting" aria-live="polite" data-testid="waiting-approval">
                         "Waiting for an owner to let you in. You will see the room's history as soon as they do."
                     </p>
@@ -114,7 +123,9 @@ pub fn ChatView(
                     on_send=on_send
                     paused=paused
                     disabled=Signal::derive(move || read_only.get() || waiting.get())
-                    disabled_reason=Signal::derive(move || Some(if waiting.get() {
+                    disabled_reason=Signal::derive(move || Some(if joining.with(Option::is_some) {
+                        "You can write once the room's members have answered"
+                    } else if approval.get() {
                         "You can write once an owner lets you in"
                     } else {
                         "This room is read-only"

@@ -29,6 +29,8 @@ pub fn RoomScreen() -> impl IntoView {
     let waiting = Signal::derive(move || {
         details.with(|d| d.as_ref().is_some_and(|d| d.waiting_for_approval))
     });
+    let joining =
+        Signal::derive(move || details.with(|d| d.as_ref().and_then(|d| d.joining.clone())));
     let is_open = Memo::new(move |_| rooms.pane.with(|p| matches!(p, RoomPane::Open { .. })));
     let room_name =
         move || details.with(|d| d.as_ref().map(|d| d.name.clone()).unwrap_or_default());
@@ -109,8 +111,8 @@ pub fn RoomScreen() -> impl IntoView {
 
     view! {
         <div class="room-screen" class:members-open=move || panels.members.get() && is_open.get()>
-            <ChatView pane=rooms.pane on_send=on_send waiting=waiting toolbar=toolbar
-                my_name=my_name paused=paused>
+            <ChatView pane=rooms.pane on_send=on_send waiting=waiting joining=joining
+                toolbar=toolbar my_name=my_name paused=paused>
                 <Show when=move || panels.renaming.get() && rights.get().rename>
                     <RenameForm current=room_name() on_rename=on_rename on_close=close_rename />
                 </Show>

@@ -237,7 +237,15 @@ impl Rooms {
             Ok(loaded) => loaded,
             Err(e) => return self.pane.set(RoomPane::Failed(e)),
         };
-        self.held.set_value(loaded.held);
+        let mut held = loaded.held;
+        // A join that was still waiting when the tab closed waits again (`session::joining`).
+        for h in held.values_mut() {
+            if let Ok(invite) = <[u8; 16]>::try_from(h.record.pending_invite.as_slice()) {
+                h.session
+                    .resume_join(self.my_name(), Some(InviteId(invite)));
+            }
+        }
+        self.held.set_value(held);
         for skipped in &loaded.skipped {
             self.report(format!("Loading: {skipped}"), false);
         }
@@ -445,6 +453,7 @@ impl Rooms {
     /// auto-admits, and redraw.
     pub(crate) fn after_change(self) {
         self.wake_persister();
+        self.settle_joins();
         self.auto_admit();
         self.settle_owed_keys();
         self.schedule_refresh();
@@ -861,19 +870,17 @@ impl Rooms {
             self.selected.set(Some(id));
             return Ok(());
         }
-        let mut session = RoomSession::join(&me, invite.room, &invite.secret);
-        session
-            .control(
-                &me,
-                ControlOp::JoinRequest {
-                    display_name: self.my_name(),
-                    invite: Some(invite.id),
-                },
-                now_ms(),
-                nonce()?,
-            )
-            .map_err(|e| e.to_string())?;
-        let record = new_record(&id, &invite.secret, invite.room_name.clone());
+        // The request waits until a member says whether this user is in the room already
+        // (`session::joining`): written at once, it could fork the user's own book.
+        let session = RoomSession::joining(
+            &me,
+            invite.room,
+            &invite.secret,
+            self.my_name(),
+            Some(invite.id),
+        );
+        let mut record = new_record(&id, &invite.secret, invite.room_name.clone());
+        record.pending_invite = invite.id.0.to_vec();
         self.adopt(id.clone(), session, record);
         #[cfg(target_arch = "wasm32")]
         if let Some(net) = self.net.get_value() {
@@ -1027,6 +1034,52 @@ impl Rooms {
         });
         self.after_change();
         true
+    }
+
+    /// Pending joins (`session::joining`): a request that became due is written, and a join
+    /// whose user's own book arrived ends; either way the stored pending invite is forgotten.
+    fn settle_joins(self) {
+        let Some(me) = self.me() else {
+            return;
+        };
+        // Written later, when storage can keep them again (the next change calls this).
+        if self.may_write().is_err() {
+            return;
+        }
+        let Ok(nonce) = nonce() else { return };
+        let settled: Vec<(RoomRecord, Option<String>)> = self
+            .held
+            .try_update_value(|held| {
+                let mut settled = Vec::new();
+                for h in held.values_mut() {
+                    let failed = if h.session.request_due() {
+                        match h.session.write_join_request(&me, now_ms(), nonce) {
+                            Ok(_) => None,
+                            Err(why) => Some(why.to_string()),
+                        }
+                    } else if h.session.settle_join() {
+                        None
+                    } else {
+                        continue;
+                    };
+                    if failed.is_none() {
+                        h.record.pending_invite.clear();
+                    }
+                    settled.push((h.record.clone(), failed));
+                }
+                settled
+            })
+            .unwrap_or_default();
+        for (record, failed) in settled {
+            match failed {
+                Some(why) => self.report(format!("Could not ask to join: {why}"), true),
+                None => {
+                    self.save_record(record);
+                    self.wake_persister();
+                    self.schedule_refresh();
+                }
+            }
+        }
     }
 
     /// Join requests this device promised to admit (auto-admit invites) get their admit page,

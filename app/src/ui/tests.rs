@@ -328,6 +328,7 @@ fn book_club(i_own: bool) -> RoomDetails {
         i_own,
         i_am_member: true,
         waiting_for_approval: false,
+        joining: None,
         deleted: false,
         members: vec![
             member("aa", "Ada", true, true, Presence::You),
@@ -633,6 +634,42 @@ async fn waiting_for_approval_disables_the_composer() {
     until("let in", || all(&root, "waiting-approval").is_empty()).await;
     until("composer enabled", || !input.disabled()).await;
     assert_eq!(texts(&root, "message-text"), ["welcome!"]);
+}
+
+#[wasm_bindgen_test]
+async fn a_join_that_waits_for_its_own_book_says_why_and_keeps_the_composer_off() {
+    let root = container();
+    // A member's screen: the room is known, but her own earlier pages are still coming.
+    let pane = RwSignal::new(RoomPane::Open {
+        forks: Vec::new(),
+        name: "Book club".into(),
+        messages: vec![message("b.0", "welcome!", false, None)],
+        read_only: false,
+    });
+    let note = "Getting your earlier messages from Bo… You can write once they are here.";
+    let joining = RwSignal::new(Some(note.to_owned()));
+    let on_send = Callback::new(move |_: String| Ok(()));
+    let _mounted = mount_to(root.clone(), move || {
+        view! { <ChatView pane=pane on_send=on_send joining=joining /> }
+    });
+    let root: Element = root.into();
+    until("the joining note", || {
+        texts(&root, "join-pending") == [note]
+    })
+    .await;
+    assert!(
+        all(&root, "waiting-approval").is_empty(),
+        "no owner is asked"
+    );
+    let input: HtmlTextAreaElement = all(&root, "composer-input").remove(0).unchecked_into();
+    assert!(
+        input.disabled(),
+        "nothing is written before her book is back"
+    );
+
+    joining.set(None);
+    until("the note goes", || all(&root, "join-pending").is_empty()).await;
+    until("composer enabled", || !input.disabled()).await;
 }
 
 #[wasm_bindgen_test]

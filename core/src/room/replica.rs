@@ -34,6 +34,13 @@
 //! compared ([`crate::book`]); references into a frozen book at or beyond the cut are treated
 //! as satisfied, and the display order is rebuilt from the remaining pages so that it stays a
 //! function of the page set on every peer.
+//!
+//! The room's root ([`is_room_root`]: seq 0 of a group room's creator, the page its id commits
+//! to) is never part of a fork: another page at that seq (the creator's restored backup writing
+//! a join request) is refused where the root is held ([`StoreRefusal::NotRoot`]), and the root
+//! replaces it, with everything chained on it, where it was held first
+//! ([`DisplayChanges::dropped`] names the book from seq 0). A proof of such a pair, stored by an
+//! earlier version, is dropped on [`Replica::restore`] and the book starts again from the root.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,10 +58,40 @@ use crate::page::{
     RoomId,
 };
 use crate::page::{ControlOp, PageHash};
-use crate::room::{ControlEntry, RoomError, RoomLog, RoomState};
+use crate::room::{ControlEntry, RoomError, RoomLog, RoomState, is_room_root};
 use crate::validate::{
     Equivocation, ValidationError, VerifiedPage, check_equivocation, open, verify_signatures,
 };
+
+/// A book as stored, with a proof of a fork at seq 0 between the room's root and another page
+/// (what earlier versions stored, cutting the room's creation away): no such proof counts
+/// under the root rule, so it is dropped, and the book starts again from the root, taken from
+/// the proof when the stored pages no longer begin with it. Returns the pages, the proof that
+/// stands, and whether the root came from the proof (and so is not stored as a page).
+fn without_root_fork(
+    room: &RoomId,
+    pages: Vec<VerifiedPage>,
+    proof: Option<Equivocation>,
+) -> (Vec<VerifiedPage>, Option<Equivocation>, bool) {
+    let Some(fork) = proof.as_ref().filter(|p| p.seq() == 0) else {
+        return (pages, proof, false);
+    };
+    let (a, b) = fork.pages();
+    let root = match (is_room_root(room, a), is_room_root(room, b)) {
+        (true, false) => a,
+        (false, true) => b,
+        _ => return (pages, proof, false),
+    };
+    if pages.first().is_some_and(|p| p.hash() == root.hash()) {
+        return (pages, None, false);
+    }
+    // The proof's pages were verified when it was (it is only ever built from two).
+    (
+        vec![VerifiedPage::assume_verified(root.clone())],
+        None,
+        true,
+    )
+}
 
 /// Display position of a page in a room.
 pub type Position = DisplayKey<PageRef>;
@@ -216,8 +253,11 @@ impl Replica {
     ) -> Result<Self, ValidationError> {
         let mut replica = Self::new(room, secret);
         for (author, pages, proof) in books {
+            let (pages, proof, from_proof) = without_root_fork(&room, pages, proof);
             let book = Book::restore(BookId { room, author }, pages, proof)?;
-            replica.committed.insert(author, book.len());
+            // A root taken back from a proof is not stored as a page yet: the driver stores it.
+            let committed = if from_proof { 0 } else { book.len() };
+            replica.committed.insert(author, committed);
             replica.books.insert(author, book);
         }
         replica.reindex();
@@ -878,6 +918,11 @@ impl Replica {
             let Ok(proof) = check_equivocation(other, page) else {
                 continue;
             };
+            // The room's root and another seq-0 page are no fork: the root rule settles them
+            // page by page.
+            if is_room_root(&self.room, other) != is_room_root(&self.room, page) {
+                continue;
+            }
             if may_store(self.standing(&author), author, page.seq(), false).is_err() {
                 continue;
             }
@@ -1042,6 +1087,9 @@ impl Replica {
     ) {
         let author = page.author();
         let seq = page.seq();
+        if seq == 0 && !self.settle_root(&page, out) {
+            return;
+        }
         if let Err(refusal) = self.admissible(&page) {
             // Possibly admitted by a page we have not folded yet: asked again later.
             out.refused.push((page.page_ref(), refusal));
@@ -1091,6 +1139,36 @@ impl Replica {
         }
     }
 
+    /// The root rule at seq 0 ([`is_room_root`]): where the room's root is held, another page
+    /// at seq 0 of its author's book is refused (returns false); where another page is held
+    /// there, the root replaces it, and with it everything chained on it and any proof naming
+    /// it. Either way nobody sees a fork of the root, whichever page arrived first.
+    fn settle_root(&mut self, page: &VerifiedPage, out: &mut Ingested) -> bool {
+        let author = page.author();
+        let Some(held) = self.books.get(&author).and_then(|b| b.get(0)) else {
+            return true;
+        };
+        if held.hash() == page.hash() {
+            return true;
+        }
+        let held_root = is_room_root(&self.room, held);
+        let new_root = is_room_root(&self.room, page);
+        if held_root && !new_root {
+            let r = page.page_ref();
+            out.refused
+                .push((r, StoreRefusal::NotRoot { author, page: r }));
+            return false;
+        }
+        if new_root && !held_root {
+            let room = self.room;
+            self.books
+                .insert(author, Book::new(BookId { room, author }));
+            self.changes.dropped.push((author, 0));
+            self.reindex();
+        }
+        true
+    }
+
     /// Feeds a stored page to the causal buffer and, when released, to the room fold.
     fn index(&mut self, r: PageRef) {
         let Some(page) = self.page(&r) else { return };
@@ -1137,7 +1215,14 @@ impl Replica {
                 .is_some_and(|proof| r.seq >= proof.seq());
             // Pages of a former member beyond what may be stored are gone everywhere too.
             let past_cut = self.cut_limits.get(&r.author).is_some_and(|l| r.seq >= *l);
-            if !frozen && !past_cut {
+            // A seq-0 page of the creator's book other than the root never counts anywhere.
+            let not_root = r.seq == 0
+                && self
+                    .books
+                    .get(&r.author)
+                    .and_then(|b| b.get(0))
+                    .is_some_and(|held| held.hash() != r.hash && is_room_root(&self.room, held));
+            if !frozen && !past_cut && !not_root {
                 deps.push(*r);
             }
         }
@@ -1276,6 +1361,17 @@ impl Replica {
                     && !wanted.iter().any(|r| r.contains(&seq))
                 {
                     wanted.push(seq..head.len);
+                }
+                // The peer holds more of a book than we may store past its first page, and
+                // ours does not begin with the room's root: its first page may be the root
+                // (we are the creator's restored device and hold only a new request), which
+                // would replace ours. One page, asked before the rest can be.
+                if head.len > book.len()
+                    && self.store_limit(&head.author) <= book.len()
+                    && book.get(0).is_some_and(|p| !is_room_root(&self.room, p))
+                    && !wanted.iter().any(|r| r.start == 0)
+                {
+                    wanted.insert(0, 0..1);
                 }
                 // Walking a provisional proof down to the fork point: the peer's pages just
                 // below it, where we hold ours to compare them with (see `crate::book`).

@@ -788,3 +788,210 @@ mod replica {
         }
     }
 }
+
+/// The room's root ([`crate::room::is_room_root`]): a restored creator's new first page.
+mod root {
+    use crate::crypto::RoomSecret;
+    use crate::identity::Identity;
+    use crate::membership::StoreRefusal;
+    use crate::page::{Body, ControlOp, MessageBody, Page, Role};
+    use crate::room::{Replica, group_room_id, is_room_root};
+    use crate::validate::{Equivocation, VerifiedPage};
+
+    const SECRET: [u8; 32] = [9; 32];
+    const CREATE_NONCE: [u8; 24] = [1; 24];
+
+    fn id(n: u8) -> Identity {
+        Identity::from_secret_bytes([n; 32]).unwrap()
+    }
+
+    fn secret() -> RoomSecret {
+        RoomSecret::from_bytes(SECRET)
+    }
+
+    fn text(t: &str) -> Body {
+        Body::Message(MessageBody::Text {
+            text: t.into(),
+            reply_to: None,
+        })
+    }
+
+    fn pages(r: &Replica) -> Vec<Page> {
+        r.books()
+            .flat_map(|(_, book)| book.range(0..book.len()).to_vec())
+            .map(VerifiedPage::into_page)
+            .collect()
+    }
+
+    /// Alice creates the room and admits Bob; both write three messages. Returns Alice's
+    /// replica and Bob's.
+    fn trip(alice: &Identity, bob: &Identity) -> (Replica, Replica) {
+        let room = group_room_id(&alice.user_id(), &CREATE_NONCE);
+        let mut a = Replica::new(room, &secret()).with_member(alice);
+        let create = Body::Control(ControlOp::Create {
+            name: "Trip".into(),
+            direct: None,
+        });
+        a.write(alice, &create, 1, CREATE_NONCE).unwrap();
+        let admit = Body::Control(ControlOp::Admit {
+            member: bob.user_id(),
+            role: Role::Member,
+        });
+        a.write(alice, &admit, 2, [2; 24]).unwrap();
+        let mut b = Replica::new(room, &secret()).with_member(bob);
+        b.ingest_at(pages(&a), 10);
+        for i in 0..3u8 {
+            a.write(alice, &text("a"), 20 + u64::from(i), [20 + i; 24])
+                .unwrap();
+            b.write(bob, &text("b"), 30 + u64::from(i), [30 + i; 24])
+                .unwrap();
+        }
+        a.ingest_at(pages(&b), 40);
+        b.ingest_at(pages(&a), 40);
+        (a, b)
+    }
+
+    /// Alice's backup restored in a fresh browser: a replica that holds nothing and writes a
+    /// join request, a new page at seq 0 of her book.
+    fn restored(alice: &Identity, room: crate::page::RoomId) -> (Replica, Page) {
+        let mut fresh = Replica::new(room, &secret()).with_member(alice);
+        let request = Body::Control(ControlOp::JoinRequest {
+            display_name: "Alice".into(),
+            invite: None,
+        });
+        let page = fresh.write(alice, &request, 50, [50; 24]).unwrap();
+        (fresh, page.into_page())
+    }
+
+    fn shown(r: &Replica) -> usize {
+        r.display_order().filter(|k| r.counts(k)).count()
+    }
+
+    #[test]
+    fn only_the_page_the_room_id_commits_to_is_the_root() {
+        let (alice, bob) = (id(1), id(2));
+        let (a, _) = trip(&alice, &bob);
+        let room = a.room();
+        let book = a.book(&alice.user_id()).unwrap();
+        assert!(is_room_root(&room, book.get(0).unwrap().page()));
+        assert!(!is_room_root(&room, book.get(1).unwrap().page()));
+        let (_, request) = restored(&alice, room);
+        assert!(
+            !is_room_root(&room, &request),
+            "a fresh nonce is not the root's"
+        );
+    }
+
+    #[test]
+    fn a_restored_creators_first_page_is_refused_and_forks_nothing() {
+        let (alice, bob) = (id(1), id(2));
+        let (a, mut b) = trip(&alice, &bob);
+        let before = shown(&b);
+        assert_eq!(before, 8, "create, admit and six messages count");
+        let (_, request) = restored(&alice, a.room());
+
+        let got = b.ingest_at(vec![request.clone()], 60);
+        assert!(got.equivocations.is_empty(), "no fork of the root");
+        assert!(matches!(
+            got.refused[..],
+            [(_, StoreRefusal::NotRoot { .. })]
+        ));
+        // Both pages together (how a proof travels) are no proof either.
+        let root = a.book(&alice.user_id()).unwrap().get(0).unwrap().clone();
+        let got = b.ingest_at(vec![root.into_page(), request], 61);
+        assert!(got.equivocations.is_empty());
+        assert!(b.proof(&alice.user_id()).is_none());
+        assert_eq!(b.book(&alice.user_id()).unwrap().len(), 5);
+        assert_eq!(shown(&b), before, "Bob keeps all six messages");
+        assert!(b.state().is_member(&bob.user_id()));
+        b.write(&bob, &text("still here"), 70, [70; 24]).unwrap();
+    }
+
+    #[test]
+    fn the_root_replaces_a_restored_creators_first_page() {
+        let (alice, bob) = (id(1), id(2));
+        let (a, b) = trip(&alice, &bob);
+        let (mut fresh, _) = restored(&alice, a.room());
+        fresh.mark_committed(&alice.user_id(), 1);
+
+        // Bob's pages arrive in one batch, Alice's root among them.
+        fresh.ingest_at(pages(&b), 60);
+        assert_eq!(
+            fresh.display_changes().dropped,
+            vec![(alice.user_id(), 0)],
+            "the request's branch is dropped, so the driver deletes it"
+        );
+        assert!(fresh.proof(&alice.user_id()).is_none());
+        let theirs = b.book(&alice.user_id()).unwrap();
+        let ours = fresh.book(&alice.user_id()).unwrap();
+        assert_eq!(ours.len(), theirs.len(), "Alice holds her whole book again");
+        assert_eq!(ours.tip(), theirs.tip());
+        assert_eq!(
+            fresh.committed_len(&alice.user_id()),
+            0,
+            "none of it stored yet"
+        );
+        // Bob's own pages came before the root in that batch and were refused (nothing was
+        // created yet); sync asks for them again with the next heads.
+        fresh.ingest_at(pages(&b), 61);
+        assert!(fresh.display_changes().dropped.is_empty());
+        assert_eq!(shown(&fresh), 8, "the whole history");
+        assert!(fresh.state().is_owner(&alice.user_id()));
+        // She writes after her last page: no fork.
+        let next = fresh.write(&alice, &text("back"), 80, [80; 24]).unwrap();
+        assert_eq!(next.seq(), 5);
+        let mut b = b;
+        let got = b.ingest_at(vec![next.into_page()], 90);
+        assert_eq!(got.stored.len(), 1);
+        assert_eq!(shown(&b), 9);
+    }
+
+    #[test]
+    fn a_stored_fork_of_the_root_loads_with_the_room_whole() {
+        let (alice, bob) = (id(1), id(2));
+        let (a, b) = trip(&alice, &bob);
+        let (_, request) = restored(&alice, a.room());
+        let root = a.book(&alice.user_id()).unwrap().get(0).unwrap().clone();
+        // What an earlier version stored: the proof, and the creator's book cut to nothing.
+        let proof = Equivocation::verify(root.clone().into_page(), request).unwrap();
+        let bob_pages = b.book(&bob.user_id()).unwrap().range(0..10).to_vec();
+        let loaded = Replica::restore(
+            a.room(),
+            &secret(),
+            [
+                (alice.user_id(), Vec::new(), Some(proof.clone())),
+                (bob.user_id(), bob_pages.clone(), None),
+            ],
+        )
+        .unwrap()
+        .with_member(&bob);
+        assert!(
+            loaded.proof(&alice.user_id()).is_none(),
+            "the proof no longer counts"
+        );
+        assert_eq!(
+            loaded.book(&alice.user_id()).unwrap().tip(),
+            Some(root.page_ref())
+        );
+        assert_eq!(
+            loaded.committed_len(&alice.user_id()),
+            0,
+            "the root is to be stored"
+        );
+        assert_eq!(loaded.uncommitted().count(), 1);
+        // With the creator's pages still stored, the book loads whole and committed.
+        let alice_pages = a.book(&alice.user_id()).unwrap().range(0..10).to_vec();
+        let loaded = Replica::restore(
+            a.room(),
+            &secret(),
+            [
+                (alice.user_id(), alice_pages, Some(proof)),
+                (bob.user_id(), bob_pages, None),
+            ],
+        )
+        .unwrap();
+        assert_eq!(loaded.book(&alice.user_id()).unwrap().len(), 5);
+        assert_eq!(loaded.committed_len(&alice.user_id()), 5);
+        assert_eq!(shown(&loaded), 8);
+    }
+}

@@ -730,3 +730,57 @@ fn all_of(replica: &Replica) -> Vec<Page> {
         .map(VerifiedPage::into_page)
         .collect()
 }
+
+#[test]
+fn a_restored_creator_gets_its_own_book_back_and_nobody_sees_a_fork() {
+    let (mut a, b) = room();
+    for i in 0..3u8 {
+        a.replica
+            .write(&a.identity, &text("a"), 10 + u64::from(i), [40 + i; 24])
+            .unwrap();
+    }
+    commit_all(&mut a.replica);
+    let mut a_s = (SyncSession::new(&a.replica, uid(2), 0), a);
+    let mut b_s = (SyncSession::new(&b.replica, uid(1), 0), b);
+    pump(&mut a_s, &mut b_s, 20);
+    let shown = |r: &Replica| r.display_order().filter(|k| r.counts(k)).count();
+    let before = shown(&b_s.1.replica);
+    assert_eq!(before, 5);
+
+    // The creator's backup, restored in a fresh browser, writes a join request at seq 0.
+    let mut fresh = Replica::new(a_s.1.replica.room(), &RoomSecret::from_bytes(SECRET))
+        .with_member(&identity(1));
+    let request = Body::Control(ControlOp::JoinRequest {
+        display_name: "a".into(),
+        invite: None,
+    });
+    fresh.write(&identity(1), &request, 30, [50; 24]).unwrap();
+    commit_all(&mut fresh);
+    let mut f_s = (
+        SyncSession::new(&fresh, uid(2), 30),
+        Peer {
+            identity: identity(1),
+            replica: fresh,
+        },
+    );
+    let mut b_s = (SyncSession::new(&b_s.1.replica, uid(1), 30), b_s.1);
+    // Heads come again on the session's timer; a few rounds settle it.
+    for round in 0..4u64 {
+        let now = 30 + round * 20_000;
+        f_s.0.handle_timeout(&f_s.1.replica, now);
+        b_s.0.handle_timeout(&b_s.1.replica, now);
+        pump(&mut f_s, &mut b_s, now);
+    }
+    let ours = f_s.1.replica.book(&uid(1)).unwrap();
+    let theirs = b_s.1.replica.book(&uid(1)).unwrap();
+    assert_eq!((ours.len(), ours.tip()), (theirs.len(), theirs.tip()));
+    assert!(f_s.1.replica.proof(&uid(1)).is_none());
+    assert!(b_s.1.replica.proof(&uid(1)).is_none());
+    assert_eq!(shown(&b_s.1.replica), before, "Bob keeps every message");
+    assert_eq!(
+        shown(&f_s.1.replica),
+        before,
+        "the restored device shows them all"
+    );
+    assert!(f_s.1.replica.state().is_owner(&uid(1)));
+}

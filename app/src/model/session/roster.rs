@@ -64,7 +64,7 @@ impl RoomSession {
     /// Whether members of this room have no name for the local user yet: neither a join request
     /// nor a profile page of theirs is held, and they may write one.
     pub fn needs_profile(&self) -> bool {
-        if !self.writable() {
+        if !self.writable() || self.join_status().is_some() {
             return false;
         }
         let Some(book) = self.replica.book(&self.me) else {
@@ -168,6 +168,13 @@ impl RoomSession {
             i_own,
             i_am_member: state.is_member(&self.me),
             waiting_for_approval: self.waiting_for_approval(),
+            joining: self.join_status().map(|status| match status {
+                super::JoinStatus::Looking => "Looking for the room's members…".to_owned(),
+                super::JoinStatus::Fetching { from } => format!(
+                    "Getting your earlier messages from {}… You can write once they are here.",
+                    Self::name_of(&names, &from)
+                ),
+            }),
             deleted: state.is_deleted(),
             members,
             join_requests,

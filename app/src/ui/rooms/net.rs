@@ -672,12 +672,14 @@ impl Net {
             let cuts_before = h.session.cuts_queued();
             let accepted = h.session.sync_bytes(&mut link.sync, frame, at);
             let cut = h.session.cuts_queued() != cuts_before;
+            // A pending join may have heard what it waited for (`session::joining`).
+            let joining = h.session.join_status().is_some();
             let changed = user.is_some_and(|user| {
                 let heads: Vec<(UserId, u64)> =
                     link.sync.peer_heads().map(|h| (h.author, h.len)).collect();
                 h.session.peer_reported(user, heads, at)
             });
-            Some((accepted, changed, cut))
+            Some((accepted, changed, cut, joining))
         });
         let closed = match link.sync.state() {
             SessionState::Closed(why) => Some(why.to_string()),
@@ -686,7 +688,7 @@ impl Net {
         if let Some(user) = user {
             state.last_seen.insert(user, now());
         }
-        let Some(Some((accepted, heads_changed, cut))) = outcome else {
+        let Some(Some((accepted, heads_changed, cut, joining))) = outcome else {
             return false;
         };
         if heads_changed {
@@ -712,7 +714,7 @@ impl Net {
             self.state.borrow_mut().links.remove(key);
             return false;
         }
-        if cut || !accepted.stored.is_empty() {
+        if cut || joining || !accepted.stored.is_empty() {
             rooms.after_change();
         } else {
             rooms.schedule_refresh();

@@ -1,0 +1,281 @@
+//! Joining without forking one's own book.
+//!
+//! A device that opens an invite link may already belong to the room: the user restored a
+//! backup in a fresh browser, cleared the site's data, or copied a profile. Their book then
+//! exists on the members' devices, and a join request written at once would be a second page
+//! at its seq 0: a fork, which hides everything the user ever wrote there and costs their
+//! standing. So the request is not written when the link is opened. It waits until a peer has
+//! told this device what it holds (its heads, [`SyncSession::heard_heads`]):
+//!
+//! - a peer names the user's own book: the device takes it back by sync, and the join is over
+//!   once it holds at least as much of it as any peer named. Nothing is written meanwhile; the
+//!   user then writes after the last page, as a member, with no approval.
+//! - a peer told its heads without naming the user's own book, and none named it: the user is
+//!   new to the room (a member tells a stranger of no book at all), so the request is written.
+//!
+//! What remains possible: a peer that holds nothing of the room (another requester) answering
+//! first makes a returning member write a request; for the room's creator core's root rule
+//! makes that harmless (`quire_core::room::is_room_root`), for anyone else it forks their book.
+
+use quire_core::identity::{Identity, UserId};
+use quire_core::page::{ControlOp, InviteId, NONCE_LEN};
+use quire_core::sync::SyncSession;
+
+use super::{Outgoing, RoomSession, SendError};
+
+/// A join request this device has not written yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingJoin {
+    display_name: String,
+    invite: Option<InviteId>,
+    /// A peer sent its heads and named no page of the user's own book.
+    heard_without_us: bool,
+    /// The first peer that named the user's own book, and the longest length any peer named.
+    held: Option<(UserId, u64)>,
+}
+
+/// Where a join that has not written its request stands, for the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinStatus {
+    /// No peer has said what it holds yet.
+    Looking,
+    /// `from` holds the user's own book: it is being fetched before anything is written.
+    Fetching {
+        /// The peer that first named it.
+        from: UserId,
+    },
+}
+
+impl PendingJoin {
+    /// A request to write as `display_name`, through `invite`.
+    pub fn new(display_name: String, invite: Option<InviteId>) -> Self {
+        Self {
+            display_name,
+            invite,
+            heard_without_us: false,
+            held: None,
+        }
+    }
+}
+
+impl RoomSession {
+    /// A room the user opened an invite for: nothing is written until a peer says whether it
+    /// holds the user's own book (module docs).
+    pub fn joining(
+        identity: &Identity,
+        room: quire_core::page::RoomId,
+        secret: &quire_core::crypto::RoomSecret,
+        display_name: String,
+        invite: Option<InviteId>,
+    ) -> Self {
+        let mut session = Self::join(identity, room, secret);
+        session.join = Some(PendingJoin::new(display_name, invite));
+        session
+    }
+
+    /// After a reload: the join was still waiting. Ignored once the user's own book is held.
+    pub fn resume_join(&mut self, display_name: String, invite: Option<InviteId>) {
+        if self.own_len() == 0 {
+            self.join = Some(PendingJoin::new(display_name, invite));
+        }
+    }
+
+    fn own_len(&self) -> u64 {
+        self.replica.book(&self.me).map_or(0, |b| b.len())
+    }
+
+    /// Takes what `sync`'s peer said it holds into a pending join (called after each frame).
+    pub(super) fn note_join_heads(&mut self, sync: &SyncSession, peer: UserId) {
+        let me = self.me;
+        let Some(join) = &mut self.join else { return };
+        if !sync.heard_heads() {
+            return;
+        }
+        match sync.peer_heads().find(|h| h.author == me && h.len > 0) {
+            Some(head) => {
+                let (from, len) = join.held.unwrap_or((peer, 0));
+                join.held = Some((from, len.max(head.len)));
+            }
+            None => join.heard_without_us = true,
+        }
+    }
+
+    /// The pending join, if this device opened an invite and has written nothing yet.
+    pub fn join_status(&self) -> Option<JoinStatus> {
+        let join = self.join.as_ref()?;
+        Some(match join.held {
+            Some((from, _)) => JoinStatus::Fetching { from },
+            None => JoinStatus::Looking,
+        })
+    }
+
+    /// Whether the join request is to be written now: a peer told its heads, none named the
+    /// user's own book, and none of it arrived.
+    pub fn request_due(&self) -> bool {
+        self.join
+            .as_ref()
+            .is_some_and(|j| j.heard_without_us && j.held.is_none() && self.own_len() == 0)
+    }
+
+    /// Writes the pending join request ([`Self::request_due`]); stored and offered like any
+    /// own page.
+    pub fn write_join_request(
+        &mut self,
+        identity: &Identity,
+        now_ms: u64,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Outgoing, SendError> {
+        let join = self.join.take().ok_or(SendError::NoPendingJoin)?;
+        let op = ControlOp::JoinRequest {
+            display_name: join.display_name.clone(),
+            invite: join.invite,
+        };
+        self.write(
+            identity,
+            &quire_core::page::Body::Control(op),
+            now_ms,
+            nonce,
+        )
+        .inspect_err(|_| self.join = Some(join))
+    }
+
+    /// Ends a pending join whose user's own book arrived, at least as long as any peer named
+    /// it. Returns whether it ended (the driver forgets the stored pending invite).
+    pub fn settle_join(&mut self) -> bool {
+        let own = self.own_len();
+        let done = self.join.as_ref().is_some_and(|j| match j.held {
+            Some((_, len)) => own >= len,
+            None => false,
+        });
+        if done {
+            self.join = None;
+        }
+        done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use quire_core::page::InviteId;
+    use quire_core::sync::SyncSession;
+
+    use super::JoinStatus;
+    use crate::model::session::tests::{TEST_NOW_MS, club_with_bo, pages, person};
+    use crate::model::session::{RoomSession, SendError};
+
+    /// Runs the sync between two sessions until nothing moves (both directions), as the
+    /// driver would: frames through `sync_bytes`, stored pages marked stored.
+    fn pump(
+        a: &mut RoomSession,
+        a_sync: &mut SyncSession,
+        b: &mut RoomSession,
+        b_sync: &mut SyncSession,
+    ) {
+        for _ in 0..50 {
+            let mut moved = false;
+            while let Some(m) = a_sync.poll_transmit() {
+                b.sync_bytes(b_sync, &m.encode(), TEST_NOW_MS);
+                store_all(b);
+                moved = true;
+            }
+            while let Some(m) = b_sync.poll_transmit() {
+                a.sync_bytes(a_sync, &m.encode(), TEST_NOW_MS);
+                store_all(a);
+                moved = true;
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    fn store_all(s: &mut RoomSession) {
+        let lens: Vec<_> = s.replica().books().map(|(a, b)| (*a, b.len())).collect();
+        for (author, len) in lens {
+            s.mark_stored(author, len);
+        }
+    }
+
+    #[test]
+    fn a_returning_member_takes_her_book_back_and_writes_no_request() {
+        let (ada, bo, secret, mut room, history) = club_with_bo();
+        // Bo joined and wrote; his device holds everything.
+        let mut bos = RoomSession::join(&bo, room.room(), &secret);
+        bos.receive(pages(&history), TEST_NOW_MS);
+        let said = bos.send_text(&bo, "hi".into(), 1_100, [20; 24]).unwrap();
+        room.receive(pages(&[said]), TEST_NOW_MS);
+        store_all(&mut room);
+        // Bo's backup in a fresh browser opens a link to the room.
+        let mut fresh = RoomSession::joining(
+            &bo,
+            room.room(),
+            &secret,
+            "Bo".into(),
+            Some(InviteId([3; 16])),
+        );
+        assert_eq!(fresh.join_status(), Some(JoinStatus::Looking));
+        assert!(!fresh.request_due(), "nothing heard yet");
+        assert!(
+            matches!(
+                fresh.send_text(&bo, "too early".into(), 1_200, [21; 24]),
+                Err(SendError::Joining)
+            ),
+            "nothing is written while the join waits"
+        );
+        let mut to_ada = SyncSession::new(fresh.replica(), ada.user_id(), TEST_NOW_MS);
+        let mut to_bo = SyncSession::new(room.replica(), bo.user_id(), TEST_NOW_MS);
+        pump(&mut fresh, &mut to_ada, &mut room, &mut to_bo);
+        assert!(!fresh.request_due(), "Ada holds Bo's book");
+        assert!(fresh.settle_join(), "his whole book arrived");
+        assert_eq!(fresh.join_status(), None);
+        assert_eq!(fresh.replica().book(&bo.user_id()).unwrap().len(), 1);
+        assert!(fresh.replica().state().is_member(&bo.user_id()));
+        let next = fresh
+            .send_text(&bo, "back again".into(), 1_300, [22; 24])
+            .unwrap();
+        assert_eq!(next.page.seq, 1, "after his last page: no fork");
+        assert!(room.receive(pages(&[next]), TEST_NOW_MS).len() == 1);
+        assert!(room.replica().proof(&bo.user_id()).is_none());
+    }
+
+    #[test]
+    fn a_newcomer_writes_the_request_once_a_member_said_what_it_holds() {
+        let (ada, _, secret, mut room, _) = club_with_bo();
+        store_all(&mut room);
+        let cy = person(3);
+        let mut cys = RoomSession::joining(
+            &cy,
+            room.room(),
+            &secret,
+            "Cy".into(),
+            Some(InviteId([3; 16])),
+        );
+        let mut to_ada = SyncSession::new(cys.replica(), ada.user_id(), TEST_NOW_MS);
+        let mut to_cy = SyncSession::new(room.replica(), cy.user_id(), TEST_NOW_MS);
+        assert!(!cys.request_due());
+        pump(&mut cys, &mut to_ada, &mut room, &mut to_cy);
+        assert!(cys.request_due(), "Ada named no book of Cy's");
+        assert!(!cys.settle_join());
+        let request = cys.write_join_request(&cy, TEST_NOW_MS, [30; 24]).unwrap();
+        assert_eq!(request.page.seq, 0);
+        assert_eq!(cys.join_status(), None);
+        assert!(
+            cys.replica()
+                .state()
+                .join_requests()
+                .contains_key(&cy.user_id())
+        );
+        room.receive(pages(&[request]), TEST_NOW_MS);
+        assert!(
+            room.replica()
+                .state()
+                .join_requests()
+                .contains_key(&cy.user_id())
+        );
+        assert!(matches!(
+            cys.write_join_request(&cy, TEST_NOW_MS, [31; 24]),
+            Err(SendError::NoPendingJoin)
+        ));
+    }
+}
