@@ -123,6 +123,9 @@ main() {
         cargo clippy $LOCK --target $WASM_TARGET -p quire-app --lib --bins --tests -- -D warnings"
 
     run_layer cargo-test cargo cargo test $LOCK --workspace
+    # Every benchmark once, in criterion's test mode (no timing): a bench that panics or no
+    # longer measures what it says fails here instead of going unnoticed until someone runs it.
+    run_layer bench-smoke check cargo test $LOCK --workspace --benches
     run_layer wasm-test cargo wasm_tests
 
     run_layer build-app check bash scripts/build-app.sh

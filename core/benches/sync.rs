@@ -39,6 +39,8 @@ fn source() -> (Replica, Identity) {
         });
         replica.write(&owner, &text, 1_000 + i, nonce).unwrap();
     }
+    // As a driver that stored every page: only committed pages are served to peers.
+    replica.mark_committed(&owner.user_id(), PAGES);
     (replica, reader)
 }
 
