@@ -1025,8 +1025,12 @@ impl Rooms {
         let Ok(secret) = direct_room_secret(&me, peer) else {
             return false;
         };
-        // Our profile page follows once the peer's create page arrives (see `auto_admit`).
-        let session = RoomSession::join(&me, direct_room_id(&me.user_id(), peer), &secret);
+        // Nothing is written until the peer says whether it holds our book there
+        // (`session::joining`); then our profile page follows the peer's create page (see
+        // `auto_admit`).
+        let Ok(session) = RoomSession::taking_direct(&me, peer) else {
+            return false;
+        };
         let record = new_record(room, &secret, String::new());
         self.save_record(record.clone());
         self.held.update_value(|held| {

@@ -13,6 +13,11 @@
 //! - a peer told its heads without naming the user's own book, and none named it: the user is
 //!   new to the room (a member tells a stranger of no book at all), so the request is written.
 //!
+//!
+//! A 1:1 chat a peer opens with this device ([`RoomSession::taking_direct`]) waits the same
+//! way, with no request to write: the user may have chatted with that peer before, and the
+//! profile page the device would write at once could fork her book there too.
+//!
 //! What remains possible: a peer that holds nothing of the room (another requester) answering
 //! first makes a returning member write a request; for the room's creator core's root rule
 //! makes that harmless (`quire_core::room::is_room_root`), for anyone else it forks their book.
@@ -26,8 +31,9 @@ use super::{Outgoing, RoomSession, SendError};
 /// A join request this device has not written yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingJoin {
-    display_name: String,
-    invite: Option<InviteId>,
+    /// The request to write (display name, invite) when the user turns out to be new; `None`
+    /// for a 1:1 chat, where there is nothing to ask.
+    request: Option<(String, Option<InviteId>)>,
     /// A peer sent its heads and named no page of the user's own book.
     heard_without_us: bool,
     /// The first peer that named the user's own book, and the longest length any peer named.
@@ -49,9 +55,12 @@ pub enum JoinStatus {
 impl PendingJoin {
     /// A request to write as `display_name`, through `invite`.
     pub fn new(display_name: String, invite: Option<InviteId>) -> Self {
+        Self::waiting(Some((display_name, invite)))
+    }
+
+    fn waiting(request: Option<(String, Option<InviteId>)>) -> Self {
         Self {
-            display_name,
-            invite,
+            request,
             heard_without_us: false,
             held: None,
         }
@@ -71,6 +80,17 @@ impl RoomSession {
         let mut session = Self::join(identity, room, secret);
         session.join = Some(PendingJoin::new(display_name, invite));
         session
+    }
+
+    /// The 1:1 room a peer opened with this device: nothing is written until the peer says
+    /// whether it holds the user's own book there (module docs).
+    pub fn taking_direct(identity: &Identity, peer: &UserId) -> Result<Self, SendError> {
+        let secret = quire_core::crypto::direct_room_secret(identity, peer)
+            .map_err(|_| SendError::BadPeer)?;
+        let room = quire_core::room::direct_room_id(&identity.user_id(), peer);
+        let mut session = Self::join(identity, room, &secret);
+        session.join = Some(PendingJoin::waiting(None));
+        Ok(session)
     }
 
     /// After a reload: the join was still waiting. Ignored once the user's own book is held.
@@ -112,9 +132,9 @@ impl RoomSession {
     /// Whether the join request is to be written now: a peer told its heads, none named the
     /// user's own book, and none of it arrived.
     pub fn request_due(&self) -> bool {
-        self.join
-            .as_ref()
-            .is_some_and(|j| j.heard_without_us && j.held.is_none() && self.own_len() == 0)
+        self.join.as_ref().is_some_and(|j| {
+            j.request.is_some() && j.heard_without_us && j.held.is_none() && self.own_len() == 0
+        })
     }
 
     /// Writes the pending join request ([`Self::request_due`]); stored and offered like any
@@ -126,9 +146,13 @@ impl RoomSession {
         nonce: [u8; NONCE_LEN],
     ) -> Result<Outgoing, SendError> {
         let join = self.join.take().ok_or(SendError::NoPendingJoin)?;
+        let Some((display_name, invite)) = join.request.clone() else {
+            self.join = Some(join);
+            return Err(SendError::NoPendingJoin);
+        };
         let op = ControlOp::JoinRequest {
-            display_name: join.display_name.clone(),
-            invite: join.invite,
+            display_name,
+            invite,
         };
         self.write(
             identity,
@@ -140,12 +164,13 @@ impl RoomSession {
     }
 
     /// Ends a pending join whose user's own book arrived, at least as long as any peer named
-    /// it. Returns whether it ended (the driver forgets the stored pending invite).
+    /// it, or a 1:1 chat whose peer named none of it. Returns whether it ended (the driver
+    /// forgets the stored pending invite).
     pub fn settle_join(&mut self) -> bool {
         let own = self.own_len();
         let done = self.join.as_ref().is_some_and(|j| match j.held {
             Some((_, len)) => own >= len,
-            None => false,
+            None => j.request.is_none() && j.heard_without_us,
         });
         if done {
             self.join = None;
@@ -237,6 +262,54 @@ mod tests {
         assert_eq!(next.page.seq, 1, "after his last page: no fork");
         assert!(room.receive(pages(&[next]), TEST_NOW_MS).len() == 1);
         assert!(room.replica().proof(&bo.user_id()).is_none());
+    }
+
+    /// Ada opened a 1:1 chat with Bo, who wrote in it; returns Ada's session and Bo's.
+    fn chat() -> (
+        quire_core::identity::Identity,
+        quire_core::identity::Identity,
+        RoomSession,
+        RoomSession,
+    ) {
+        let (ada, bo) = (person(1), person(2));
+        let (mut adas, _, _create) =
+            RoomSession::create_direct(&ada, &bo.user_id(), 1_000, [1; 24]).unwrap();
+        let mut bos = RoomSession::taking_direct(&bo, &ada.user_id()).unwrap();
+        store_all(&mut adas);
+        let mut to_bo = SyncSession::new(adas.replica(), bo.user_id(), TEST_NOW_MS);
+        let mut to_ada = SyncSession::new(bos.replica(), ada.user_id(), TEST_NOW_MS);
+        pump(&mut bos, &mut to_ada, &mut adas, &mut to_bo);
+        assert!(
+            bos.settle_join(),
+            "Ada named no book of Bo's: he is new here"
+        );
+        assert!(bos.needs_profile());
+        let profile = bos.set_profile(&bo, "Bo", 1_001, [2; 24]).unwrap();
+        let hi = bos.send_text(&bo, "hi".into(), 1_002, [3; 24]).unwrap();
+        adas.receive(pages(&[profile, hi]), TEST_NOW_MS);
+        store_all(&mut adas);
+        (ada, bo, adas, bos)
+    }
+
+    #[test]
+    fn a_returning_user_takes_a_chat_back_without_writing_a_first_page_again() {
+        let (ada, bo, mut adas, _) = chat();
+        // Bo's backup in a fresh browser; Ada opens a stream for their chat.
+        let mut fresh = RoomSession::taking_direct(&bo, &ada.user_id()).unwrap();
+        assert!(!fresh.needs_profile(), "nothing before Ada has answered");
+        let mut to_bo = SyncSession::new(adas.replica(), bo.user_id(), TEST_NOW_MS);
+        let mut to_ada = SyncSession::new(fresh.replica(), ada.user_id(), TEST_NOW_MS);
+        pump(&mut fresh, &mut to_ada, &mut adas, &mut to_bo);
+        assert!(!fresh.request_due(), "a chat has nothing to ask");
+        assert!(fresh.settle_join());
+        assert_eq!(fresh.replica().book(&bo.user_id()).unwrap().len(), 2);
+        assert!(!fresh.needs_profile(), "his profile is back");
+        let next = fresh
+            .send_text(&bo, "new laptop".into(), 1_100, [9; 24])
+            .unwrap();
+        assert_eq!(next.page.seq, 2);
+        adas.receive(pages(&[next]), TEST_NOW_MS);
+        assert!(adas.replica().proof(&bo.user_id()).is_none());
     }
 
     #[test]
