@@ -1,9 +1,38 @@
-import { test, expect, expectSameHistory, roomWith } from './fixtures/messenger';
+import {
+  test,
+  expect,
+  expectSameHistory,
+  roomWith,
+  type Person,
+} from './fixtures/messenger';
 
-// A fork never erases a room: the room's creator restores her backup in a fresh browser and
-// rejoins through a member's link. Her new browser's first page (a join request at seq 0 of
-// her book) is no fork of the room's first page: the member keeps everything, and the restored
-// browser gets her own book back from him and writes after it.
+// A fork never erases a room. Someone saves their identity backup, their browser goes away, and
+// a fresh browser restores the backup and opens a link into a room they were in. The new
+// browser writes nothing until a member has said what it holds: it takes its user's own book
+// back and writes after its last page, with no approval. (Were it to write a first page anyway,
+// the room's creator would still be safe: core never takes another page at seq 0 of the
+// creator's book for a fork of the room's root.)
+
+/** `who` saves a backup and closes the browser; a fresh browser restores it and opens a link
+ *  `inviter` makes into `roomName`. Returns the person in the fresh browser. */
+async function backInFreshBrowser(
+  who: Person,
+  person: (name: string) => Promise<Person>,
+  inviter: Person,
+  roomName: string,
+  file: string,
+): Promise<Person> {
+  const backup = await who.saveBackup(file);
+  await who.goOffline();
+  const restored = await person(who.name);
+  await restored.restoreBackup(backup);
+  const link = await inviter.inviteLink();
+  await inviter.closeInvitePanel();
+  await restored.openInvite(link, { expectRoom: roomName });
+  // Still a member: no approval.
+  await restored.waitUntilAdmitted();
+  return restored;
+}
 
 test("the creator's backup restored in a fresh browser rejoins through a member's link: nobody loses a message and nothing forks", async ({
   registered,
@@ -23,24 +52,16 @@ test("the creator's backup restored in a fresh browser rejoins through a member'
     six.push(b);
     await alice.waitForMessages(six);
   }
-  const backup = await alice.saveBackup(testInfo.outputPath('alice-backup.json'));
-  // Her old browser goes away.
-  await alice.goOffline();
+  const file = testInfo.outputPath('alice-backup.json');
+  const restored = await backInFreshBrowser(alice, person, bob, 'Trip', file);
 
-  const restored = await person('Alice');
-  await restored.restoreBackup(backup);
-  const link = await bob.inviteLink();
-  await bob.closeInvitePanel();
-  await restored.openInvite(link, { expectRoom: 'Trip' });
-
-  // Still a member (and the owner): no approval, the whole history, and she writes.
-  await restored.waitUntilAdmitted();
+  // The whole history, and she writes.
   await restored.waitForMessages(six);
   const back = 'Alice 4: writing from my new laptop';
   await restored.send(back);
   await bob.waitForMessages([...six, back]);
 
-  // Bob keeps all six messages and can write; he sees one Alice and no fork.
+  // Bob keeps all six messages and can write; he sees one Alice, still the owner, and no fork.
   const reply = 'Bob 4: welcome back';
   await bob.send(reply);
   await restored.waitForMessages([...six, back, reply]);
@@ -51,7 +72,7 @@ test("the creator's backup restored in a fresh browser rejoins through a member'
   await expect(bob.member('Alice')).toHaveAttribute('data-role', 'owner');
 });
 
-// The same for a member who is not the creator: her book has no root to protect it, so her new
+// The same for a member who is not the creator: nothing protects her first page, so her new
 // browser must not write anything before it holds her book again.
 test("a member's backup restored in a fresh browser takes her own book back before writing: no approval, no fork", async ({
   registered,
@@ -65,15 +86,9 @@ test("a member's backup restored in a fresh browser takes her own book back befo
   await bob.waitForMessages(said.slice(0, 1));
   await bob.send(said[1]);
   await alice.waitForMessages(said);
-  const backup = await bob.saveBackup(testInfo.outputPath('bob-backup.json'));
-  await bob.goOffline();
+  const file = testInfo.outputPath('bob-backup.json');
+  const restored = await backInFreshBrowser(bob, person, alice, 'Trip', file);
 
-  const restored = await person('Bob');
-  await restored.restoreBackup(backup);
-  const link = await alice.inviteLink();
-  await alice.closeInvitePanel();
-  await restored.openInvite(link, { expectRoom: 'Trip' });
-  await restored.waitUntilAdmitted();
   await restored.waitForMessages(said);
   const back = 'Bob: back on a new laptop';
   await restored.send(back);
