@@ -127,3 +127,44 @@ pub struct ProofRecord {
     #[serde(with = "serde_bytes")]
     pub second: Vec<u8>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{IdentityRecord, RoomRecord};
+
+    /// The secret bytes as `Debug` would print them if they were not hidden.
+    const SECRET: [u8; 32] = [0xa7; 32];
+
+    /// Whether `printed` shows the secret's bytes, in decimal (as `Debug` prints a `Vec<u8>`)
+    /// or in hex.
+    fn leaks(printed: &str) -> bool {
+        printed.contains("167, 167") || printed.contains("a7a7")
+    }
+
+    #[test]
+    fn identity_and_room_keys_never_reach_debug_output() {
+        let identity = IdentityRecord {
+            secret_key: SECRET.to_vec(),
+            created_at_ms: 1.0,
+        };
+        let room = RoomRecord {
+            id: "room".into(),
+            key: SECRET.to_vec(),
+            name: "Trip".into(),
+            joined_at_ms: 1.0,
+            read: Vec::new(),
+            pending_invite: Vec::new(),
+            declined: Vec::new(),
+            auto_admit_invites: Vec::new(),
+        };
+        for printed in [format!("{identity:?}"), format!("{room:?}")] {
+            assert!(!leaks(&printed), "a key in {printed}");
+            assert!(
+                printed.contains("<secret>"),
+                "{printed} says a secret is hidden"
+            );
+        }
+        // The check itself: the bytes printed plainly are caught.
+        assert!(leaks(&format!("{:?}", identity.secret_key)));
+    }
+}

@@ -394,6 +394,57 @@ mod replica {
     }
 
     #[test]
+    fn at_most_max_held_pages_wait_for_their_time_and_the_furthest_go_first() {
+        use crate::membership::MAX_HELD_PAGES;
+        let owner = id(1);
+        let member = id(2);
+        let (mut room, mut theirs) = joined(&owner, &member);
+        let now = 1_000_000;
+        let base = now + MAX_CLOCK_SKEW_MS + 1;
+        // The member's clock runs far ahead: every page it writes is held back here.
+        let mut write = |i: u64, stamp: u64| {
+            let mut nonce = [0u8; 24];
+            nonce[..8].copy_from_slice(&i.to_le_bytes());
+            theirs
+                .write(&member, &text("early"), stamp, nonce)
+                .unwrap()
+                .into_page()
+        };
+        let full: Vec<_> = (0..MAX_HELD_PAGES as u64)
+            .map(|i| write(i, base + 10 * i))
+            .collect();
+        assert!(room.ingest_at(full.clone(), now).refused.is_empty());
+        assert_eq!(room.held_len(), MAX_HELD_PAGES);
+        // Full: a page further in the future than all of them is refused ...
+        let furthest = write(MAX_HELD_PAGES as u64, base + 100_000);
+        let ingested = room.ingest_at(vec![furthest.clone()], now);
+        assert!(matches!(
+            ingested.refused[..],
+            [(r, StoreRefusal::HoldFull { .. })] if r == furthest.page_ref()
+        ));
+        // ... and a sooner one displaces the furthest held (the last of `full`).
+        let sooner = write(MAX_HELD_PAGES as u64 + 1, base + 5);
+        assert!(room.ingest_at(vec![sooner], now).refused.is_empty());
+        assert_eq!(room.held_len(), MAX_HELD_PAGES);
+        let late = base + 200_000;
+        let released = room.handle_timeout(late).stored.len();
+        assert_eq!(released, MAX_HELD_PAGES - 1, "all but the displaced page");
+        assert_eq!(room.held_len(), 0);
+        // The displaced and the refused page come again with a later sync, and the book is
+        // whole.
+        let last = full.last().unwrap().clone();
+        let stored = room.ingest_at(vec![last, furthest], late).stored.len();
+        assert_eq!(
+            stored, 3,
+            "the two, then the sooner page waiting after them"
+        );
+        assert_eq!(
+            room.book(&member.user_id()).unwrap().len(),
+            MAX_HELD_PAGES as u64 + 2
+        );
+    }
+
+    #[test]
     fn pages_from_the_future_are_held_until_their_time() {
         let owner = id(1);
         let member = id(2);

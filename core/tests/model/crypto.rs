@@ -93,3 +93,23 @@ fn both_sides_of_a_direct_room_derive_the_same_secret_and_nobody_else_can() {
         .is_err()
     );
 }
+
+/// Secrets never reach logs or panic messages: what `Debug` prints of them holds none of their
+/// bytes, nor of the keys derived from them.
+#[test]
+fn secrets_and_derived_keys_print_none_of_their_bytes() {
+    use quire_core::crypto::KeyAgreement;
+    let bytes = [0xa7u8; 32];
+    let secret = RoomSecret::from_bytes(bytes);
+    let me = identity(1);
+    let plain = format!("{:?}", &bytes[..]);
+    let leaks = |printed: &str| printed.contains("167, 167") || printed.contains("a7a7");
+    assert!(leaks(&plain), "the check catches the bytes printed plainly");
+    assert_eq!(format!("{secret:?}"), "RoomSecret(..)");
+    assert_eq!(format!("{:?}", secret.page_key()), "PageKey(..)");
+    assert_eq!(format!("{:?}", secret.epoch_key()), "PageKey(..)");
+    // Only the public user id of a key agreement's owner is shown.
+    let agreement = format!("{:?}", KeyAgreement::of(&me));
+    assert_eq!(agreement, format!("KeyAgreement({:?})", me.user_id()));
+    assert!(!leaks(&agreement));
+}
