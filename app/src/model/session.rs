@@ -901,6 +901,34 @@ mod tests {
         vec![(ada.user_id(), pages(&history[..n]), proof)]
     }
 
+    #[test]
+    fn the_fork_notice_says_after_which_message_the_authors_pages_are_hidden() {
+        let (ada, bo, secret, mut room, history) = club_with_bo();
+        let later = room
+            .send_text(&ada, "see you at seven".into(), 1_003, [5; 24])
+            .unwrap();
+        let history: Vec<Outgoing> = history.into_iter().chain([later]).collect();
+        // Ada's other device, holding her first three pages, writes a different page 3.
+        let books = stored_book(&ada, &history, 3, None);
+        let mut other =
+            RoomSession::restore(&ada, room.room(), &secret, books, ReadMarker::default()).unwrap();
+        let other_page = other
+            .send_text(&ada, "see you at eight".into(), 1_003, [6; 24])
+            .unwrap();
+        let mut bos = RoomSession::join(&bo, room.room(), &secret);
+        bos.receive(pages(&history), TEST_NOW_MS);
+        bos.receive(pages(&[other_page]), TEST_NOW_MS);
+        let who = ada.user_id().short();
+        assert!(
+            matches!(bos.pane(), RoomPane::Open { forks, .. } if forks == [format!(
+                "{who}'s device wrote two different histories, so what {who} wrote after \
+                 “hello” is hidden."
+            )]),
+            "the notice names the last message still shown: {:?}",
+            bos.fork_notices()
+        );
+    }
+
     /// Ada signs a second page 2 ("goodbye") on the same two pages as "hello".
     fn forked_hello(ada: &Identity, secret: &RoomSecret, history: &[Outgoing]) -> Outgoing {
         let room = Page::decode(&history[0].page.bytes).unwrap().book().room;

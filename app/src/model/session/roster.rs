@@ -5,9 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use quire_core::identity::UserId;
 use quire_core::membership::Standing;
-use quire_core::page::{Body, ControlOp, PageKind, PageRef, Role};
+use quire_core::page::{Body, ControlOp, MessageBody, PageKind, PageRef, Role};
 
 use super::RoomSession;
+use crate::model::chat::preview;
 use crate::model::ids::user_key;
 use crate::model::room_view::{
     InspectedBook, InspectedPage, InspectedRoom, JoinRequestView, MemberView, Presence, RoomDetails,
@@ -216,10 +217,26 @@ impl RoomSession {
             .filter_map(|(author, book)| {
                 book.equivocation()?;
                 let who = Self::name_of(&names, author);
-                Some(format!(
-                    "{who}'s device wrote two different histories, so what {who} wrote from \
-                     that point on is hidden."
-                ))
+                // Where the hidden part starts, in words the reader recognises: the last of
+                // the author's messages still shown (the book holds only pages below the fork).
+                let last_shown = book
+                    .range(0..book.len())
+                    .iter()
+                    .rev()
+                    .find_map(|page| match self.replica.open(page.page()) {
+                        Ok(Body::Message(MessageBody::Text { text, .. })) => Some(preview(&text)),
+                        _ => None,
+                    });
+                Some(match last_shown {
+                    Some(text) => format!(
+                        "{who}'s device wrote two different histories, so what {who} wrote \
+                         after “{text}” is hidden."
+                    ),
+                    None => format!(
+                        "{who}'s device wrote two different histories, so what {who} wrote \
+                         from that point on is hidden."
+                    ),
+                })
             })
             .collect()
     }
