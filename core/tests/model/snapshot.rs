@@ -145,3 +145,82 @@ fn invite_payload_is_stable() {
     assert_snapshot("invite_v1.txt", &payload);
     assert_eq!(Invite::parse(&payload, 0).unwrap(), invite);
 }
+
+/// A page sealed under an epoch key names the epoch and is format version 2.
+#[test]
+fn epoch_page_bytes_are_stable() {
+    let alice = identity(1);
+    let epoch = RoomSecret::from_bytes([0x4e; 32]);
+    let mut book = book_of(&alice);
+    let page = book
+        .append(
+            &alice,
+            &epoch.epoch_key(),
+            &text("after the re-key"),
+            Vec::new(),
+            PageMeta {
+                timestamp_ms: 1_700_000_000_000,
+            },
+            nonce(0),
+        )
+        .unwrap();
+    let bytes = page.encode();
+    assert_eq!(bytes[0], 2, "version 2: the page names its epoch");
+    assert_eq!(page.key(), Some(epoch.key_id()));
+    assert_snapshot("page_v2.hex", &hex(&bytes));
+    assert_eq!(Page::decode(&bytes).unwrap(), *page.page());
+}
+
+/// A keys page: plaintext but for its grants, each sealed to one recipient.
+#[test]
+fn keys_page_bytes_are_stable() {
+    use quire_core::crypto::{GrantPlace, KeyAgreement, open_grant, seal_grant};
+    use quire_core::page::KeysBody;
+    let (alice, bob) = (identity(1), identity(2));
+    let epoch = RoomSecret::from_bytes([0x4e; 32]);
+    let page_nonce = nonce(0);
+    let place = GrantPlace {
+        room: ROOM,
+        author: alice.user_id(),
+        seq: 0,
+        nonce: &page_nonce,
+        recipient: bob.user_id(),
+    };
+    let secrets = [
+        (None, RoomSecret::from_bytes([0x4b; 32])),
+        (Some(epoch.key_id()), epoch.clone()),
+    ];
+    let grant = seal_grant(&KeyAgreement::of(&alice), &place, &secrets).unwrap();
+    let keys = KeysBody {
+        new_epoch: Some(epoch.key_id()),
+        grants: vec![grant.clone()],
+    };
+    let mut book = book_of(&alice);
+    let page = book
+        .append_keys(
+            &alice,
+            keys,
+            Vec::new(),
+            PageMeta {
+                timestamp_ms: 1_700_000_000_000,
+            },
+            page_nonce,
+        )
+        .unwrap();
+    let bytes = page.encode();
+    assert_eq!(page.kind(), PageKind::Keys);
+    assert_snapshot("keys_page_v1.hex", &hex(&bytes));
+    assert_eq!(Page::decode(&bytes).unwrap(), *page.page());
+    // The snapshot is a working grant: Bob opens both secrets from it.
+    let opened = open_grant(&KeyAgreement::of(&bob), &place, &grant).unwrap();
+    assert_eq!(
+        opened
+            .iter()
+            .map(|(id, s)| (*id, s.key_id()))
+            .collect::<Vec<_>>(),
+        secrets
+            .iter()
+            .map(|(id, s)| (*id, s.key_id()))
+            .collect::<Vec<_>>()
+    );
+}
