@@ -313,6 +313,33 @@ mod tests {
     }
 
     #[test]
+    fn at_most_max_pending_pages_wait_and_the_cap_frees_as_they_are_released() {
+        let mut c = CausalOrder::new();
+        // Pages 1..=MAX_PENDING all wait on page 0, which never came.
+        let cap = MAX_PENDING as u32;
+        for id in 1..=cap {
+            assert!(c.insert(id, 1, [0]).unwrap().is_empty());
+        }
+        assert_eq!(c.pending_len(), MAX_PENDING);
+        assert_eq!(c.insert(cap + 1, 1, [0]), Err(CausalError::PendingFull));
+        // A page whose dependencies are all present is never refused: it waits for nothing.
+        let released = c.insert(0, 0, std::iter::empty()).unwrap();
+        assert_eq!(
+            released.len(),
+            MAX_PENDING + 1,
+            "page 0 and all that waited on it"
+        );
+        assert_eq!(c.pending_len(), 0);
+        assert!(c.insert(cap + 1, 1, [0]).unwrap().len() == 1);
+        // Rebuilding from storage is not capped.
+        let mut rebuilt = CausalOrder::new();
+        for id in 1..=cap + 1 {
+            assert!(rebuilt.insert_unbounded(id, 1, [0]).is_empty());
+        }
+        assert_eq!(rebuilt.pending_len(), MAX_PENDING + 1);
+    }
+
+    #[test]
     fn waits_for_dependencies_then_releases_in_a_cascade() {
         let mut c = CausalOrder::new();
         assert!(c.insert(3, 30, [2]).unwrap().is_empty());
