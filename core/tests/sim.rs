@@ -95,6 +95,18 @@ fn same_seed_replays_identically() {
     let b = run(Scenario::hostile(7));
     assert_eq!(a.delivered, b.delivered);
     assert_eq!(a.pages_held(), b.pages_held());
+    // Not only as many pages: the same pages in the same order on every member.
+    let orders = a.display_orders();
+    assert!(
+        orders.iter().any(|o| o.len() > 2),
+        "the run showed messages"
+    );
+    assert_eq!(orders, b.display_orders());
+    assert_ne!(
+        orders,
+        run(Scenario::hostile(8)).display_orders(),
+        "another seed is another run: the comparison can tell"
+    );
 }
 
 #[test]

@@ -902,6 +902,15 @@ impl Sim {
             .collect()
     }
 
+    /// Every online member's display order, page by page (after [`Sim::run`]).
+    pub fn display_orders(&self) -> Vec<Vec<crate::page::PageRef>> {
+        self.participants()
+            .iter()
+            .filter_map(|i| self.nodes[*i].replica.as_ref())
+            .map(|r| r.display_order().map(|k| k.id).collect())
+            .collect()
+    }
+
     /// Pages written and acknowledged across the run.
     pub fn acked(&self) -> usize {
         self.nodes.iter().map(|n| n.acked.len()).sum()
