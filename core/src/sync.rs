@@ -98,6 +98,10 @@ pub struct Accepted {
     pub stored: Vec<VerifiedPage>,
     /// New equivocation proofs.
     pub equivocations: Vec<Equivocation>,
+    /// Pages the room's membership policy did not let this peer store, with why
+    /// ([`Ingested::refused`](crate::room::Ingested::refused)): not the sender's fault, but
+    /// worth showing to whoever wonders why a page did not arrive.
+    pub refused: Vec<(crate::page::PageRef, crate::membership::StoreRefusal)>,
 }
 
 #[derive(Debug, Clone)]
@@ -402,6 +406,7 @@ impl SyncSession {
         Accepted {
             stored: ingested.stored,
             equivocations: ingested.equivocations,
+            refused: ingested.refused,
         }
     }
 

@@ -97,6 +97,27 @@ pub struct RoomSession {
     join: Option<PendingJoin>,
 }
 
+/// What the inspector says about pages a peer sent that the room's membership rules kept out
+/// (`None` when there were none): how many, and why the first was refused.
+pub fn refusal_note(
+    peer: &str,
+    refused: &[(
+        quire_core::page::PageRef,
+        quire_core::membership::StoreRefusal,
+    )],
+) -> Option<String> {
+    let ((page, why), rest) = refused.split_first()?;
+    let more = match rest.len() {
+        0 => String::new(),
+        n => format!(" (and {n} more)"),
+    };
+    Some(format!(
+        "Did not keep page {} of {} from {peer}: {why}{more}",
+        page.seq,
+        page.author.short()
+    ))
+}
+
 /// A book as [`RoomSession`] last saw it.
 #[derive(Debug, Clone, Default)]
 struct SeenBook {
@@ -1038,6 +1059,31 @@ mod tests {
             cuts.iter().map(|c| c.book.length).collect::<Vec<_>>(),
             [2],
             "the page past the fork is deleted from storage"
+        );
+    }
+
+    #[test]
+    fn refusals_are_told_with_the_page_and_the_reason() {
+        use quire_core::membership::StoreRefusal;
+        assert_eq!(refusal_note("peer", &[]), None);
+        let ada = person(1).user_id();
+        let page = quire_core::page::PageRef {
+            author: ada,
+            seq: 0,
+            hash: quire_core::page::PageHash([1; 32]),
+        };
+        let not_root = StoreRefusal::NotRoot { author: ada, page };
+        let note = refusal_note(
+            "12D3Koo",
+            &[(page, not_root.clone()), (page, not_root.clone())],
+        )
+        .unwrap();
+        assert_eq!(
+            note,
+            format!(
+                "Did not keep page 0 of {} from 12D3Koo: {not_root} (and 1 more)",
+                ada.short()
+            )
         );
     }
 

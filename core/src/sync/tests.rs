@@ -2,6 +2,7 @@ use super::*;
 use crate::book::Book;
 use crate::crypto::RoomSecret;
 use crate::identity::Identity;
+use crate::membership::StoreRefusal;
 use crate::page::{Body, ControlOp, MessageBody, Role};
 use crate::room::group_room_id;
 
@@ -783,4 +784,34 @@ fn a_restored_creator_gets_its_own_book_back_and_nobody_sees_a_fork() {
         "the restored device shows them all"
     );
     assert!(f_s.1.replica.state().is_owner(&uid(1)));
+}
+
+#[test]
+fn a_refused_page_is_reported_with_why() {
+    let (a, _) = room();
+    // The creator's restored backup pushes a new first page of her book.
+    let mut fresh =
+        Replica::new(a.replica.room(), &RoomSecret::from_bytes(SECRET)).with_member(&identity(1));
+    let request = Body::Control(ControlOp::JoinRequest {
+        display_name: "a".into(),
+        invite: None,
+    });
+    fresh.write(&identity(1), &request, 30, [50; 24]).unwrap();
+    let committed = commit_all(&mut fresh);
+    let mut a_s = (SyncSession::new(&a.replica, uid(1), 30), a);
+    let mut pushing = SyncSession::new(&fresh, uid(1), 30);
+    // Past the greeting, then the push.
+    while let Some(m) = pushing.poll_transmit() {
+        a_s.0.handle_bytes(&m.encode(), &mut a_s.1.replica, 30);
+    }
+    pushing.announce(&fresh, &committed, 31);
+    let mut refused = Vec::new();
+    while let Some(m) = pushing.poll_transmit() {
+        let accepted = a_s.0.handle_bytes(&m.encode(), &mut a_s.1.replica, 31);
+        refused.extend(accepted.refused);
+    }
+    assert!(
+        matches!(refused[..], [(r, StoreRefusal::NotRoot { .. })] if r == committed[0].page_ref()),
+        "{refused:?}"
+    );
 }

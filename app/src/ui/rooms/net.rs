@@ -48,6 +48,7 @@ use super::{Rooms, now_ms};
 use crate::model::ids::{room_key, user_key};
 use crate::model::inbound::{FIRST_FRAME_DEADLINE_MS, InboundBudget};
 use crate::model::room_view::{InspectedLink, InspectedSession, InspectorSnapshot, Presence};
+use crate::model::session::refusal_note;
 use crate::model::write_budget::{MAX_QUEUED_BYTES, WriteBudget};
 use crate::net::link::LinkState;
 use crate::net::node::{NetEvent, Node, NodeConfig, NodeHandle, keypair_from_ed25519_secret};
@@ -693,6 +694,9 @@ impl Net {
         };
         if heads_changed {
             rooms.heads_changed(room);
+        }
+        if let Some(note) = refusal_note(&key.0.to_string(), &accepted.refused) {
+            rooms.report(note, false);
         }
         // Proofs go to the room's other sessions now; pages once stored (the persister).
         if !accepted.equivocations.is_empty() {
