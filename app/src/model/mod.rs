@@ -10,6 +10,7 @@ pub mod ids;
 pub mod inbound;
 pub mod invite_link;
 pub mod lease;
+pub mod presence_schedule;
 pub mod room_view;
 pub mod session;
 pub mod storage_health;

@@ -3,7 +3,8 @@
 //!
 //! - **Presence.** Every held room is registered under its namespace of the day, keyed by the
 //!   newest epoch secret held ([`quire_core::plan::presence_plan`]), and looked up (today's and
-//!   yesterday's, and the original secret's for requesters) every [`DISCOVER_EVERY_MS`]; the
+//!   yesterday's, and the original secret's for requesters) as often as the relay's request
+//!   budget allows, at most every 5 s ([`PresenceSchedule`]); the
 //!   peers found there are the room's online members and requesters (the relay never learns
 //!   room ids, and nobody without the secret can compute the label); anyone else found there
 //!   (a former member still holding the original secret) is not linked to.
@@ -47,6 +48,7 @@ use super::frame::{FrameError, read_frame, write_frame};
 use super::{Rooms, now_ms};
 use crate::model::ids::{room_key, user_key};
 use crate::model::inbound::{FIRST_FRAME_DEADLINE_MS, InboundBudget};
+use crate::model::presence_schedule::PresenceSchedule;
 use crate::model::room_view::{InspectedLink, InspectedSession, InspectorSnapshot, Presence};
 use crate::model::session::refusal_note;
 use crate::model::write_budget::{MAX_QUEUED_BYTES, WriteBudget};
@@ -54,9 +56,6 @@ use crate::net::link::LinkState;
 use crate::net::node::{NetEvent, Node, NodeConfig, NodeHandle, keypair_from_ed25519_secret};
 use crate::shell::ConnectionStatus;
 
-/// Presence is re-read this often. Why: a member who comes online is found within this time
-/// even if no event told us; one small rendezvous query per room.
-const DISCOVER_EVERY_MS: f64 = 5_000.0;
 /// Sync timers, stream reconciliation and redials run on this tick.
 const TICK_MS: u32 = 1_000;
 /// The higher peer id waits this long for the lower one to open a room's stream.
@@ -119,7 +118,8 @@ struct State {
     /// The room key each looked-up namespace belongs to.
     namespaces: BTreeMap<String, String>,
     registered: BTreeSet<String>,
-    last_discover: f64,
+    /// Which presence requests to send when, within the relay's request budget.
+    schedule: Option<PresenceSchedule>,
     last_dial: BTreeMap<PeerId, f64>,
     /// The last link state reported per peer (to see the switch to a direct link).
     link_states: BTreeMap<PeerId, LinkState>,
@@ -229,8 +229,9 @@ impl Net {
                 NetEvent::Relay { connected } => {
                     self.state.borrow_mut().relay_connected = connected;
                     if connected {
-                        // Announce and look around now, not at the next tick.
-                        self.state.borrow_mut().last_discover = 0.0;
+                        // A new connection: the relay's budget for it starts full. Announce and
+                        // look around now, not at the next tick.
+                        self.state.borrow_mut().schedule = Some(PresenceSchedule::new(now_ms()));
                         self.presence(rooms);
                         self.dial_reach();
                     }
@@ -272,9 +273,16 @@ impl Net {
                     self.state.borrow_mut().registered.remove(&namespace);
                     rooms.report(format!("Presence registration failed: {reason}"), false);
                 }
-                NetEvent::DiscoverFailed { .. }
-                | NetEvent::Registered { .. }
-                | NetEvent::Listening { .. } => {}
+                NetEvent::DiscoverFailed { namespace } => {
+                    if let Some(schedule) = &mut self.state.borrow_mut().schedule {
+                        schedule.failed(&namespace);
+                    }
+                    rooms.report(
+                        "A presence lookup failed; it is sent again".to_owned(),
+                        false,
+                    );
+                }
+                NetEvent::Registered { .. } | NetEvent::Listening { .. } => {}
             }
             self.update_status(rooms);
             self.reconcile(rooms);
@@ -337,10 +345,6 @@ impl Net {
         if !state.relay_connected {
             return;
         }
-        let discover = now() - state.last_discover >= DISCOVER_EVERY_MS;
-        if discover {
-            state.last_discover = now();
-        }
         state.namespaces.clear();
         for (id, plan) in &plans {
             for ns in &plan.discover {
@@ -351,36 +355,45 @@ impl Net {
             found, namespaces, ..
         } = &mut *state;
         found.retain(|ns, _| namespaces.contains_key(ns));
+        let at = now_ms();
+        let State {
+            registered,
+            schedule,
+            namespaces,
+            ..
+        } = &mut *state;
+        let schedule = schedule.get_or_insert_with(|| PresenceSchedule::new(at));
         let wanted: BTreeSet<String> = plans.iter().map(|(_, p)| p.register.clone()).collect();
-        let stale: Vec<String> = state.registered.difference(&wanted).cloned().collect();
+        let stale: Vec<String> = registered.difference(&wanted).cloned().collect();
         for ns in stale {
             if let Err(e) = handle.unregister(&ns) {
                 tracing::warn!("unregister {ns}: {e}");
             }
-            state.registered.remove(&ns);
+            schedule.spent_elsewhere(at);
+            registered.remove(&ns);
         }
-        for (_, plan) in plans {
-            if !state.registered.contains(&plan.register) {
-                match handle.register(&plan.register) {
-                    Ok(()) => {
-                        state.registered.insert(plan.register.clone());
-                    }
-                    Err(e) => tracing::warn!("register {}: {e}", plan.register),
+        let unregistered: Vec<String> = wanted.difference(registered).cloned().collect();
+        let lookups: Vec<String> = namespaces.keys().cloned().collect();
+        let due = schedule.due(&unregistered, &lookups, at);
+        for ns in due.register {
+            match handle.register(&ns) {
+                Ok(()) => {
+                    registered.insert(ns);
                 }
+                Err(e) => tracing::warn!("register {ns}: {e}"),
             }
-            if discover {
-                for ns in &plan.discover {
-                    if let Err(e) = handle.discover(ns) {
-                        tracing::warn!("discover {ns}: {e}");
-                    }
-                }
+        }
+        for ns in due.discover {
+            if let Err(e) = handle.discover(&ns) {
+                tracing::warn!("discover {ns}: {e}");
+                schedule.failed(&ns);
             }
         }
     }
 
     /// A room was just created or joined: announce it and look for its members now.
     pub(super) fn room_added(&self, rooms: Rooms, _room: &str) {
-        self.state.borrow_mut().last_discover = 0.0;
+        // Its namespaces were never looked up, so they go first.
         self.presence(rooms);
         self.reconcile(rooms);
     }
