@@ -71,7 +71,8 @@ pub fn group_room_id(creator: &UserId, create_nonce: &[u8; NONCE_LEN]) -> RoomId
 /// any peer can tell without the room key. A different page at seq 0 of the creator's book
 /// (the creator's restored backup writing a join request, say) is never a fork of the room's
 /// root: it is refused wherever the root is known, and the root replaces it wherever it
-/// arrives later ([`Replica`] docs). 1:1 rooms have no root: their id commits to no page.
+/// arrives later ([`Replica`] docs). A creator who signs two pages under that nonce gets the
+/// lower hash as the root on every peer. 1:1 rooms have no root: their id commits to no page.
 pub fn is_room_root(room: &RoomId, page: &crate::page::Page) -> bool {
     page.seq() == 0
         && page.book().room == *room

@@ -64,7 +64,8 @@ use crate::validate::{
 };
 
 /// A book as stored, with a proof of a fork at seq 0 between the room's root and another page
-/// (what earlier versions stored, cutting the room's creation away): no such proof counts
+/// (what earlier versions stored, cutting the room's creation away; the root being the lower
+/// hash when the creator signed two pages under its nonce): no such proof counts
 /// under the root rule, so it is dropped, and the book starts again from the root, taken from
 /// the proof when the stored pages no longer begin with it. Returns the pages, the proof that
 /// stands, and whether the root came from the proof (and so is not stored as a page).
@@ -77,10 +78,11 @@ fn without_root_fork(
         return (pages, proof, false);
     };
     let (a, b) = fork.pages();
+    // Two pages under the root's nonce: the lower hash is the root (the proof's first page).
     let root = match (is_room_root(room, a), is_room_root(room, b)) {
-        (true, false) => a,
+        (true, _) => a,
         (false, true) => b,
-        _ => return (pages, proof, false),
+        (false, false) => return (pages, proof, false),
     };
     if pages.first().is_some_and(|p| p.hash() == root.hash()) {
         return (pages, None, false);
@@ -918,9 +920,9 @@ impl Replica {
             let Ok(proof) = check_equivocation(other, page) else {
                 continue;
             };
-            // The room's root and another seq-0 page are no fork: the root rule settles them
-            // page by page.
-            if is_room_root(&self.room, other) != is_room_root(&self.room, page) {
+            // A pair at seq 0 of the creator's book is no fork: the root rule settles it page
+            // by page.
+            if is_room_root(&self.room, other) || is_room_root(&self.room, page) {
                 continue;
             }
             if may_store(self.standing(&author), author, page.seq(), false).is_err() {
@@ -1153,13 +1155,16 @@ impl Replica {
         }
         let held_root = is_room_root(&self.room, held);
         let new_root = is_room_root(&self.room, page);
-        if held_root && !new_root {
+        // A creator who signed two pages under the root's nonce gets the lower hash as the
+        // root, on every peer, whichever arrived first.
+        let replaces = new_root && (!held_root || page.hash() < held.hash());
+        if held_root && !replaces {
             let r = page.page_ref();
             out.refused
                 .push((r, StoreRefusal::NotRoot { author, page: r }));
             return false;
         }
-        if new_root && !held_root {
+        if replaces {
             let room = self.room;
             self.books
                 .insert(author, Book::new(BookId { room, author }));

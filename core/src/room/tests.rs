@@ -998,6 +998,58 @@ mod root {
     }
 
     #[test]
+    fn two_pages_under_the_roots_nonce_leave_the_lower_hash_as_root_everywhere() {
+        let (alice, bob) = (id(1), id(2));
+        let (a, _) = trip(&alice, &bob);
+        let room = a.room();
+        // A hostile creator signs a second create under the same nonce.
+        let mut other = Replica::new(room, &secret()).with_member(&alice);
+        let create = Body::Control(ControlOp::Create {
+            name: "Not the trip".into(),
+            direct: None,
+        });
+        let second = other
+            .write(&alice, &create, 1, CREATE_NONCE)
+            .unwrap()
+            .into_page();
+        let first = a.book(&alice.user_id()).unwrap().get(0).unwrap().clone();
+        let first = first.into_page();
+        assert!(is_room_root(&room, &first) && is_room_root(&room, &second));
+        let lower = first.hash().min(second.hash());
+        let root_of = |r: &Replica| {
+            r.book(&alice.user_id())
+                .and_then(|b| b.get(0))
+                .map(|p| p.hash())
+        };
+        for order in [
+            [first.clone(), second.clone()],
+            [second.clone(), first.clone()],
+        ] {
+            let mut one_by_one = Replica::new(room, &secret());
+            one_by_one.ingest_at(vec![order[0].clone()], 10);
+            one_by_one.ingest_at(vec![order[1].clone()], 10);
+            let mut together = Replica::new(room, &secret());
+            let got = together.ingest_at(order.to_vec(), 10);
+            assert!(got.equivocations.is_empty(), "no fork of the root");
+            for r in [&one_by_one, &together] {
+                assert!(r.proof(&alice.user_id()).is_none());
+                assert_eq!(root_of(r), Some(lower));
+                assert!(r.state().is_created());
+            }
+        }
+        // A proof of the pair, stored by an earlier version, loads as the lower root.
+        let proof = Equivocation::verify(first, second).unwrap();
+        let loaded = Replica::restore(
+            room,
+            &secret(),
+            [(alice.user_id(), Vec::new(), Some(proof))],
+        )
+        .unwrap();
+        assert!(loaded.proof(&alice.user_id()).is_none());
+        assert_eq!(root_of(&loaded), Some(lower));
+    }
+
+    #[test]
     fn a_stored_fork_of_the_root_loads_with_the_room_whole() {
         let (alice, bob) = (id(1), id(2));
         let (a, b) = trip(&alice, &bob);
