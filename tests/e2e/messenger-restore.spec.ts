@@ -101,3 +101,38 @@ test("a member's backup restored in a fresh browser takes her own book back befo
   expect((await alice.memberNames()).sort()).toEqual(['Alice', 'Bob']);
   await expect(alice.id('fork-notice')).toHaveCount(0);
 });
+
+// The same browser, with the site's data cleared (every room and the identity gone), then the
+// backup restored.
+test("after clearing the site's data, the restored backup rejoins and the room comes back whole", async ({
+  registered,
+}, testInfo) => {
+  test.setTimeout(240_000);
+  const [alice, bob] = await registered('Alice', 'Bob');
+  await roomWith(alice, 'Trip', [bob]);
+  const said = ['Alice: who brings the map?', 'Bob: I do'];
+  await alice.send(said[0]);
+  await bob.waitForMessages(said.slice(0, 1));
+  await bob.send(said[1]);
+  await alice.waitForMessages(said);
+  const backup = await alice.saveBackup(testInfo.outputPath('alice-backup.json'));
+
+  // Leave the app (so nothing holds the database open), then clear what the site stored.
+  const origin = new URL(alice.page.url()).origin;
+  await alice.page.goto('about:blank');
+  const cdp = await alice.user.context.newCDPSession(alice.page);
+  await cdp.send('Storage.clearDataForOrigin', { origin, storageTypes: 'all' });
+  // The welcome screen again: the identity went with the site data (and every room with it).
+  await alice.restoreBackup(backup);
+
+  const link = await bob.inviteLink();
+  await bob.closeInvitePanel();
+  await alice.openInvite(link, { expectRoom: 'Trip' });
+  await alice.waitUntilAdmitted();
+  await alice.waitForMessages(said);
+  const back = 'Alice: map found';
+  await alice.send(back);
+  await bob.waitForMessages([...said, back]);
+  await expectSameHistory([bob, alice]);
+  await expect(bob.id('fork-notice')).toHaveCount(0);
+});
