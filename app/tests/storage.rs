@@ -47,6 +47,7 @@ fn room(id: &str) -> RoomRecord {
         pending_invite: Vec::new(),
         declined: Vec::new(),
         auto_admit_invites: Vec::new(),
+        auto_admit_until_ms: Vec::new(),
     }
 }
 

@@ -65,6 +65,11 @@ pub struct RoomRecord {
     /// Invites made here that admit whoever joins through them without asking (16-byte ids).
     #[serde(default)]
     pub auto_admit_invites: Vec<[u8; 16]>,
+    /// When each of `auto_admit_invites` expires (ms since the Unix epoch, same order). An
+    /// invite stored without one (by an earlier version) admits no one by itself any more: an
+    /// owner approves such requests by hand.
+    #[serde(default)]
+    pub auto_admit_until_ms: Vec<f64>,
 }
 
 impl std::fmt::Debug for RoomRecord {
@@ -156,6 +161,7 @@ mod tests {
             pending_invite: Vec::new(),
             declined: Vec::new(),
             auto_admit_invites: Vec::new(),
+            auto_admit_until_ms: Vec::new(),
         };
         for printed in [format!("{identity:?}"), format!("{room:?}")] {
             assert!(!leaks(&printed), "a key in {printed}");

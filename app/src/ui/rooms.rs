@@ -108,7 +108,8 @@ pub(crate) struct Held {
     pub(crate) session: RoomSession,
     pub(crate) record: RoomRecord,
     declined: BTreeSet<UserId>,
-    auto_admit: BTreeSet<InviteId>,
+    /// Auto-admitting invites made here, with when each expires (ms since the Unix epoch).
+    auto_admit: BTreeMap<InviteId, u64>,
     /// Auto-admissions written but not yet seen folded (so each request is admitted once).
     admitting: BTreeSet<UserId>,
 }
@@ -124,7 +125,8 @@ impl Held {
         let auto_admit = record
             .auto_admit_invites
             .iter()
-            .map(|id| InviteId(*id))
+            .zip(&record.auto_admit_until_ms)
+            .map(|(id, until)| (InviteId(*id), until.max(0.0) as u64))
             .collect();
         Self {
             session,
@@ -830,8 +832,10 @@ impl Rooms {
                     .to_link(&base_url(), &me)
                     .map_err(|e| e.to_string())?;
                 let record = auto_admit.then(|| {
-                    h.auto_admit.insert(InviteId(id));
+                    let until = invite.expires_at_ms.unwrap_or(0);
+                    h.auto_admit.insert(InviteId(id), until);
                     h.record.auto_admit_invites.push(id);
+                    h.record.auto_admit_until_ms.push(until as f64);
                     h.record.clone()
                 });
                 Ok((link, record))
@@ -1117,7 +1121,7 @@ impl Rooms {
             held.iter()
                 .flat_map(|(id, h)| {
                     h.session
-                        .auto_admittable(&h.auto_admit)
+                        .auto_admittable(&h.auto_admit, now_ms())
                         .into_iter()
                         .filter(|u| !h.admitting.contains(u))
                         .map(|u| (id.clone(), u))
@@ -1190,6 +1194,7 @@ fn new_record(id: &str, secret: &RoomSecret, name: String) -> RoomRecord {
         pending_invite: Vec::new(),
         declined: Vec::new(),
         auto_admit_invites: Vec::new(),
+        auto_admit_until_ms: Vec::new(),
     }
 }
 

@@ -184,15 +184,30 @@ impl RoomSession {
 
     /// Join requests that came through one of `invites` and are still unanswered: the ones an
     /// auto-admitting inviter's device admits on its own.
-    pub fn auto_admittable(&self, invites: &BTreeSet<quire_core::page::InviteId>) -> Vec<UserId> {
+    ///
+    /// `invites` holds each auto-admitting invite with when it expires: at `now_ms` or later it
+    /// admits no one (this device's clock decides, never the requester's). Someone an owner
+    /// removed is never let back in this way: an owner decides by hand.
+    pub fn auto_admittable(
+        &self,
+        invites: &BTreeMap<quire_core::page::InviteId, u64>,
+        now_ms: u64,
+    ) -> Vec<UserId> {
         let state = self.replica.state();
         if !state.is_owner(&self.me) || state.is_deleted() {
             return Vec::new();
         }
+        let removed = self.removals();
         state
             .join_requests()
             .iter()
-            .filter(|(_, request)| request.invite.is_some_and(|id| invites.contains(&id)))
+            .filter(|(_, request)| {
+                request
+                    .invite
+                    .and_then(|id| invites.get(&id))
+                    .is_some_and(|until| now_ms < *until)
+            })
+            .filter(|(user, _)| !removed.contains_key(user))
             .map(|(user, _)| *user)
             .collect()
     }
@@ -436,10 +451,14 @@ mod tests {
     #[test]
     fn only_requests_through_an_auto_admit_invite_are_admitted_on_their_own() {
         let (ada, bo, mut room, _) = club();
-        let other = BTreeSet::from([quire_core::page::InviteId([6; 16])]);
-        assert!(room.auto_admittable(&other).is_empty());
-        let invite = BTreeSet::from([quire_core::page::InviteId([5; 16])]);
-        assert_eq!(room.auto_admittable(&invite), [bo.user_id()]);
+        let other = BTreeMap::from([(quire_core::page::InviteId([6; 16]), u64::MAX)]);
+        assert!(room.auto_admittable(&other, TEST_NOW_MS).is_empty());
+        let invite = BTreeMap::from([(quire_core::page::InviteId([5; 16]), TEST_NOW_MS + 1)]);
+        assert_eq!(room.auto_admittable(&invite, TEST_NOW_MS), [bo.user_id()]);
+        assert!(
+            room.auto_admittable(&invite, TEST_NOW_MS + 1).is_empty(),
+            "an expired invite admits no one"
+        );
         room.control(
             &ada,
             ControlOp::Admit {
@@ -450,7 +469,10 @@ mod tests {
             [4; 24],
         )
         .unwrap();
-        assert!(room.auto_admittable(&invite).is_empty(), "admitted once");
+        assert!(
+            room.auto_admittable(&invite, TEST_NOW_MS).is_empty(),
+            "admitted once"
+        );
         let details = room.details(offline, &BTreeSet::new());
         let names: Vec<_> = details
             .members
@@ -459,6 +481,57 @@ mod tests {
             .collect();
         assert_eq!(names, [("You", true), ("Bo", false)], "owners first");
         assert_eq!(details.members[0].presence, Presence::You);
+    }
+
+    #[test]
+    fn a_removed_member_is_not_let_back_in_by_an_auto_admit_link() {
+        let (ada, bo, mut room, mut bos) = club();
+        let invite = BTreeMap::from([(quire_core::page::InviteId([5; 16]), u64::MAX)]);
+        let admit = room
+            .control(
+                &ada,
+                ControlOp::Admit {
+                    member: bo.user_id(),
+                    role: Role::Member,
+                },
+                1_003,
+                [4; 24],
+            )
+            .unwrap();
+        bos.receive(pages(&[admit]), TEST_NOW_MS);
+        let remove = room
+            .control(
+                &ada,
+                ControlOp::Remove {
+                    member: bo.user_id(),
+                    seen: 1,
+                },
+                1_004,
+                [5; 24],
+            )
+            .unwrap();
+        bos.receive(pages(&[remove]), TEST_NOW_MS);
+        // Bo asks again through the same auto-admitting link.
+        let again = bos
+            .control(
+                &bo,
+                ControlOp::JoinRequest {
+                    display_name: "Bo".into(),
+                    invite: Some(quire_core::page::InviteId([5; 16])),
+                },
+                1_005,
+                [6; 24],
+            )
+            .unwrap();
+        room.receive(pages(&[again]), TEST_NOW_MS);
+        assert!(
+            room.replica()
+                .state()
+                .join_requests()
+                .contains_key(&bo.user_id()),
+            "his request is there for an owner to answer"
+        );
+        assert!(room.auto_admittable(&invite, TEST_NOW_MS).is_empty());
     }
 
     #[test]

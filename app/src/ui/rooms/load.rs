@@ -223,6 +223,7 @@ mod tests {
             pending_invite: Vec::new(),
             declined: Vec::new(),
             auto_admit_invites: Vec::new(),
+            auto_admit_until_ms: Vec::new(),
         }
     }
 
