@@ -78,14 +78,19 @@ fn hostile_network_converges_for_many_seeds() {
 
 #[test]
 fn pages_lost_in_a_crash_before_their_commit_never_fork_an_honest_book() {
-    let mut crashes = 0;
+    // `run` fails any seed where a peer holds a fork of an honest book; here it must also
+    // have been at risk: pages lost before their commit, and their seqs written again.
+    let (mut lost, mut reused) = (0, 0);
     for seed in 0..100 {
         let sim = run(Scenario::slow_disk(seed));
-        crashes += sim.crashes;
+        lost += sim.lost_before_commit;
+        reused += sim.seqs_reused;
     }
+    eprintln!("slow disk: {lost} pages lost before their commit, {reused} seqs written again");
+    assert!(lost >= 100, "only {lost} pages lost before their commit");
     assert!(
-        crashes >= 100,
-        "only {crashes} crashes: nothing was at risk"
+        reused >= 50,
+        "only {reused} seqs written again after a loss"
     );
 }
 

@@ -185,6 +185,8 @@ struct Node {
     join_page: Option<PageRef>,
     leave_page: Option<PageRef>,
     group: u8,
+    /// Own pages a crash lost before their commit, by seq: the seq is written again later.
+    lost: BTreeMap<u64, crate::page::PageHash>,
 }
 
 /// The simulated world.
@@ -208,6 +210,10 @@ pub struct Sim {
     pub delivered: u64,
     /// Crashes injected (each followed by a restart from persisted state).
     pub crashes: u64,
+    /// Own pages honest nodes held but had not committed when they crashed (lost with it).
+    pub lost_before_commit: u64,
+    /// Seqs an honest node wrote again, with a different page, after a crash lost the first.
+    pub seqs_reused: u64,
     /// Messages sent, by kind (heads, want, pages reply, pages push).
     pub sent: BTreeMap<&'static str, u64>,
 }
@@ -247,6 +253,7 @@ impl Sim {
                 join_page: None,
                 leave_page: None,
                 group: 0,
+                lost: BTreeMap::new(),
             });
         }
         let create_nonce = rng.bytes();
@@ -270,6 +277,8 @@ impl Sim {
             max_links: 0,
             delivered: 0,
             crashes: 0,
+            lost_before_commit: 0,
+            seqs_reused: 0,
             sent: BTreeMap::new(),
         };
         let create = Body::Control(ControlOp::Create {
@@ -327,8 +336,18 @@ impl Sim {
             written = replica.write(&node.identity, body, now, self.rng.bytes());
         }
         let page = written.ok()?;
+        self.note_written(i, &page);
         self.maybe_commit(i);
         Some(page.page_ref())
+    }
+
+    /// Counts a page written at a seq a crash had lost a different page at.
+    fn note_written(&mut self, i: usize, page: &VerifiedPage) {
+        if let Some(lost) = self.nodes[i].lost.remove(&page.seq())
+            && lost != page.hash()
+        {
+            self.seqs_reused += 1;
+        }
     }
 
     /// Writes the keys pages node `i` owes ([`Replica::key_duty`]).
@@ -341,12 +360,10 @@ impl Sim {
             let Some(replica) = node.replica.as_mut() else {
                 return;
             };
-            if !matches!(
-                replica.write_keys(&node.identity, fresh, now, nonce),
-                Ok(Some(_))
-            ) {
+            let Ok(Some(page)) = replica.write_keys(&node.identity, fresh, now, nonce) else {
                 break;
-            }
+            };
+            self.note_written(i, &page);
             self.maybe_commit(i);
         }
     }
@@ -557,6 +574,13 @@ impl Sim {
     fn crash(&mut self, i: usize) {
         self.crashes += 1;
         let node = &mut self.nodes[i];
+        let me = node.identity.user_id();
+        if let Some(replica) = &node.replica {
+            for page in replica.uncommitted().filter(|p| p.author() == me) {
+                node.lost.insert(page.seq(), page.hash());
+                self.lost_before_commit += 1;
+            }
+        }
         node.replica = None;
         node.sessions.clear();
     }
