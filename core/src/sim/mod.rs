@@ -918,6 +918,13 @@ impl Sim {
         self.fork.is_some()
     }
 
+    /// Join requests and leaves written during the run: (joins, leaves).
+    pub fn joins_and_leaves(&self) -> (usize, usize) {
+        let joins = self.nodes.iter().filter(|n| n.join_page.is_some()).count();
+        let leaves = self.nodes.iter().filter(|n| n.leave_page.is_some()).count();
+        (joins, leaves)
+    }
+
     /// Number of pages every online member holds (after [`Sim::run`]).
     pub fn pages_held(&self) -> Vec<u64> {
         self.participants()
