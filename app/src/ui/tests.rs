@@ -365,6 +365,37 @@ fn recording_actions(log: RwSignal<Vec<String>>) -> MemberActions {
 }
 
 #[wasm_bindgen_test]
+async fn remove_is_never_offered_in_a_one_to_one_chat() {
+    let root = container();
+    // Both sides of a 1:1 chat are owners; removing the other would end the chat for good.
+    let mut chat = book_club(true);
+    chat.direct = true;
+    chat.members.truncate(2);
+    chat.join_requests.clear();
+    let details = RwSignal::new(Some(chat));
+    let actions = recording_actions(RwSignal::new(Vec::new()));
+    let _mounted = mount_to(root.clone(), move || {
+        view! {
+            <MembersPanel details=details actions=actions on_close=Callback::new(|()| {})
+                my_name="Ada".to_owned() />
+        }
+    });
+    let root: Element = root.into();
+    until("both sides", || all(&root, "member").len() == 2).await;
+    assert!(all(&root, "member-remove").is_empty());
+    // The same members in a group room: the owner is offered Remove (the check can fail).
+    details.update(|d| {
+        if let Some(d) = d {
+            d.direct = false;
+        }
+    });
+    until("Remove in a group room", || {
+        all(&root, "member-remove").len() == 1
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
 async fn members_panel_shows_roles_presence_and_owner_only_actions() {
     let root = container();
     let details = RwSignal::new(Some(book_club(true)));
