@@ -427,7 +427,7 @@ impl RoomSession {
     pub fn sync_bytes(&mut self, sync: &mut SyncSession, bytes: &[u8], now: u64) -> Accepted {
         let accepted = sync.handle_bytes(bytes, &mut self.replica, now);
         self.note_cuts();
-        self.note_join_heads(sync, sync.peer());
+        self.note_join_heads(sync);
         accepted
     }
 

@@ -35,7 +35,7 @@ use futures::channel::mpsc;
 use futures::future::{AbortHandle, Abortable};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use quire_core::crypto::{RoomSecret, direct_room_secret};
+use quire_core::crypto::RoomSecret;
 use quire_core::identity::{Identity, UserId};
 use quire_core::invite::Invite;
 use quire_core::page::{ControlOp, InviteId, NONCE_LEN, Role};
@@ -1026,13 +1026,10 @@ impl Rooms {
         {
             return false;
         }
-        let Ok(secret) = direct_room_secret(&me, peer) else {
-            return false;
-        };
         // Nothing is written until the peer says whether it holds our book there
         // (`session::joining`); then our profile page follows the peer's create page (see
         // `auto_admit`).
-        let Ok(session) = RoomSession::taking_direct(&me, peer) else {
+        let Ok((session, secret)) = RoomSession::taking_direct(&me, peer) else {
             return false;
         };
         let record = new_record(room, &secret, String::new());
@@ -1054,17 +1051,18 @@ impl Rooms {
         if self.may_write().is_err() {
             return;
         }
-        let Ok(nonce) = nonce() else { return };
         let settled: Vec<(RoomRecord, Option<String>)> = self
             .held
             .try_update_value(|held| {
                 let mut settled = Vec::new();
                 for h in held.values_mut() {
                     let failed = if h.session.request_due() {
-                        match h.session.write_join_request(&me, now_ms(), nonce) {
-                            Ok(_) => None,
-                            Err(why) => Some(why.to_string()),
-                        }
+                        let written = nonce().and_then(|nonce| {
+                            h.session
+                                .write_join_request(&me, now_ms(), nonce)
+                                .map_err(|e| e.to_string())
+                        });
+                        written.err()
                     } else if h.session.settle_join() {
                         None
                     } else {

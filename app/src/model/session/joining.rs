@@ -82,15 +82,18 @@ impl RoomSession {
         session
     }
 
-    /// The 1:1 room a peer opened with this device: nothing is written until the peer says
-    /// whether it holds the user's own book there (module docs).
-    pub fn taking_direct(identity: &Identity, peer: &UserId) -> Result<Self, SendError> {
+    /// The 1:1 room a peer opened with this device, and its secret: nothing is written until
+    /// the peer says whether it holds the user's own book there (module docs).
+    pub fn taking_direct(
+        identity: &Identity,
+        peer: &UserId,
+    ) -> Result<(Self, quire_core::crypto::RoomSecret), SendError> {
         let secret = quire_core::crypto::direct_room_secret(identity, peer)
             .map_err(|_| SendError::BadPeer)?;
         let room = quire_core::room::direct_room_id(&identity.user_id(), peer);
         let mut session = Self::join(identity, room, &secret);
         session.join = Some(PendingJoin::waiting(None));
-        Ok(session)
+        Ok((session, secret))
     }
 
     /// After a reload: the join was still waiting. Ignored once the user's own book is held.
@@ -105,8 +108,8 @@ impl RoomSession {
     }
 
     /// Takes what `sync`'s peer said it holds into a pending join (called after each frame).
-    pub(super) fn note_join_heads(&mut self, sync: &SyncSession, peer: UserId) {
-        let me = self.me;
+    pub(super) fn note_join_heads(&mut self, sync: &SyncSession) {
+        let (me, peer) = (self.me, sync.peer());
         let Some(join) = &mut self.join else { return };
         if !sync.heard_heads() {
             return;
@@ -274,7 +277,7 @@ mod tests {
         let (ada, bo) = (person(1), person(2));
         let (mut adas, _, _create) =
             RoomSession::create_direct(&ada, &bo.user_id(), 1_000, [1; 24]).unwrap();
-        let mut bos = RoomSession::taking_direct(&bo, &ada.user_id()).unwrap();
+        let (mut bos, _) = RoomSession::taking_direct(&bo, &ada.user_id()).unwrap();
         store_all(&mut adas);
         let mut to_bo = SyncSession::new(adas.replica(), bo.user_id(), TEST_NOW_MS);
         let mut to_ada = SyncSession::new(bos.replica(), ada.user_id(), TEST_NOW_MS);
@@ -295,7 +298,7 @@ mod tests {
     fn a_returning_user_takes_a_chat_back_without_writing_a_first_page_again() {
         let (ada, bo, mut adas, _) = chat();
         // Bo's backup in a fresh browser; Ada opens a stream for their chat.
-        let mut fresh = RoomSession::taking_direct(&bo, &ada.user_id()).unwrap();
+        let (mut fresh, _) = RoomSession::taking_direct(&bo, &ada.user_id()).unwrap();
         assert!(!fresh.needs_profile(), "nothing before Ada has answered");
         let mut to_bo = SyncSession::new(adas.replica(), bo.user_id(), TEST_NOW_MS);
         let mut to_ada = SyncSession::new(fresh.replica(), ada.user_id(), TEST_NOW_MS);
