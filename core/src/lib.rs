@@ -15,6 +15,7 @@
 //! - [`validate`]: free functions that check one property of a page each; equivocation proofs.
 //! - [`book`]: one author's append-only book in one room: append, insert out of order, gaps.
 //! - [`invite`]: the signed, versioned invite payload carried in a URL fragment.
+//! - [`copies`]: `/quire/copies/1`, how a relay tells the live copies of one account apart.
 //! - `codec` (private): the strict canonical binary codec all of the above use.
 //!
 //! Ordering, membership and networking: `causal` (causal delivery and display
@@ -25,6 +26,7 @@
 
 pub mod book;
 mod codec;
+pub mod copies;
 pub mod crypto;
 pub mod identity;
 pub mod invite;

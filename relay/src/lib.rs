@@ -5,6 +5,7 @@
 //! `main.rs` only parses flags; everything else is here so tests can run relays on port 0.
 
 mod config;
+mod copies;
 mod error;
 mod http;
 mod limits;

@@ -25,6 +25,8 @@ pub(crate) struct RelayBehaviour {
     pub(crate) presence: presence::Behaviour,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
+    /// `/quire/copies/1` streams (served by `crate::copies`).
+    pub(crate) streams: libp2p_stream::Behaviour,
 }
 
 impl RelayBehaviour {
@@ -55,6 +57,7 @@ impl RelayBehaviour {
                     .with_agent_version(format!("quire-relay/{}", env!("CARGO_PKG_VERSION"))),
             ),
             ping: ping::Behaviour::default(),
+            streams: libp2p_stream::Behaviour::new(),
         }
     }
 }

@@ -13,7 +13,7 @@ use futures::StreamExt as _;
 use libp2p::core::multiaddr::Protocol;
 use libp2p::metrics::Recorder as _;
 use libp2p::swarm::{ListenError, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, connection_limits, relay};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder, connection_limits, relay};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -143,8 +143,16 @@ pub(crate) async fn start(
     for addr in &info.borrow().addrs {
         tracing::info!(%addr, "announcing to browsers");
     }
+    let copies = swarm
+        .behaviour()
+        .streams
+        .new_control()
+        .accept(StreamProtocol::new(quire_core::copies::PROTOCOL))
+        .map_err(|error| Error::Transport(error.to_string()))?;
+    let copies = tokio::spawn(crate::copies::serve(copies, config.limits.clone()));
     let node = NodeTask {
         swarm,
+        copies,
         metrics,
         libp2p_metrics,
         info: info_tx,
@@ -156,6 +164,8 @@ pub(crate) async fn start(
 
 struct NodeTask {
     swarm: Swarm<RelayBehaviour>,
+    /// Serves `/quire/copies/1`; stopped with the node.
+    copies: JoinHandle<()>,
     metrics: Metrics,
     libp2p_metrics: libp2p::metrics::Metrics,
     info: watch::Sender<RelayInfo>,
@@ -172,6 +182,7 @@ impl NodeTask {
                 event = self.swarm.select_next_some() => self.on_event(event),
             }
         }
+        self.copies.abort();
         // Dropping the swarm closes every connection and listener.
         tracing::debug!("libp2p node stopped");
     }

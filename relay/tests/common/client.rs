@@ -127,6 +127,7 @@ pub struct ClientBehaviour {
     pub rendezvous: rendezvous::client::Behaviour,
     pub echo: request_response::Behaviour<EchoCodec>,
     pub raw: request_response::Behaviour<RawCodec>,
+    pub streams: libp2p_stream::Behaviour,
 }
 
 pub struct Client {
@@ -145,7 +146,22 @@ impl Client {
 
     /// Like [`Client::connect`], but reports a refused or dropped connection.
     pub async fn try_connect(relay_addr: &Multiaddr) -> Result<Self, String> {
-        let mut swarm = SwarmBuilder::with_new_identity()
+        Self::try_connect_as(relay_addr, libp2p::identity::Keypair::generate_ed25519()).await
+    }
+
+    /// Like [`Client::connect`], with a given identity (two clients may share one, as two
+    /// browsers with one restored account do).
+    pub async fn connect_as(relay_addr: &Multiaddr, key: libp2p::identity::Keypair) -> Self {
+        Self::try_connect_as(relay_addr, key)
+            .await
+            .unwrap_or_else(|error| panic!("cannot reach relay: {error}"))
+    }
+
+    pub async fn try_connect_as(
+        relay_addr: &Multiaddr,
+        key: libp2p::identity::Keypair,
+    ) -> Result<Self, String> {
+        let mut swarm = SwarmBuilder::with_existing_identity(key)
             .with_tokio()
             .with_other_transport(|key| {
                 let ws = websocket::Config::new(tcp::tokio::Transport::new(tcp::Config::default()));
@@ -170,6 +186,7 @@ impl Client {
                     )],
                     request_response::Config::default(),
                 ),
+                streams: libp2p_stream::Behaviour::new(),
             })
             .unwrap()
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
@@ -219,6 +236,21 @@ impl Client {
             _ => None,
         })
         .await
+    }
+
+    /// Hands the swarm to a task that polls it until the handle is aborted (or dropped with the
+    /// runtime), for tests that only use streams; returns the stream control and the relay.
+    pub fn run_in_background(
+        mut self,
+    ) -> (libp2p_stream::Control, PeerId, tokio::task::JoinHandle<()>) {
+        let control = self.swarm.behaviour().streams.new_control();
+        let relay = self.relay;
+        let task = tokio::spawn(async move {
+            loop {
+                self.swarm.select_next_some().await;
+            }
+        });
+        (control, relay, task)
     }
 
     pub fn peer_id(&self) -> PeerId {
