@@ -4,7 +4,7 @@
 //! Web Lock. Two *browsers* with the same identity (a backup restored on a new laptop while the
 //! old one is still open, a copied profile) share nothing but the relay they both connect to,
 //! with the same peer id. So each running copy opens one stream to the relay and says who it is
-//! (a random [`InstanceId`] per start) and whether it is writing; the relay answers with a
+//! (a random [`InstanceId`] per browser profile) and whether it is writing; the relay answers with a
 //! [`Report`] each time the set of live copies of that peer id changes: how many others are
 //! online, and whether this copy is the one that writes. Exactly one copy writes: the one that
 //! was writing when the others arrived, until the user picks another with "Use here"
@@ -36,8 +36,9 @@ pub const INSTANCE_LEN: usize = 16;
 const FLAG_WRITING: u8 = 1;
 const TAKE_OVER: u8 = 1;
 
-/// One running copy of the app (drawn at random when it starts). Two connections of the same
-/// copy (a reconnect that overlaps the old connection) are one copy, not two.
+/// One copy of the app's storage (the app draws it at random once per browser profile, so its
+/// tabs and reloads, which share the storage, are one copy). Two connections of the same copy
+/// (a reconnect that overlaps the old connection) are one copy, not two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InstanceId(pub [u8; INSTANCE_LEN]);
 

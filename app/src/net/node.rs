@@ -231,6 +231,7 @@ struct Published {
 #[derive(Clone)]
 pub struct NodeHandle {
     peer_id: PeerId,
+    relay: PeerId,
     commands: mpsc::Sender<Command>,
     control: libp2p_stream::Control,
     published: Rc<RefCell<Published>>,
@@ -275,6 +276,7 @@ impl Node {
             RelaySource::Info(info) => info,
         };
         let relay = RelayTarget::from_info(&info)?;
+        let relay_peer = relay.peer;
         if config.webrtc.ice.servers.is_empty() {
             config.webrtc.ice.servers = info.ice_servers.clone();
         }
@@ -311,6 +313,7 @@ impl Node {
             Node {
                 handle: NodeHandle {
                     peer_id,
+                    relay: relay_peer,
                     commands: command_tx,
                     control,
                     published,
@@ -496,6 +499,11 @@ impl NodeHandle {
 
     pub fn listen_addrs(&self) -> Vec<Multiaddr> {
         self.published.borrow().listen_addrs.clone()
+    }
+
+    /// The relay's peer id.
+    pub fn relay_peer(&self) -> PeerId {
+        self.relay
     }
 
     pub fn relay_connected(&self) -> bool {

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use crate::model::ids::room_key;
 use crate::model::room_view::InspectorSnapshot;
 use crate::ui::{
-    BadInviteScreen, Fragment, IdentityStatus, InspectorPage, JoinScreen, Messenger, NoticeBanner,
-    RoomScreen, Rooms, Screen, StorageHealthBanner,
+    BadInviteScreen, CopiesBanner, Fragment, IdentityStatus, InspectorPage, JoinScreen, Messenger,
+    NoticeBanner, RoomScreen, Rooms, Screen, StorageHealthBanner,
 };
 
 /// Right column.
@@ -24,6 +24,7 @@ pub fn MainPane() -> impl IntoView {
         other => view! {
             <main class="main-pane" data-testid="main-pane" aria-label="Conversation">
                 <StorageHealthBanner />
+                <CopiesBanner />
                 <NoticeBanner />
                 {match other {
                     Screen::Inspector => view! { <Inspector /> }.into_any(),

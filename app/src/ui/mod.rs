@@ -41,7 +41,9 @@ pub use invite::InvitePanel;
 pub use join::JoinScreen;
 pub use members::{MemberActions, MembersPanel};
 pub use new_room::{NewRoom, RoomNameError, parse_room_name};
-pub use notice::{Notice, NoticeBanner, StorageHealthBanner, StorageHealthNotice};
+pub use notice::{
+    CopiesBanner, CopiesNoticeView, Notice, NoticeBanner, StorageHealthBanner, StorageHealthNotice,
+};
 pub use room_actions::{RenameForm, RoomPanels, RoomRights, RoomToolbar};
 pub use room_list::{DamagedRoomItems, RoomListItems};
 pub use room_screen::RoomScreen;

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 
 use super::rooms::Rooms;
 use crate::model::StorageHealth;
+use crate::model::copies::{CopiesNotice, LiveCopies};
 
 /// The banner, when there is something to say.
 #[component]
@@ -77,6 +78,47 @@ pub fn StorageHealthNotice(
                     <Show when=move || reload>
                         <button type="button" data-testid="storage-reload"
                             on:click=move |_| reload_page()>"Reload"</button>
+                    </Show>
+                </div>
+            }
+        })
+    }
+}
+
+/// The banner about the account's other live copies ([`Rooms::copies`]).
+#[component]
+pub fn CopiesBanner() -> impl IntoView {
+    let rooms = Rooms::expect();
+    let notice = Signal::derive(move || {
+        rooms
+            .copies
+            .with(|c| c.as_ref().and_then(LiveCopies::notice))
+    });
+    let on_use_here = Callback::new(move |()| rooms.use_here());
+    view! { <CopiesNoticeView notice=notice on_use_here=on_use_here /> }
+}
+
+/// Says that the account is open on another device, and which of the two writes; "Use here"
+/// calls `on_use_here`. Not dismissable: it goes when the other copy does.
+#[component]
+pub fn CopiesNoticeView(
+    #[prop(into)] notice: Signal<Option<CopiesNotice>>,
+    on_use_here: Callback<()>,
+) -> impl IntoView {
+    move || {
+        notice.get().map(|notice| {
+            let state = match notice {
+                CopiesNotice::OtherWrites => "other-writes",
+                CopiesNotice::OtherStopped => "other-stopped",
+                CopiesNotice::WriterGone => "writer-gone",
+            };
+            view! {
+                <div class="notice banner" role="alert" data-testid="copies-notice"
+                    data-state=state>
+                    <span>{notice.text()}</span>
+                    <Show when=move || notice.offers_use_here()>
+                        <button type="button" data-testid="copies-use-here"
+                            on:click=move |_| on_use_here.run(())>"Use here"</button>
                     </Show>
                 </div>
             }

@@ -55,7 +55,16 @@ pub fn RoomScreen() -> impl IntoView {
     on_cleanup(move || escape.remove());
 
     let on_send = Callback::new(move |text: String| rooms.send(messenger, text));
-    let paused = Signal::derive(move || rooms.health.with(|h| h.refusal()));
+    // Storage first: while it refuses, nothing can be written whichever copy writes.
+    let paused = Signal::derive(move || {
+        rooms.health.with(|h| h.refusal()).or_else(|| {
+            rooms.copies.with(|c| {
+                c.as_ref()
+                    .and_then(crate::model::copies::LiveCopies::refusal)
+                    .map(str::to_owned)
+            })
+        })
+    });
     let on_leave = Callback::new(move |()| {
         let name = room_name();
         confirm.set(Some(ConfirmRequest {

@@ -22,6 +22,8 @@
 //! linked peer per room.
 
 // The network driver is wasm32-only; the framing is tested natively.
+#[cfg(target_arch = "wasm32")]
+mod copies;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod frame;
 mod load;
@@ -42,6 +44,7 @@ use quire_core::page::{ControlOp, InviteId, NONCE_LEN, Role};
 use quire_core::room::direct_room_id;
 
 use super::identity_keeper::Messenger;
+use crate::model::copies::LiveCopies;
 use crate::model::damage::damage_notice;
 use crate::model::identity::generate_secret;
 use crate::model::ids::{parse_user_key, room_key, user_key};
@@ -152,6 +155,9 @@ pub struct Rooms {
     pub health: RwSignal<StorageHealth>,
     /// Rooms that could not be read back from storage (listed, never opened).
     pub damaged: RwSignal<Vec<DamagedRoom>>,
+    /// The account's other live copies, as the relay reports them (`None` off the network);
+    /// while another copy writes, this one writes nothing.
+    pub copies: RwSignal<Option<LiveCopies>>,
     messenger: Messenger,
     shell: ShellState,
     held: StoredValue<BTreeMap<String, Held>, LocalStorage>,
@@ -184,6 +190,7 @@ impl Rooms {
             notice: RwSignal::new(None),
             health: RwSignal::new(StorageHealth::default()),
             damaged: RwSignal::new(Vec::new()),
+            copies: RwSignal::new(None),
             messenger,
             shell: ShellState::expect(),
             held: StoredValue::new_local(BTreeMap::new()),
@@ -616,9 +623,23 @@ impl Rooms {
         Ok(())
     }
 
-    /// Refuses new writing while storage cannot keep it or Quire is moving to another tab (the
-    /// reason is for the user).
+    /// Refuses new writing while storage cannot keep it, Quire is moving to another tab, or
+    /// another copy of the account writes (the reason is for the user).
     fn may_write(&self) -> Result<(), String> {
+        self.may_store()?;
+        match self
+            .copies
+            .try_with_untracked(|c| c.as_ref().and_then(LiveCopies::refusal))
+        {
+            Some(Some(why)) => Err(why.to_owned()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses to store anything new (a page or a room record) while storage cannot keep it or
+    /// Quire is moving to another tab. Storing what writes no page (joining a room, taking the
+    /// user's own book back) goes on while another copy of the account writes.
+    fn may_store(&self) -> Result<(), String> {
         if self.draining.try_get_value().unwrap_or(false) {
             return Err("Quire is moving to another tab".to_owned());
         }
@@ -848,6 +869,27 @@ impl Rooms {
         Ok(link)
     }
 
+    /// The user chose "Use here" on the banner about the account's other copy: this copy writes
+    /// once the relay confirms, and the other stops.
+    pub fn use_here(self) {
+        let sent = self
+            .copies
+            .with_untracked(|c| c.as_ref().map(LiveCopies::use_here))
+            .unwrap_or(Err(crate::model::copies::UseHereError::RelayAway));
+        let sent: Result<(), String> = sent.map_err(|e| e.to_string()).and_then(|frame| {
+            #[cfg(target_arch = "wasm32")]
+            if let Some(net) = self.net.get_value() {
+                return net.send_copies(frame);
+            }
+            let _ = frame;
+            Err("Quire is not connected".to_owned())
+        });
+        if let Err(why) = sent {
+            self.notice
+                .set(Some(format!("Could not switch to this device: {why}")));
+        }
+    }
+
     fn relay_addrs(&self) -> Vec<String> {
         #[cfg(target_arch = "wasm32")]
         if let Some(net) = self.net.get_value() {
@@ -864,7 +906,8 @@ impl Rooms {
     }
 
     fn try_join(self, invite: Invite) -> Result<(), String> {
-        self.may_write()?;
+        // Joining writes no page (the request waits, see below).
+        self.may_store()?;
         let me = self
             .me()
             .ok_or_else(|| "Quire is still starting".to_owned())?;
@@ -1048,15 +1091,21 @@ impl Rooms {
             return;
         };
         // Written later, when storage can keep them again (the next change calls this).
-        if self.may_write().is_err() {
+        if self.may_store().is_err() {
             return;
         }
+        // A request is a page: none while another copy of the account writes (taking the
+        // user's own book back writes nothing, so it goes on).
+        let may_write = self.may_write().is_ok();
         let settled: Vec<(RoomRecord, Option<String>)> = self
             .held
             .try_update_value(|held| {
                 let mut settled = Vec::new();
                 for h in held.values_mut() {
                     let failed = if h.session.request_due() {
+                        if !may_write {
+                            continue;
+                        }
                         let written = nonce().and_then(|nonce| {
                             h.session
                                 .write_join_request(&me, now_ms(), nonce)

@@ -38,6 +38,7 @@ use futures::{AsyncReadExt as _, FutureExt as _, StreamExt as _};
 use leptos::prelude::*;
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId, Stream};
+use quire_core::copies::{ClientFrame, INSTANCE_LEN, InstanceId};
 use quire_core::identity::{Identity, UserId};
 use quire_core::invite::MAX_RELAY_ADDRS;
 use quire_core::plan::{PresencePlan, planned_links};
@@ -46,6 +47,7 @@ use quire_core::validate::VerifiedPage;
 
 use super::frame::{FrameError, read_frame, write_frame};
 use super::{Rooms, now_ms};
+use crate::model::copies::LiveCopies;
 use crate::model::ids::{room_key, user_key};
 use crate::model::inbound::{FIRST_FRAME_DEADLINE_MS, InboundBudget};
 use crate::model::presence_schedule::PresenceSchedule;
@@ -79,6 +81,19 @@ const SILENCE_TIMEOUT_MS: f64 = 50_000.0;
 /// stream cannot keep up and dropped pushes are repaired by the next heads exchange.
 const STREAM_QUEUE: usize = 64;
 
+/// The `/quire/copies/1` stream to the relay while it is connected (`model::copies`).
+struct CopiesLink {
+    task: AbortHandle,
+    /// "Use here" frames for the stream's writer (one at a time: the user presses a button).
+    frames: mpsc::Sender<ClientFrame>,
+}
+
+impl Drop for CopiesLink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// A (peer, room) pair.
 type Pair = (PeerId, String);
 /// A stream: its pair, and whether this device opened it.
@@ -107,6 +122,7 @@ struct State {
     node: Option<Node>,
     handle: Option<NodeHandle>,
     relay_connected: bool,
+    copies: Option<CopiesLink>,
     links: BTreeMap<Key, Link>,
     opening: BTreeSet<Pair>,
     /// When a (peer, room) pair was first seen without a stream (for [`OPEN_GRACE_MS`]).
@@ -168,6 +184,42 @@ fn sync_with(rooms: Rooms, peer: &PeerId, room: &str) -> Option<SyncSession> {
     })
 }
 
+/// Where this browser profile keeps its copy id.
+const COPY_ID_KEY: &str = "quire.copy-id";
+
+/// This browser profile's copy id (`model::copies`): drawn once and kept, so the tabs and
+/// reloads of one profile, which share its storage, are one copy to the relay; a restored
+/// backup in a fresh browser, or after clearing site data, draws a new one. Without local
+/// storage it is drawn afresh for this run.
+fn copy_id() -> Option<InstanceId> {
+    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    let kept = storage
+        .as_ref()
+        .and_then(|s| s.get_item(COPY_ID_KEY).ok().flatten())
+        .and_then(|hex| parse_copy_id(&hex));
+    if kept.is_some() {
+        return kept;
+    }
+    let mut id = [0u8; INSTANCE_LEN];
+    getrandom::fill(&mut id).ok()?;
+    if let Some(storage) = storage {
+        let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let _ = storage.set_item(COPY_ID_KEY, &hex);
+    }
+    Some(InstanceId(id))
+}
+
+fn parse_copy_id(hex: &str) -> Option<InstanceId> {
+    if hex.len() != INSTANCE_LEN * 2 || !hex.is_ascii() {
+        return None;
+    }
+    let mut id = [0u8; INSTANCE_LEN];
+    for (i, byte) in id.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).ok()?;
+    }
+    Some(InstanceId(id))
+}
+
 fn now() -> f64 {
     js_sys::Date::now()
 }
@@ -186,6 +238,15 @@ impl Net {
             state: Rc::new(RefCell::new(State::default())),
             me,
         };
+        match copy_id() {
+            Some(instance) => rooms.copies.set(Some(LiveCopies::new(instance))),
+            None => rooms.report(
+                "This browser cannot draw random numbers, so Quire cannot tell this copy of your \
+                 account from another"
+                    .to_owned(),
+                true,
+            ),
+        }
         rooms.net.set_value(Some(net.clone()));
         rooms.shell.connection.set(ConnectionStatus::Connecting);
         rooms.spawn(async move {
@@ -228,6 +289,11 @@ impl Net {
             match event {
                 NetEvent::Relay { connected } => {
                     self.state.borrow_mut().relay_connected = connected;
+                    if connected {
+                        self.start_copies(rooms);
+                    } else {
+                        self.stop_copies(rooms);
+                    }
                     if connected {
                         // A new connection: the relay's budget for it starts full. Announce and
                         // look around now, not at the next tick.
@@ -287,6 +353,71 @@ impl Net {
             self.update_status(rooms);
             self.reconcile(rooms);
         }
+    }
+
+    /// Opens the copies stream on a new relay connection (replacing any earlier one).
+    fn start_copies(&self, rooms: Rooms) {
+        let Some(handle) = self.handle() else { return };
+        let Some(Some(hello)) = rooms
+            .copies
+            .try_with_untracked(|c| c.as_ref().map(LiveCopies::hello))
+        else {
+            return;
+        };
+        let update = move |f: &dyn Fn(&mut LiveCopies)| {
+            rooms.copies.try_update(|c| {
+                if let Some(c) = c {
+                    f(c);
+                }
+            });
+        };
+        let (frames, frames_rx) = mpsc::channel(1);
+        let (task, registration) = AbortHandle::new_pair();
+        let run = async move {
+            let result = super::copies::run(
+                &handle,
+                hello,
+                frames_rx,
+                || update(&LiveCopies::connected),
+                |report| {
+                    update(&|c| c.report(report));
+                    // Writing may resume: what waited for it (a join request, duties) goes now.
+                    if report.writer {
+                        rooms.after_change();
+                    }
+                },
+            )
+            .await;
+            update(&LiveCopies::lost);
+            if let Err(e) = result {
+                rooms.report(format!("Copies of this account: {e}"), false);
+            }
+        };
+        rooms.spawn(Abortable::new(run, registration).map(drop));
+        self.state.borrow_mut().copies = Some(CopiesLink { task, frames });
+    }
+
+    /// The relay connection is gone: so is the copies stream.
+    fn stop_copies(&self, rooms: Rooms) {
+        if self.state.borrow_mut().copies.take().is_some() {
+            rooms.copies.try_update(|c| {
+                if let Some(c) = c {
+                    c.lost();
+                }
+            });
+        }
+    }
+
+    /// Sends "Use here" on the copies stream.
+    pub(super) fn send_copies(&self, frame: ClientFrame) -> Result<(), String> {
+        let mut state = self.state.borrow_mut();
+        let link = state
+            .copies
+            .as_mut()
+            .ok_or_else(|| "the relay is not reachable".to_owned())?;
+        link.frames
+            .try_send(frame)
+            .map_err(|_| "already asked; waiting for the relay".to_owned())
     }
 
     fn update_status(&self, rooms: Rooms) {
