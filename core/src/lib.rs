@@ -15,6 +15,7 @@
 //! - [`validate`]: free functions that check one property of a page each; equivocation proofs.
 //! - [`book`]: one author's append-only book in one room: append, insert out of order, gaps.
 //! - [`invite`]: the signed, versioned invite payload carried in a URL fragment.
+//! - [`blob`]: shared files as sealed, content-addressed blobs with BLAKE3 verified streaming.
 //! - [`copies`]: `/quire/copies/1`, how a relay tells the live copies of one account apart.
 //! - `codec` (private): the strict canonical binary codec all of the above use.
 //!
@@ -24,6 +25,7 @@
 //! machine, `/quire/sync/1`), `plan` (which members to hold links to), `sim` (deterministic
 //! multi-peer simulation).
 
+pub mod blob;
 pub mod book;
 mod codec;
 pub mod copies;

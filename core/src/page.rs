@@ -46,10 +46,7 @@ use core::fmt;
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::identity::{Identity, SIGNATURE_LEN, Signature, USER_ID_LEN, UserId, hex_prefix};
 
-pub use body::{
-    Body, ControlOp, FileBody, FileChunk, FileContent, Grant, InviteId, KeysBody, MessageBody,
-    Profile, Role,
-};
+pub use body::{Body, ControlOp, FileBody, Grant, InviteId, KeysBody, MessageBody, Profile, Role};
 
 /// The page format version this build writes for pages sealed under the room's original secret
 /// (no [`KeyId`]).
@@ -68,8 +65,7 @@ pub const PAGE_SIGNATURE_DOMAIN: &[u8; 24] = b"quire/page/v1/signature\0";
 
 /// Cap on a page's encrypted `data` (ciphertext including the 16-byte tag): 56 KiB.
 /// Why: a page must fit, with headroom, in one sync message and in one IndexedDB record without
-/// stalling a browser; bigger things (files) are split into chunk pages of
-/// [`body::FILE_CHUNK_BYTES`].
+/// stalling a browser; files travel as blobs outside pages ([`crate::blob`]).
 pub const MAX_DATA_BYTES: usize = 56 * 1024;
 
 /// Cap on `refs` per page. Why: refs are a *sparse* vector clock — an author lists only books
@@ -193,10 +189,8 @@ pub enum PageKind {
     Control,
     /// A chat message, edit or retraction ([`MessageBody`]).
     Message,
-    /// A shared file's description, with its bytes inline or in chunk pages ([`FileBody`]).
+    /// A shared file: its description and the sealed blob holding its bytes ([`FileBody`]).
     File,
-    /// One chunk of a large file ([`FileChunk`]).
-    FileChunk,
     /// The author's profile within the room, e.g. display name ([`Profile`]).
     Profile,
     /// Epoch keys: a new epoch, and epoch secrets sealed to members ([`KeysBody`]). Its data is
@@ -214,7 +208,6 @@ impl PageKind {
             Self::Control => 0,
             Self::Message => 1,
             Self::File => 2,
-            Self::FileChunk => 3,
             Self::Profile => 4,
             Self::Keys => 5,
             Self::Other(byte) => byte,
@@ -227,7 +220,6 @@ impl PageKind {
             0 => Self::Control,
             1 => Self::Message,
             2 => Self::File,
-            3 => Self::FileChunk,
             4 => Self::Profile,
             5 => Self::Keys,
             other => Self::Other(other),

@@ -12,9 +12,14 @@
 //! of the member the remover had seen). Tag 7 replaced tag 3 when removal became causal: old
 //! clients refuse tag 7 as an unknown tag (the page is void for them) rather than misreading it.
 //!
+//! File pages (kind 2) name a sealed blob ([`FileBody`]); the bytes never travel in pages.
+//! Kind 3 (chunk pages of an inline design that nothing ever wrote) is retired: a page of that
+//! kind decodes as an unknown kind.
+//!
 //! Edits and deletions never modify a page (pages are sealed); they are new pages pointing at
 //! the old one with a [`PageRef`].
 
+use crate::blob::{BlobId, BlobInfo, FileKey, MAX_FILE_BYTES};
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::identity::UserId;
 use crate::page::{KEY_ID_LEN, KeyId, PageHash, PageKind, PageRef};
@@ -28,12 +33,14 @@ pub const MAX_NAME_BYTES: usize = 128;
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 /// Cap on a file's MIME type, in bytes (the longest registered types are well under 128).
 pub const MAX_MIME_BYTES: usize = 128;
-/// Size of one file chunk, and the most a file may carry inline. Why: 48 KiB plus body framing
-/// and the 16-byte AEAD tag stays below [`crate::page::MAX_DATA_BYTES`].
-pub const FILE_CHUNK_BYTES: usize = 48 * 1024;
-/// Cap on a shared file. Why: files live in the browser's IndexedDB quota on every member's
-/// machine; 256 MiB (5,462 chunk pages) is a generous chat attachment and bounds a manifest.
-pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+/// Cap on a file's name, in UTF-8 bytes. Why: the longest name most file systems allow.
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+/// Cap on a file's description, in UTF-8 bytes (a caption, like a short message).
+pub const MAX_DESCRIPTION_BYTES: usize = 4 * 1024;
+/// Cap on an image's thumbnail, in bytes. Why: it travels in the file page to every member;
+/// 32 KiB is a sharp preview (a 256 px WebP) and keeps the page far below
+/// [`crate::page::MAX_DATA_BYTES`].
+pub const MAX_THUMBNAIL_BYTES: usize = 32 * 1024;
 
 /// Identifies one invite link, so its issuer can recognise (and auto-admit) join requests that
 /// came through it. Chosen at random by the issuing app.
@@ -129,41 +136,35 @@ pub enum MessageBody {
     },
 }
 
-/// Where a file's bytes are.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub enum FileContent {
-    /// Small files (at most [`FILE_CHUNK_BYTES`]) travel inside the file page.
-    Inline(Vec<u8>),
-    /// Larger files are the [`FileChunk`] pages at seqs `first_seq..first_seq + count` of the
-    /// same book, written before this page (so they are already present when it is shown).
-    Chunks {
-        /// Seq of the first chunk page.
-        first_seq: u64,
-        /// Number of chunk pages.
-        count: u64,
-    },
-}
-
-/// A shared file's description.
+/// A shared file: what the room's members see of it, and what they need to fetch and open it.
+/// The bytes are not in the page: they are a sealed blob ([`crate::blob`]) that moves only on
+/// demand, from any member holding a copy.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct FileBody {
-    /// File name as shown.
+    /// File name as shown (at most [`MAX_FILE_NAME_BYTES`]).
     pub name: String,
-    /// MIME type.
+    /// MIME type (at most [`MAX_MIME_BYTES`]).
     pub mime: String,
-    /// Size in bytes (at most [`MAX_FILE_BYTES`]).
+    /// Size of the file in bytes (at most [`crate::blob::MAX_FILE_BYTES`]).
     pub size: u64,
-    /// BLAKE3 of the whole file, checked after reassembly.
-    pub content_hash: PageHash,
-    /// Where the bytes are.
-    pub content: FileContent,
+    /// The sealed blob's address.
+    pub blob: BlobId,
+    /// The key the blob is sealed with (this page is itself sealed under the room's key).
+    pub key: FileKey,
+    /// A caption (at most [`MAX_DESCRIPTION_BYTES`]; empty for none).
+    pub description: String,
+    /// A small preview image for images (at most [`MAX_THUMBNAIL_BYTES`]).
+    pub thumbnail: Option<Vec<u8>>,
 }
 
-/// One chunk of a large file.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub struct FileChunk {
-    /// At most [`FILE_CHUNK_BYTES`].
-    pub bytes: Vec<u8>,
+impl FileBody {
+    /// What a downloader verifies the blob against.
+    pub fn blob_info(&self) -> BlobInfo {
+        BlobInfo {
+            id: self.blob,
+            size: crate::blob::sealed_len(self.size),
+        }
+    }
 }
 
 /// The author's profile in this room.
@@ -182,8 +183,6 @@ pub enum Body {
     Message(MessageBody),
     /// See [`FileBody`].
     File(FileBody),
-    /// See [`FileChunk`].
-    FileChunk(FileChunk),
     /// See [`Profile`].
     Profile(Profile),
     /// See [`KeysBody`].
@@ -335,7 +334,6 @@ impl Body {
             Self::Control(_) => PageKind::Control,
             Self::Message(_) => PageKind::Message,
             Self::File(_) => PageKind::File,
-            Self::FileChunk(_) => PageKind::FileChunk,
             Self::Profile(_) => PageKind::Profile,
             Self::Keys(_) => PageKind::Keys,
         }
@@ -351,20 +349,17 @@ impl Body {
                 w.str(&file.name);
                 w.str(&file.mime);
                 w.varint(file.size);
-                w.raw(&file.content_hash.0);
-                match &file.content {
-                    FileContent::Inline(bytes) => {
-                        w.u8(0);
-                        w.bytes(bytes);
-                    }
-                    FileContent::Chunks { first_seq, count } => {
+                w.raw(&file.blob.0);
+                w.raw(file.key.as_bytes());
+                w.str(&file.description);
+                match &file.thumbnail {
+                    None => w.u8(0),
+                    Some(bytes) => {
                         w.u8(1);
-                        w.varint(*first_seq);
-                        w.varint(*count);
+                        w.bytes(bytes);
                     }
                 }
             }
-            Self::FileChunk(chunk) => w.bytes(&chunk.bytes),
             Self::Profile(profile) => w.str(&profile.display_name),
             Self::Keys(keys) => write_keys(&mut w, keys),
         }
@@ -378,22 +373,18 @@ impl Body {
             PageKind::Control => Self::Control(read_control(&mut r)?),
             PageKind::Message => Self::Message(read_message(&mut r)?),
             PageKind::File => {
-                let name = r.string(MAX_NAME_BYTES, "file name")?;
+                let name = r.string(MAX_FILE_NAME_BYTES, "file name")?;
                 let mime = r.string(MAX_MIME_BYTES, "file mime")?;
                 let size = r.varint_max(MAX_FILE_BYTES, "file size")?;
-                let content_hash = PageHash(r.array("file hash")?);
-                let content = match r.u8("file content tag")? {
-                    0 => FileContent::Inline(r.bytes(FILE_CHUNK_BYTES, "inline file")?.to_vec()),
-                    1 => FileContent::Chunks {
-                        first_seq: r.varint("file first chunk")?,
-                        count: r.varint_max(
-                            MAX_FILE_BYTES.div_ceil(FILE_CHUNK_BYTES as u64),
-                            "file chunk count",
-                        )?,
-                    },
+                let blob = BlobId(r.array("file blob")?);
+                let key = FileKey::from_bytes(r.array("file key")?);
+                let description = r.string(MAX_DESCRIPTION_BYTES, "file description")?;
+                let thumbnail = match r.u8("file thumbnail tag")? {
+                    0 => None,
+                    1 => Some(r.bytes(MAX_THUMBNAIL_BYTES, "file thumbnail")?.to_vec()),
                     other => {
                         return Err(DecodeError::UnknownTag {
-                            what: "file content",
+                            what: "file thumbnail",
                             found: u64::from(other),
                         });
                     }
@@ -402,13 +393,12 @@ impl Body {
                     name,
                     mime,
                     size,
-                    content_hash,
-                    content,
+                    blob,
+                    key,
+                    description,
+                    thumbnail,
                 })
             }
-            PageKind::FileChunk => Self::FileChunk(FileChunk {
-                bytes: r.bytes(FILE_CHUNK_BYTES, "file chunk")?.to_vec(),
-            }),
             PageKind::Profile => Self::Profile(Profile {
                 display_name: r.string(MAX_NAME_BYTES, "display name")?,
             }),

@@ -2,14 +2,14 @@
 //! tampering never goes unnoticed, and the size caps hold at the extremes.
 
 use proptest::prelude::*;
+use quire_core::blob::{BlobId, FileKey, MAX_FILE_BYTES};
 use quire_core::crypto::RoomSecret;
 use quire_core::identity::{Signature, UserId};
 use quire_core::invite::Invite;
-use quire_core::page::body::{FILE_CHUNK_BYTES, MAX_FILE_BYTES};
 use quire_core::page::{
-    Body, BookId, ControlOp, FileBody, FileChunk, FileContent, Grant, InviteId, KeyId, KeysBody,
-    MAX_DATA_BYTES, MAX_PAGE_BYTES, MAX_REFS, MessageBody, Page, PageContent, PageHash, PageHead,
-    PageKind, PageMeta, PageRef, Profile, Role, RoomId,
+    Body, BookId, ControlOp, FileBody, Grant, InviteId, KeyId, KeysBody, MAX_DATA_BYTES,
+    MAX_PAGE_BYTES, MAX_REFS, MessageBody, Page, PageContent, PageHash, PageHead, PageKind,
+    PageMeta, PageRef, Profile, Role, RoomId,
 };
 use quire_core::validate::verify_signature;
 
@@ -98,28 +98,25 @@ fn body() -> impl Strategy<Value = Body> {
         "[a-z]{1,10}/[a-z0-9.+-]{1,20}",
         0..=MAX_FILE_BYTES,
         any::<[u8; 32]>(),
-        prop_oneof![
-            proptest::collection::vec(any::<u8>(), 0..256).prop_map(FileContent::Inline),
-            (
-                any::<u64>(),
-                0..=MAX_FILE_BYTES.div_ceil(FILE_CHUNK_BYTES as u64)
-            )
-                .prop_map(|(first_seq, count)| FileContent::Chunks { first_seq, count }),
-        ],
+        any::<[u8; 32]>(),
+        "\\PC{0,50}",
+        proptest::option::of(proptest::collection::vec(any::<u8>(), 0..256)),
     )
-        .prop_map(|(name, mime, size, hash, content)| FileBody {
-            name,
-            mime,
-            size,
-            content_hash: PageHash(hash),
-            content,
-        });
+        .prop_map(
+            |(name, mime, size, blob, key, description, thumbnail)| FileBody {
+                name,
+                mime,
+                size,
+                blob: BlobId(blob),
+                key: FileKey::from_bytes(key),
+                description,
+                thumbnail,
+            },
+        );
     prop_oneof![
         control.prop_map(Body::Control),
         message.prop_map(Body::Message),
         file.prop_map(Body::File),
-        proptest::collection::vec(any::<u8>(), 0..256)
-            .prop_map(|bytes| Body::FileChunk(FileChunk { bytes })),
         name().prop_map(|display_name| Body::Profile(Profile { display_name })),
         keys().prop_map(Body::Keys),
     ]

@@ -1,7 +1,8 @@
 //! Page bodies are readable by room members only, yet verifiable by anyone.
 
+use quire_core::blob::{BlobId, FileKey};
 use quire_core::crypto::{CryptoError, MAX_PLAINTEXT_BYTES, RoomSecret};
-use quire_core::page::{Body, FileChunk, Page};
+use quire_core::page::{Body, FileBody, Page};
 use quire_core::validate::verify_signature;
 
 use crate::fixtures::{book_of, identity, nonce, room_key, text, written_pages};
@@ -53,8 +54,15 @@ fn same_plaintext_under_different_nonces_differs() {
 #[test]
 fn bodies_above_the_cap_are_refused() {
     let alice = identity(1);
-    let body = Body::FileChunk(FileChunk {
-        bytes: vec![0; MAX_PLAINTEXT_BYTES],
+    // A thumbnail far over its cap: the cap on what a page may seal still stops it.
+    let body = Body::File(FileBody {
+        name: "big.png".into(),
+        mime: "image/png".into(),
+        size: 1,
+        blob: BlobId([1; 32]),
+        key: FileKey::from_bytes([2; 32]),
+        description: String::new(),
+        thumbnail: Some(vec![0; MAX_PLAINTEXT_BYTES]),
     });
     let result = book_of(&alice).append(
         &alice,
