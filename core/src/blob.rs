@@ -19,6 +19,7 @@
 //! off (no async runtime, no file system).
 
 pub mod download;
+pub mod holders;
 
 use std::ops::Range;
 

@@ -191,6 +191,9 @@ pub enum PageKind {
     Message,
     /// A shared file: its description and the sealed blob holding its bytes ([`FileBody`]).
     File,
+    /// The author holds (or no longer holds) a copy of a file's blob
+    /// ([`crate::blob::holders::HoldingBody`]).
+    Holding,
     /// The author's profile within the room, e.g. display name ([`Profile`]).
     Profile,
     /// Epoch keys: a new epoch, and epoch secrets sealed to members ([`KeysBody`]). Its data is
@@ -208,6 +211,7 @@ impl PageKind {
             Self::Control => 0,
             Self::Message => 1,
             Self::File => 2,
+            Self::Holding => 6,
             Self::Profile => 4,
             Self::Keys => 5,
             Self::Other(byte) => byte,
@@ -220,6 +224,7 @@ impl PageKind {
             0 => Self::Control,
             1 => Self::Message,
             2 => Self::File,
+            6 => Self::Holding,
             4 => Self::Profile,
             5 => Self::Keys,
             other => Self::Other(other),

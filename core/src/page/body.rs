@@ -13,12 +13,14 @@
 //! clients refuse tag 7 as an unknown tag (the page is void for them) rather than misreading it.
 //!
 //! File pages (kind 2) name a sealed blob ([`FileBody`]); the bytes never travel in pages.
+//! Holding pages (kind 6, [`HoldingBody`]) say the author holds a copy of one (or no longer).
 //! Kind 3 (chunk pages of an inline design that nothing ever wrote) is retired: a page of that
 //! kind decodes as an unknown kind.
 //!
 //! Edits and deletions never modify a page (pages are sealed); they are new pages pointing at
 //! the old one with a [`PageRef`].
 
+use crate::blob::holders::HoldingBody;
 use crate::blob::{BlobId, BlobInfo, FileKey, MAX_FILE_BYTES};
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::identity::UserId;
@@ -183,6 +185,8 @@ pub enum Body {
     Message(MessageBody),
     /// See [`FileBody`].
     File(FileBody),
+    /// See [`HoldingBody`].
+    Holding(HoldingBody),
     /// See [`Profile`].
     Profile(Profile),
     /// See [`KeysBody`].
@@ -334,6 +338,7 @@ impl Body {
             Self::Control(_) => PageKind::Control,
             Self::Message(_) => PageKind::Message,
             Self::File(_) => PageKind::File,
+            Self::Holding(_) => PageKind::Holding,
             Self::Profile(_) => PageKind::Profile,
             Self::Keys(_) => PageKind::Keys,
         }
@@ -359,6 +364,10 @@ impl Body {
                         w.bytes(bytes);
                     }
                 }
+            }
+            Self::Holding(holding) => {
+                w.raw(&holding.blob.0);
+                w.u8(u8::from(holding.held));
             }
             Self::Profile(profile) => w.str(&profile.display_name),
             Self::Keys(keys) => write_keys(&mut w, keys),
@@ -398,6 +407,20 @@ impl Body {
                     description,
                     thumbnail,
                 })
+            }
+            PageKind::Holding => {
+                let blob = BlobId(r.array("held blob")?);
+                let held = match r.u8("held flag")? {
+                    0 => false,
+                    1 => true,
+                    other => {
+                        return Err(DecodeError::UnknownTag {
+                            what: "held flag",
+                            found: u64::from(other),
+                        });
+                    }
+                };
+                Self::Holding(HoldingBody { blob, held })
             }
             PageKind::Profile => Self::Profile(Profile {
                 display_name: r.string(MAX_NAME_BYTES, "display name")?,

@@ -117,6 +117,12 @@ fn body() -> impl Strategy<Value = Body> {
         control.prop_map(Body::Control),
         message.prop_map(Body::Message),
         file.prop_map(Body::File),
+        (any::<[u8; 32]>(), any::<bool>()).prop_map(|(blob, held)| Body::Holding(
+            quire_core::blob::holders::HoldingBody {
+                blob: BlobId(blob),
+                held
+            }
+        )),
         name().prop_map(|display_name| Body::Profile(Profile { display_name })),
         keys().prop_map(Body::Keys),
     ]
