@@ -20,6 +20,7 @@
 
 pub mod download;
 pub mod holders;
+pub mod wire;
 
 use std::ops::Range;
 

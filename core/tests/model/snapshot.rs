@@ -224,3 +224,65 @@ fn keys_page_bytes_are_stable() {
             .collect::<Vec<_>>()
     );
 }
+
+/// The formats of shared files and of the copies protocol: a file page's body, a holding page's
+/// body, a sealed blob's address (pins the segment layout, the nonces and the hash tree), a
+/// `/quire/blob/1` request and answer head, and `/quire/copies/1` frames.
+#[test]
+fn resource_and_copies_bytes_are_stable() {
+    use quire_core::blob::holders::HoldingBody;
+    use quire_core::blob::wire::{BlobRequest, Status, data_head, empty_answer};
+    use quire_core::blob::{BlobId, FileKey, Holder, seal};
+    use quire_core::copies::{Hello, InstanceId, Report};
+    use quire_core::page::FileBody;
+
+    let key = FileKey::from_bytes([7; 32]);
+    let plain: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let holder = Holder::new(seal(&key, &plain).unwrap());
+    let file = Body::File(FileBody {
+        name: "notes.txt".into(),
+        mime: "text/plain".into(),
+        size: plain.len() as u64,
+        blob: holder.info().id,
+        key,
+        description: "week 1".into(),
+        thumbnail: Some(vec![1, 2, 3]),
+    });
+    let holding = Body::Holding(HoldingBody {
+        blob: BlobId([9; 32]),
+        held: true,
+    });
+    let request = BlobRequest {
+        room: RoomId([4; 32]),
+        blob: BlobId([5; 32]),
+        range: 16_384..65_536,
+    };
+    let hello = Hello {
+        instance: InstanceId([6; 16]),
+        writing: true,
+    };
+    let report = Report {
+        others: 2,
+        writer: false,
+    };
+    let lines = [
+        format!("blob id {}", hex(&holder.info().id.0)),
+        format!("blob size {}", holder.info().size),
+        format!("file body {}", hex(&file.encode())),
+        format!("holding body {}", hex(&holding.encode())),
+        format!("blob request {}", hex(&request.encode())),
+        format!(
+            "blob answers {} {}",
+            hex(&data_head(300)),
+            hex(&empty_answer(Status::Refused))
+        ),
+        format!("copies hello {}", hex(&hello.encode())),
+        format!("copies report {}", hex(&report.encode())),
+    ];
+    assert_snapshot("resources_v1.txt", &lines.join("\n"));
+    assert_eq!(Body::decode(PageKind::File, &file.encode()).unwrap(), file);
+    assert_eq!(
+        Body::decode(PageKind::Holding, &holding.encode()).unwrap(),
+        holding
+    );
+}
