@@ -7,7 +7,8 @@
 //! relay. Each says hello on `/quire/copies/1` and the relay names one writer: the copy that was writing
 //! when the other arrived. The newer copy therefore stops before it writes into a book whose
 //! latest pages it may not hold, and both say so until the user chooses "Use here" on one of
-//! them. A copy that was told to stop stays stopped when the writer leaves (the copy left
+//! them; a copy that writes again first takes in, room by room, what the other wrote. A copy
+//! that was told to stop stays stopped when the writer leaves (the copy left
 //! behind may lack the writer's last pages, so the user chooses) and while the relay is away
 //! (nothing could tell the other copy to stop).
 //!
@@ -97,10 +98,14 @@ impl LiveCopies {
         self.connected = true;
     }
 
-    /// The relay's report.
-    pub fn report(&mut self, report: Report) {
+    /// The relay's report. Returns whether this copy writes again after it had stopped: the
+    /// other copy may have written meanwhile, so each room first takes in the user's own book
+    /// (`RoomSession::await_own_book`).
+    pub fn report(&mut self, report: Report) -> bool {
+        let resumed = report.writer && !self.writer;
         self.others = report.others;
         self.writer = report.writer;
+        resumed
     }
 
     /// The copies stream closed (the relay went away): whoever wrote goes on writing, whoever
@@ -149,15 +154,15 @@ mod tests {
         assert_eq!(me.refusal(), None);
         assert_eq!(me.notice(), None);
         me.connected();
-        me.report(Report {
+        assert!(!me.report(Report {
             others: 0,
             writer: true,
-        });
+        }));
         assert_eq!(me.notice(), None);
-        me.report(Report {
+        assert!(!me.report(Report {
             others: 1,
             writer: true,
-        });
+        }));
         assert_eq!(me.refusal(), None, "the older copy keeps writing");
         assert_eq!(me.notice(), Some(CopiesNotice::OtherStopped));
         assert!(!CopiesNotice::OtherStopped.offers_use_here());
@@ -168,10 +173,10 @@ mod tests {
         let mut me = copies();
         assert_eq!(me.use_here(), Err(UseHereError::RelayAway));
         me.connected();
-        me.report(Report {
+        assert!(!me.report(Report {
             others: 1,
             writer: false,
-        });
+        }));
         assert!(me.refusal().is_some());
         assert_eq!(me.notice(), Some(CopiesNotice::OtherWrites));
         // Reconnecting after a relay restart, it says it is not writing.
@@ -183,16 +188,19 @@ mod tests {
         assert_eq!(me.use_here(), Ok(ClientFrame::TakeOver));
         // Use here is done when the relay says so, not before.
         assert!(me.refusal().is_some());
-        me.report(Report {
-            others: 1,
-            writer: true,
-        });
+        assert!(
+            me.report(Report {
+                others: 1,
+                writer: true,
+            }),
+            "writing again: the rooms first catch up"
+        );
         assert_eq!(me.refusal(), None);
         // The other copy closes after it had taken over: this one waits for the user.
-        me.report(Report {
+        assert!(!me.report(Report {
             others: 0,
             writer: false,
-        });
+        }));
         assert_eq!(me.notice(), Some(CopiesNotice::WriterGone));
         assert!(me.notice().is_some_and(CopiesNotice::offers_use_here));
     }

@@ -172,6 +172,19 @@ mod tests {
     }
 
     #[test]
+    fn a_newer_report_wins_even_when_it_is_lower() {
+        // Bo lost his data (cleared site data, a new device): he no longer holds those pages,
+        // so they must stop counting as delivered to him.
+        let (me, bo) = (user(1), user(2));
+        let mut heads = PeerHeads::default();
+        assert!(heads.record(bo, [(me, 3)], 20));
+        assert!(heads.record(bo, [(me, 1)], 30));
+        assert!(heads.holds(&bo, &me, 0));
+        assert!(!heads.holds(&bo, &me, 2));
+        assert_eq!(heads.last_seen_ms(&bo), Some(30));
+    }
+
+    #[test]
     fn reports_from_non_members_do_not_count() {
         let (me, bo, stranger) = (user(1), user(2), user(9));
         let mut heads = PeerHeads::default();

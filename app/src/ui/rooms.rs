@@ -869,6 +869,18 @@ impl Rooms {
         Ok(link)
     }
 
+    /// This copy of the account writes again after another wrote: every room first takes in
+    /// the user's own book from a peer (`RoomSession::await_own_book`).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn await_own_books(self) {
+        self.held.try_update_value(|held| {
+            for h in held.values_mut() {
+                h.session.await_own_book();
+            }
+        });
+        self.schedule_refresh();
+    }
+
     /// The user chose "Use here" on the banner about the account's other copy: this copy writes
     /// once the relay confirms, and the other stops.
     pub fn use_here(self) {

@@ -96,6 +96,17 @@ impl RoomSession {
         Ok((session, secret))
     }
 
+    /// This device had stopped writing while another copy of the account wrote
+    /// (`crate::model::copies`) and writes again: nothing more is written in this room until a
+    /// peer has said how much of the user's own book it holds and that much of it is here (the
+    /// other copy may have written pages this device has not seen; writing before them would
+    /// fork the book). A join already waiting stays as it is.
+    pub fn await_own_book(&mut self) {
+        if self.join.is_none() {
+            self.join = Some(PendingJoin::waiting(None));
+        }
+    }
+
     /// After a reload: the join was still waiting. Ignored once the user's own book is held.
     pub fn resume_join(&mut self, display_name: String, invite: Option<InviteId>) {
         if self.own_len() == 0 {
@@ -107,8 +118,10 @@ impl RoomSession {
         self.replica.book(&self.me).map_or(0, |b| b.len())
     }
 
-    /// Takes what `sync`'s peer said it holds into a pending join (called after each frame).
-    pub(super) fn note_join_heads(&mut self, sync: &SyncSession) {
+    /// Takes what `sync`'s peer said it holds into a pending join (called after each frame,
+    /// and by the driver for every open session when a join starts on a room already synced:
+    /// the heads the peer last sent count at once).
+    pub fn note_join_heads(&mut self, sync: &SyncSession) {
         let (me, peer) = (self.me, sync.peer());
         let Some(join) = &mut self.join else { return };
         if !sync.heard_heads() {
@@ -265,6 +278,38 @@ mod tests {
         assert_eq!(next.page.seq, 1, "after his last page: no fork");
         assert!(room.receive(pages(&[next]), TEST_NOW_MS).len() == 1);
         assert!(room.replica().proof(&bo.user_id()).is_none());
+    }
+
+    #[test]
+    fn a_copy_that_writes_again_first_takes_in_what_the_other_copy_wrote() {
+        let (ada, bo, secret, mut room, history) = club_with_bo();
+        // Bo's account on two devices: the laptop wrote while the phone was stopped.
+        let mut phone = RoomSession::join(&bo, room.room(), &secret);
+        phone.receive(pages(&history), TEST_NOW_MS);
+        store_all(&mut phone);
+        let mut laptop = RoomSession::join(&bo, room.room(), &secret);
+        laptop.receive(pages(&history), TEST_NOW_MS);
+        let said = laptop
+            .send_text(&bo, "from the laptop".into(), 1_100, [20; 24])
+            .unwrap();
+        room.receive(pages(std::slice::from_ref(&said)), TEST_NOW_MS);
+        store_all(&mut room);
+        // "Use here" on the phone: it writes nothing before it holds the laptop's page.
+        phone.await_own_book();
+        assert!(matches!(
+            phone.send_text(&bo, "too early".into(), 1_200, [21; 24]),
+            Err(SendError::Joining)
+        ));
+        let mut to_ada = SyncSession::new(phone.replica(), ada.user_id(), TEST_NOW_MS);
+        let mut to_bo = SyncSession::new(room.replica(), bo.user_id(), TEST_NOW_MS);
+        pump(&mut phone, &mut to_ada, &mut room, &mut to_bo);
+        assert!(phone.settle_join(), "Ada named Bo's book and it arrived");
+        let next = phone
+            .send_text(&bo, "from the phone".into(), 1_300, [22; 24])
+            .unwrap();
+        assert_eq!(next.page.seq, said.page.seq + 1, "after the laptop's page");
+        room.receive(pages(&[next]), TEST_NOW_MS);
+        assert!(room.replica().proof(&bo.user_id()).is_none(), "no fork");
     }
 
     /// Ada opened a 1:1 chat with Bo, who wrote in it; returns Ada's session and Bo's.

@@ -373,6 +373,7 @@ impl Net {
         };
         let (frames, frames_rx) = mpsc::channel(1);
         let (task, registration) = AbortHandle::new_pair();
+        let net = self.clone();
         let run = async move {
             let result = super::copies::run(
                 &handle,
@@ -380,7 +381,14 @@ impl Net {
                 frames_rx,
                 || update(&LiveCopies::connected),
                 |report| {
-                    update(&|c| c.report(report));
+                    let resumed = rooms
+                        .copies
+                        .try_update(|c| c.as_mut().is_some_and(|c| c.report(report)))
+                        .unwrap_or(false);
+                    if resumed {
+                        rooms.await_own_books();
+                        net.note_own_heads(rooms);
+                    }
                     // Writing may resume: what waited for it (a join request, duties) goes now.
                     if report.writer {
                         rooms.after_change();
@@ -395,6 +403,19 @@ impl Net {
         };
         rooms.spawn(Abortable::new(run, registration).map(drop));
         self.state.borrow_mut().copies = Some(CopiesLink { task, frames });
+    }
+
+    /// Every room's open sessions count the heads their peers last sent toward a pending join
+    /// (a copy that writes again need not wait for the next heads exchange).
+    fn note_own_heads(&self, rooms: Rooms) {
+        let state = self.state.borrow();
+        rooms.held.try_update_value(|held| {
+            for ((_, room, _), link) in &state.links {
+                if let Some(h) = held.get_mut(room) {
+                    h.session.note_join_heads(&link.sync);
+                }
+            }
+        });
     }
 
     /// The relay connection is gone: so is the copies stream.
