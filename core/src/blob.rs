@@ -27,7 +27,7 @@ use std::ops::Range;
 use bao_tree::io::outboard::PreOrderMemOutboard;
 use bao_tree::io::sync::{DecodeResponseIter, encode_ranges_validated};
 use bao_tree::io::{BaoContentItem, DecodeError};
-use bao_tree::{BaoTree, BlockSize, ByteRanges, ChunkNum, ChunkRanges};
+use bao_tree::{BaoTree, BlockSize, ByteRanges, ChunkRanges};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use thiserror::Error;
@@ -133,8 +133,13 @@ pub fn segments(plain_len: u64) -> u64 {
 
 /// Sealed bytes of segment `index` of a blob of `sealed_size` bytes.
 pub fn segment_range(index: u64, sealed_size: u64) -> Range<u64> {
-    let start = index.saturating_mul(SEGMENT_BYTES).min(sealed_size);
-    start..start.saturating_add(SEGMENT_BYTES).min(sealed_size)
+    unit_range(index, SEGMENT_BYTES, sealed_size)
+}
+
+/// Bytes of the `index`th run of `unit` bytes in a blob of `size` bytes (the last may be short).
+fn unit_range(index: u64, unit: u64, size: u64) -> Range<u64> {
+    let start = index.saturating_mul(unit).min(size);
+    start..start.saturating_add(unit).min(size)
 }
 
 fn nonce(index: u64, last: bool) -> XNonce {
@@ -311,10 +316,10 @@ pub fn decode(info: &BlobInfo, range: Range<u64>, response: &[u8]) -> Result<Vec
 fn decode_error(error: DecodeError, at: u64) -> BlobError {
     match error {
         DecodeError::LeafHashMismatch(chunk) => BlobError::Mismatch {
-            offset: chunk_offset(chunk),
+            offset: chunk.to_bytes(),
         },
         DecodeError::LeafNotFound(chunk) => BlobError::Truncated {
-            offset: chunk_offset(chunk),
+            offset: chunk.to_bytes(),
         },
         DecodeError::ParentNotFound(_) => BlobError::Truncated { offset: at },
         // A parent pair that does not hash to what the level above says: the groups below it
@@ -323,10 +328,6 @@ fn decode_error(error: DecodeError, at: u64) -> BlobError {
             BlobError::Mismatch { offset: at }
         }
     }
-}
-
-fn chunk_offset(chunk: ChunkNum) -> u64 {
-    chunk.to_bytes()
 }
 
 #[cfg(test)]

@@ -6,10 +6,11 @@
 //! with the same peer id. So each running copy opens one stream to the relay and says who it is
 //! (a random [`InstanceId`] per browser profile) and whether it is writing; the relay answers with a
 //! [`Report`] each time the set of live copies of that peer id changes: how many others are
-//! online, and whether this copy is the one that writes. Exactly one copy writes: the one that
-//! was writing when the others arrived, until the user picks another with "Use here"
-//! ([`ClientFrame::TakeOver`]). The newer copy therefore stops before it writes a page of its
-//! own into a book whose latest pages it may not hold.
+//! online, and whether this copy is the one that writes. The relay names at most one writer:
+//! the copy that was writing when the others arrived, until the user picks another with "Use
+//! here" ([`ClientFrame::TakeOver`]). The newer copy therefore stops before it writes a page of
+//! its own into a book whose latest pages it may not hold (what remains possible is in the
+//! app's `model::copies`).
 //!
 //! The wire is fixed-size frames, so neither side needs a length prefix:
 //! - client → relay, once: [`Hello`], [`HELLO_LEN`] bytes `[version, flags, instance(16)]`;

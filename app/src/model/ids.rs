@@ -3,6 +3,7 @@
 //! Lower-case hex of the raw bytes: fixed length, sorts like the bytes, and reversible, so a
 //! stored key always maps back to exactly one core id.
 
+use quire_core::copies::{INSTANCE_LEN, InstanceId};
 use quire_core::identity::{USER_ID_LEN, UserId};
 use quire_core::page::{BookId, ROOM_ID_LEN, RoomId};
 
@@ -40,6 +41,15 @@ pub fn parse_book_key(text: &str) -> Result<BookId, BadId> {
     })
 }
 
+/// A copy id as this browser profile keeps it (`model::copies`).
+pub fn copy_key(copy: &InstanceId) -> String {
+    hex::encode(copy.0)
+}
+
+pub fn parse_copy_key(text: &str) -> Result<InstanceId, BadId> {
+    fixed::<INSTANCE_LEN>(text).map(InstanceId)
+}
+
 fn fixed<const N: usize>(text: &str) -> Result<[u8; N], BadId> {
     hex::decode(text)
         .ok()
@@ -68,5 +78,8 @@ mod tests {
         assert!(parse_book_key("nonsense").is_err());
         assert!(parse_room_key("abcd").is_err());
         assert!(parse_user_key(&"zz".repeat(32)).is_err());
+        assert!(parse_copy_key(&"ab".repeat(15)).is_err());
+        let copy = InstanceId([0xc4; INSTANCE_LEN]);
+        assert_eq!(parse_copy_key(&copy_key(&copy)).unwrap(), copy);
     }
 }

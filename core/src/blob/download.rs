@@ -105,8 +105,7 @@ impl<P: Ord + Clone> Download<P> {
 
     /// Sealed bytes of piece `index`.
     pub fn piece_range(&self, index: u64) -> Range<u64> {
-        let start = (index * PIECE_BYTES).min(self.info.size);
-        start..(start + PIECE_BYTES).min(self.info.size)
+        super::unit_range(index, PIECE_BYTES, self.info.size)
     }
 
     /// Whether every piece is stored.

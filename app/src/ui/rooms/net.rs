@@ -48,7 +48,7 @@ use quire_core::validate::VerifiedPage;
 use super::frame::{FrameError, read_frame, write_frame};
 use super::{Rooms, now_ms};
 use crate::model::copies::LiveCopies;
-use crate::model::ids::{room_key, user_key};
+use crate::model::ids::{copy_key, parse_copy_key, room_key, user_key};
 use crate::model::inbound::{FIRST_FRAME_DEADLINE_MS, InboundBudget};
 use crate::model::presence_schedule::PresenceSchedule;
 use crate::model::room_view::{InspectedLink, InspectedSession, InspectorSnapshot, Presence};
@@ -196,28 +196,17 @@ fn copy_id() -> Option<InstanceId> {
     let kept = storage
         .as_ref()
         .and_then(|s| s.get_item(COPY_ID_KEY).ok().flatten())
-        .and_then(|hex| parse_copy_id(&hex));
+        .and_then(|text| parse_copy_key(&text).ok());
     if kept.is_some() {
         return kept;
     }
     let mut id = [0u8; INSTANCE_LEN];
     getrandom::fill(&mut id).ok()?;
+    let id = InstanceId(id);
     if let Some(storage) = storage {
-        let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-        let _ = storage.set_item(COPY_ID_KEY, &hex);
+        let _ = storage.set_item(COPY_ID_KEY, &copy_key(&id));
     }
-    Some(InstanceId(id))
-}
-
-fn parse_copy_id(hex: &str) -> Option<InstanceId> {
-    if hex.len() != INSTANCE_LEN * 2 || !hex.is_ascii() {
-        return None;
-    }
-    let mut id = [0u8; INSTANCE_LEN];
-    for (i, byte) in id.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).ok()?;
-    }
-    Some(InstanceId(id))
+    Some(id)
 }
 
 fn now() -> f64 {
