@@ -20,12 +20,14 @@
 
 pub mod download;
 pub mod holders;
+pub mod stream;
 pub mod wire;
+
+pub use stream::{Outboard, Sealer, TreeHasher, serve};
 
 use std::ops::Range;
 
-use bao_tree::io::outboard::PreOrderMemOutboard;
-use bao_tree::io::sync::{DecodeResponseIter, encode_ranges_validated};
+use bao_tree::io::sync::DecodeResponseIter;
 use bao_tree::io::{BaoContentItem, DecodeError};
 use bao_tree::{BaoTree, BlockSize, ByteRanges, ChunkRanges};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -214,42 +216,46 @@ pub fn seal(key: &FileKey, plain: &[u8]) -> Result<Vec<u8>, BlobError> {
     Ok(out)
 }
 
-/// A holder's copy of a sealed blob: the bytes and their hash tree (the outboard).
+/// A holder's copy of a sealed blob held in memory: the bytes and their hash tree (tests,
+/// benches; the app keeps the bytes in storage and serves with [`serve`]).
 #[derive(Debug, Clone)]
 pub struct Holder {
-    info: BlobInfo,
     data: Vec<u8>,
-    outboard: PreOrderMemOutboard,
+    outboard: Outboard,
 }
 
 impl Holder {
     /// Hashes a sealed blob held in memory.
     pub fn new(sealed: Vec<u8>) -> Self {
-        let outboard = PreOrderMemOutboard::create(&sealed, BLOCK);
-        let info = BlobInfo {
-            id: BlobId(*outboard.root.as_bytes()),
-            size: sealed.len() as u64,
+        let mut hasher = TreeHasher::new(sealed.len() as u64);
+        let outboard = match hasher.update(&sealed).and_then(|()| hasher.finish()) {
+            Ok(outboard) => outboard,
+            Err(_) => unreachable!("exactly the blob's bytes were fed"),
         };
         Self {
-            info,
             data: sealed,
             outboard,
         }
     }
 
     pub fn info(&self) -> BlobInfo {
-        self.info
+        self.outboard.info()
+    }
+
+    /// The hash tree (what a holder stores beside the bytes).
+    pub fn outboard(&self) -> &Outboard {
+        &self.outboard
     }
 
     /// The verified-streaming response for `range` of the sealed blob: the hashes a downloader
     /// needs to check it against the root, interleaved with the data. The data is checked
     /// against the tree on the way out, so a holder whose copy rotted does not serve it.
     pub fn encode(&self, range: Range<u64>) -> Result<Vec<u8>, BlobError> {
-        let chunks = chunk_ranges(&range, self.info.size)?;
-        let mut out = Vec::new();
-        encode_ranges_validated(&self.data[..], &self.outboard, &chunks, &mut out)
-            .map_err(|_| BlobError::NotHeld)?;
-        Ok(out)
+        let size = self.data.len() as u64;
+        chunk_ranges(&range, size)?;
+        let bytes = &self.data[usize::try_from(range.start).unwrap_or(usize::MAX)
+            ..usize::try_from(range.end).unwrap_or(usize::MAX)];
+        serve(&self.outboard, range, bytes)
     }
 }
 

@@ -193,3 +193,123 @@ fn a_file_page_names_exactly_what_a_downloader_verifies_against() {
     huge.size = MAX_FILE_BYTES + 1;
     assert!(Body::decode(PageKind::File, &Body::File(huge).encode()).is_err());
 }
+
+/// Awkward sealed sizes: one byte, inside the first group, on and around group, segment and
+/// tree boundaries.
+const SIZES: [usize; 9] = [
+    1,
+    1000,
+    GROUP_BYTES as usize,
+    GROUP_BYTES as usize + 1,
+    2 * GROUP_BYTES as usize - 1,
+    SEGMENT_BYTES as usize,
+    3 * SEGMENT_BYTES as usize + 7,
+    8 * SEGMENT_BYTES as usize,
+    13 * GROUP_BYTES as usize + 5_000,
+];
+
+#[test]
+fn hashing_piece_by_piece_gives_bao_trees_own_root_and_outboard() {
+    use bao_tree::io::outboard::PostOrderMemOutboard;
+    for (n, size) in SIZES.into_iter().enumerate() {
+        let data = file(size);
+        let expected = PostOrderMemOutboard::create(&data, BLOCK);
+        // Slices of every length, including ones that cross chunk groups and empty ones.
+        let mut hasher = TreeHasher::new(size as u64);
+        let mut at = 0;
+        let mut step = 1 + n * 997;
+        while at < size {
+            let end = (at + step).min(size);
+            hasher.update(&data[at..end]).unwrap();
+            hasher.update(&[]).unwrap();
+            at = end;
+            step = step * 3 % 40_000 + 1;
+        }
+        let outboard = hasher.finish().unwrap();
+        assert_eq!(outboard.info().id.0, *expected.root.as_bytes(), "{size}");
+        assert!(outboard.as_bytes() == &expected.data[..], "{size}");
+        assert_eq!(outboard.info().size, size as u64);
+    }
+}
+
+#[test]
+fn a_hasher_refuses_more_or_fewer_bytes_than_the_blob_has() {
+    let mut hasher = TreeHasher::new(10);
+    assert_eq!(hasher.update(&[0; 11]), Err(BlobError::TrailingBytes));
+    hasher.update(&[0; 4]).unwrap();
+    assert_eq!(
+        hasher.finish().map(|o| o.info()),
+        Err(BlobError::Truncated { offset: 4 })
+    );
+}
+
+#[test]
+fn sealing_segment_by_segment_is_sealing_the_whole_file() {
+    for len in [
+        0,
+        1,
+        SEGMENT_PLAIN_BYTES as usize,
+        2 * SEGMENT_PLAIN_BYTES as usize + 99,
+    ] {
+        let plain = file(len);
+        let mut sealer = Sealer::new(key(3), len as u64).unwrap();
+        let mut sealed = Vec::new();
+        while let Some(range) = sealer.next_plain() {
+            let (index, bytes) = sealer
+                .push(&plain[range.start as usize..range.end as usize])
+                .unwrap();
+            assert_eq!(index * SEGMENT_BYTES, sealed.len() as u64);
+            sealed.extend(bytes);
+        }
+        let outboard = sealer.finish().unwrap();
+        assert!(sealed == seal(&key(3), &plain).unwrap(), "{len}");
+        assert_eq!(outboard.info(), Holder::new(sealed).info(), "{len}");
+    }
+    assert_eq!(
+        Sealer::new(key(3), MAX_FILE_BYTES + 1).map(|_| ()),
+        Err(BlobError::TooLarge(MAX_FILE_BYTES + 1))
+    );
+}
+
+#[test]
+fn a_stored_outboard_serves_any_range_from_just_that_ranges_bytes() {
+    let (_, holder) = sealed(6 * SEGMENT_PLAIN_BYTES as usize + 300);
+    let info = holder.info();
+    let stored = Outboard::from_stored(info, holder.outboard().as_bytes().to_vec()).unwrap();
+    let sealed_bytes = {
+        let mut all = Vec::new();
+        for index in 0..info.size.div_ceil(SEGMENT_BYTES) {
+            let range = segment_range(index, info.size);
+            let answer = holder.encode(range.clone()).unwrap();
+            all.extend(decode(&info, range, &answer).unwrap());
+        }
+        all
+    };
+    let range = 2 * GROUP_BYTES..info.size;
+    let window = &sealed_bytes[range.start as usize..];
+    let answer = serve(&stored, range.clone(), window).unwrap();
+    assert!(answer == holder.encode(range.clone()).unwrap());
+    assert!(decode(&info, range.clone(), &answer).unwrap() == window);
+    // Bytes that rotted in storage, or the wrong amount of them, are never served.
+    let mut rotten = window.to_vec();
+    rotten[5] ^= 1;
+    assert_eq!(
+        serve(&stored, range.clone(), &rotten),
+        Err(BlobError::NotHeld)
+    );
+    assert_eq!(
+        serve(&stored, range.clone(), &window[1..]),
+        Err(BlobError::NotHeld)
+    );
+    // So are hashes of the wrong length, or altered ones.
+    assert_eq!(
+        Outboard::from_stored(info, vec![0; 64]).map(|_| ()),
+        Err(BlobError::NotHeld)
+    );
+    let mut altered = holder.outboard().as_bytes().to_vec();
+    // The last pair in post order is the root's children, which every answer proves.
+    let last = altered.len() - 1;
+    altered[last] ^= 1;
+    let altered = Outboard::from_stored(info, altered).unwrap();
+    assert_eq!(serve(&altered, range, window), Err(BlobError::NotHeld));
+}
