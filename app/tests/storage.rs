@@ -12,9 +12,9 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use quire_app::storage::SkippedRecord;
 use quire_app::storage::{
-    BookCut, BookRecord, IdentityRecord, PageBatch, PageRecord, PeerHeadsRecord, Persistence,
-    ProfileRecord, ProofRecord, RoomRecord, Storage, StorageError, request_persistence,
-    schema::SCHEMA_VERSION,
+    BlobRecord, BookCut, BookRecord, IdentityRecord, PageBatch, PageRecord, PeerHeadsRecord,
+    Persistence, PieceRecord, ProfileRecord, ProofRecord, RoomRecord, Storage, StorageError,
+    request_persistence, schema::SCHEMA_VERSION,
 };
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -613,4 +613,85 @@ async fn persistence_is_requested_and_answered() {
         Persistence::Unsupported,
         "Chromium has navigator.storage.persist()"
     );
+}
+
+fn blob_record(id: &str, pieces: u8) -> BlobRecord {
+    BlobRecord {
+        id: id.into(),
+        size: 3 * 256 * 1024,
+        pieces: vec![pieces],
+        outboard: Vec::new(),
+        added_at_ms: 1_700_000_000_000.0,
+    }
+}
+
+fn piece(blob: &str, index: u64) -> PieceRecord {
+    PieceRecord {
+        blob: blob.into(),
+        index,
+        bytes: vec![index as u8 + 1; 1000],
+    }
+}
+
+#[wasm_bindgen_test]
+async fn blob_pieces_are_stored_with_their_record_read_by_range_and_deleted_whole() {
+    let name = fresh_name();
+    let db = Storage::open(&name).await.unwrap();
+    assert_eq!(db.blob("f1").await.unwrap(), None);
+    db.save_pieces(&blob_record("f1", 0b001), &[piece("f1", 0)])
+        .await
+        .unwrap();
+    db.save_pieces(&blob_record("f1", 0b101), &[piece("f1", 2)])
+        .await
+        .unwrap();
+    db.save_pieces(&blob_record("f2", 0b010), &[piece("f2", 1)])
+        .await
+        .unwrap();
+    db.close();
+
+    let db = Storage::open(&name).await.unwrap();
+    assert_eq!(db.blob("f1").await.unwrap(), Some(blob_record("f1", 0b101)));
+    let indices = |pieces: Vec<PieceRecord>| pieces.iter().map(|p| p.index).collect::<Vec<_>>();
+    assert_eq!(indices(db.pieces("f1", 0..3).await.unwrap()), [0, 2]);
+    assert_eq!(
+        indices(db.pieces("f1", 1..2).await.unwrap()),
+        Vec::<u64>::new()
+    );
+    assert_eq!(db.pieces("f1", 2..3).await.unwrap(), vec![piece("f1", 2)]);
+    assert_eq!(db.blobs().await.unwrap().len(), 2);
+
+    // Whole: the hash tree is saved with the record.
+    let mut whole = blob_record("f1", 0b111);
+    whole.outboard = vec![9; 64];
+    db.save_pieces(&whole, &[piece("f1", 1)]).await.unwrap();
+    assert_eq!(db.blob("f1").await.unwrap(), Some(whole));
+
+    // Removing one file deletes its record and every piece, and nothing of the other.
+    db.delete_blob("f1").await.unwrap();
+    assert_eq!(db.blob("f1").await.unwrap(), None);
+    assert!(db.pieces("f1", 0..10).await.unwrap().is_empty());
+    assert_eq!(db.pieces("f2", 0..10).await.unwrap(), vec![piece("f2", 1)]);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn upgrading_from_schema_v3_keeps_every_page_and_starts_without_files() {
+    let name = fresh_name();
+    let old = Storage::open_at_version(&name, 3).await.unwrap();
+    old.save_room(&room("r1")).await.unwrap();
+    old.write_pages(batch_of(&empty_book("b1", "r1"), 3))
+        .await
+        .unwrap();
+    old.close();
+
+    let db = Storage::open(&name).await.unwrap();
+    assert_eq!(db.schema_version(), SCHEMA_VERSION);
+    assert_eq!(db.book("b1").await.unwrap().unwrap().length, 3);
+    assert_eq!(db.pages("b1", 0..10).await.unwrap().len(), 3);
+    assert!(db.blobs().await.unwrap().is_empty());
+    db.save_pieces(&blob_record("f1", 1), &[piece("f1", 0)])
+        .await
+        .unwrap();
+    assert_eq!(db.pieces("f1", 0..1).await.unwrap(), vec![piece("f1", 0)]);
+    db.close();
 }

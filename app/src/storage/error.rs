@@ -20,6 +20,9 @@ pub enum StorageOp {
     WritePeerHeads,
     ReadProofs,
     CutBooks,
+    ReadBlobs,
+    WriteBlob,
+    DeleteBlob,
 }
 
 impl StorageOp {
@@ -33,6 +36,8 @@ impl StorageOp {
                 | Self::WritePages
                 | Self::WritePeerHeads
                 | Self::CutBooks
+                | Self::WriteBlob
+                | Self::DeleteBlob
         )
     }
 }
@@ -55,6 +60,9 @@ impl std::fmt::Display for StorageOp {
             Self::WritePeerHeads => "saving delivery state",
             Self::ReadProofs => "reading equivocation proofs",
             Self::CutBooks => "cutting back forked or dropped books",
+            Self::ReadBlobs => "reading shared files",
+            Self::WriteBlob => "saving a shared file",
+            Self::DeleteBlob => "removing a shared file",
         };
         f.write_str(what)
     }

@@ -15,6 +15,9 @@
 //! - A forked book is cut back to its equivocation proof, and a book the membership policy cut
 //!   back loses its pages past the cut, each in one transaction with the book record
 //!   ([`Storage::cut_books`]), so a reload shows the book exactly as it was cut.
+//! - Shared files are kept as their sealed blobs, one record per piece (`blob_pieces`) beside
+//!   a record of which pieces are here (`blobs`); a piece and the record that names it are
+//!   written in one transaction, so the record never names a piece that is not stored.
 //! - Schema changes are numbered migrations in [`schema`]; see its docs for the upgrade path.
 //! - Loading reads record by record (`salvage`): a record that does not decode is skipped and
 //!   reported ([`SkippedRecord`]), never deleted, so one damaged record cannot keep the rest
@@ -24,6 +27,7 @@
 //!   another tab says so ([`Storage::open_noting_blocked`]).
 
 mod batch;
+mod blobs;
 mod cut;
 mod error;
 mod handle;
@@ -38,6 +42,7 @@ pub use error::{StorageError, StorageOp};
 pub use handle::{DEFAULT_DB_NAME, Storage};
 pub use persist::{Persistence, request_persistence};
 pub use records::{
-    BookRecord, IdentityRecord, PageRecord, PeerHeadsRecord, ProfileRecord, ProofRecord, RoomRecord,
+    BlobRecord, BookRecord, IdentityRecord, PageRecord, PeerHeadsRecord, PieceRecord,
+    ProfileRecord, ProofRecord, RoomRecord,
 };
 pub use salvage::{Salvaged, SkippedRecord};

@@ -133,6 +133,33 @@ pub struct ProofRecord {
     pub second: Vec<u8>,
 }
 
+/// A shared file's sealed blob this device holds, whole or in part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlobRecord {
+    /// The blob's address (hex).
+    pub id: String,
+    /// Sealed size in bytes.
+    pub size: u64,
+    /// Which pieces are stored: bit `i` of byte `i / 8` for piece `i` (see `model::files`).
+    #[serde(with = "serde_bytes")]
+    pub pieces: Vec<u8>,
+    /// The hash tree, stored once every piece is here and the whole was checked against the
+    /// address (empty until then). A blob with it is whole: this device serves it.
+    #[serde(default, with = "serde_bytes")]
+    pub outboard: Vec<u8>,
+    /// When this device started holding it (ms since the Unix epoch).
+    pub added_at_ms: f64,
+}
+
+/// One piece of a blob's sealed bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PieceRecord {
+    pub blob: String,
+    pub index: u64,
+    #[serde(with = "serde_bytes")]
+    pub bytes: Vec<u8>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::{IdentityRecord, RoomRecord};

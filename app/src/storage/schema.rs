@@ -24,12 +24,15 @@
 //!   (key `[room, peer]`, index `by_room`), so delivery ticks survive a reload.
 //! - v3: `proofs` (key `book`, index `by_room`): one equivocation proof per forked book, so a
 //!   reload keeps the book cut at the fork instead of showing it whole again.
+//! - v4: `blobs` (key `id`): the shared files this device holds, whole or in part (which
+//!   pieces, and the hash tree once whole); `blob_pieces` (key `[blob, index]`): their sealed
+//!   bytes, one record per piece, so no file is ever read or written whole.
 
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters, IdbTransaction};
 
 /// The schema version this build writes. See the module docs before changing it.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub(crate) const META: &str = "meta";
 pub(crate) const ROOMS: &str = "rooms";
@@ -37,6 +40,8 @@ pub(crate) const BOOKS: &str = "books";
 pub(crate) const PAGES: &str = "pages";
 pub(crate) const PEER_HEADS: &str = "peer_heads";
 pub(crate) const PROOFS: &str = "proofs";
+pub(crate) const BLOBS: &str = "blobs";
+pub(crate) const BLOB_PIECES: &str = "blob_pieces";
 /// Index on `room`, in `books`, `peer_heads` and `proofs`.
 pub(crate) const BY_ROOM: &str = "by_room";
 
@@ -47,7 +52,7 @@ pub(crate) const META_PROFILE: &str = "profile";
 type Migration = fn(&IdbDatabase, &IdbTransaction) -> Result<(), JsValue>;
 
 /// `MIGRATIONS[n]` upgrades a database from version `n` to version `n + 1`.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [to_v1, to_v2, to_v3];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [to_v1, to_v2, to_v3, to_v4];
 
 /// Applies the migrations that take a database from `old` to `new`.
 pub(crate) fn upgrade(
@@ -116,5 +121,11 @@ fn to_v3(db: &IdbDatabase, tx: &IdbTransaction) -> Result<(), JsValue> {
     params.set_unique(false);
     let proofs = tx.object_store(PROOFS)?;
     proofs.create_index_with_str_and_optional_parameters(BY_ROOM, "room", &params)?;
+    Ok(())
+}
+
+fn to_v4(db: &IdbDatabase, _tx: &IdbTransaction) -> Result<(), JsValue> {
+    create_store(db, BLOBS, Some(&["id"]))?;
+    create_store(db, BLOB_PIECES, Some(&["blob", "index"]))?;
     Ok(())
 }

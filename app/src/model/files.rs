@@ -1,0 +1,390 @@
+//! Shared files on this device: which pieces of a blob are stored, which pieces a request's
+//! range needs and how to cut the range out of them, how a file being sealed is cut into
+//! pieces, and whether the device has room for a file. Plain Rust, tested natively; the
+//! storage and network drivers only carry these decisions out.
+//!
+//! The unit of storage is the download's piece ([`PIECE_BYTES`], four sealed segments): a
+//! download stores each verified piece as it arrives, a publisher stores the file it seals a
+//! piece at a time, and a holder answers a range from the pieces that cover it. So no file is
+//! ever read, written or served whole.
+
+use std::ops::Range;
+
+pub use quire_core::blob::download::PIECE_BYTES;
+use quire_core::blob::{BlobId, BlobInfo, SEGMENT_BYTES};
+
+/// The text form of a blob id (storage key, element ids): lower-case hex.
+pub fn blob_key(id: &BlobId) -> String {
+    hex::encode(id.0)
+}
+
+/// Pieces of a sealed blob of `size` bytes (the last may be short; a blob is never empty).
+pub fn piece_count(size: u64) -> u64 {
+    size.div_ceil(PIECE_BYTES)
+}
+
+/// Bytes of piece `index` of a blob of `size` bytes.
+pub fn piece_range(index: u64, size: u64) -> Range<u64> {
+    let start = index.saturating_mul(PIECE_BYTES).min(size);
+    start..start.saturating_add(PIECE_BYTES).min(size)
+}
+
+/// The indices of the pieces holding the bytes of `range`.
+pub fn pieces_covering(range: &Range<u64>) -> Range<u64> {
+    if range.start >= range.end {
+        return 0..0;
+    }
+    range.start / PIECE_BYTES..range.end.div_ceil(PIECE_BYTES)
+}
+
+/// Which pieces of one blob are stored: a bit per piece, as the blob record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PieceSet {
+    bits: Vec<u8>,
+    total: u64,
+}
+
+impl PieceSet {
+    /// No piece of a blob of `size` bytes.
+    pub fn empty(size: u64) -> Self {
+        let total = piece_count(size);
+        Self {
+            bits: vec![0; usize::try_from(total.div_ceil(8)).unwrap_or(0)],
+            total,
+        }
+    }
+
+    /// The set a blob record stored: bits past the blob's last piece, or missing bytes, are
+    /// read as "not stored" (a damaged record costs a re-download, never a wrong answer).
+    pub fn from_stored(size: u64, bits: &[u8]) -> Self {
+        let mut set = Self::empty(size);
+        for index in 0..set.total {
+            if bit(bits, index) {
+                set.insert(index);
+            }
+        }
+        set
+    }
+
+    /// The bytes to store.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bits
+    }
+
+    pub fn insert(&mut self, index: u64) {
+        if index < self.total
+            && let Some(byte) = self
+                .bits
+                .get_mut(usize::try_from(index / 8).unwrap_or(usize::MAX))
+        {
+            *byte |= 1 << (index % 8);
+        }
+    }
+
+    pub fn contains(&self, index: u64) -> bool {
+        index < self.total && bit(&self.bits, index)
+    }
+
+    /// Stored pieces, in order.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.total).filter(|&i| bit(&self.bits, i))
+    }
+
+    /// Number of stored pieces.
+    pub fn len(&self) -> u64 {
+        self.iter().count() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether every piece is stored.
+    pub fn is_full(&self) -> bool {
+        self.len() == self.total
+    }
+
+    /// Whether every piece covering `range` is stored.
+    pub fn covers(&self, range: &Range<u64>) -> bool {
+        pieces_covering(range).all(|i| self.contains(i))
+    }
+}
+
+fn bit(bits: &[u8], index: u64) -> bool {
+    usize::try_from(index / 8)
+        .ok()
+        .and_then(|byte| bits.get(byte))
+        .is_some_and(|byte| byte & (1 << (index % 8)) != 0)
+}
+
+/// Why stored pieces could not answer a range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    /// A piece the range needs is not stored (or was read back with the wrong length).
+    #[error("piece {0} of the file is not stored here")]
+    Missing(u64),
+}
+
+/// The sealed bytes of `range` of a blob of `size` bytes, cut from the stored `pieces`
+/// (`(index, bytes)`, in any order; extra pieces are ignored).
+pub fn window(
+    range: &Range<u64>,
+    size: u64,
+    pieces: &[(u64, &[u8])],
+) -> Result<Vec<u8>, WindowError> {
+    let mut out = Vec::with_capacity(usize::try_from(range.end - range.start).unwrap_or(0));
+    for index in pieces_covering(range) {
+        let held = piece_range(index, size);
+        let bytes = pieces
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, bytes)| *bytes)
+            .filter(|bytes| bytes.len() as u64 == held.end - held.start)
+            .ok_or(WindowError::Missing(index))?;
+        let from = range.start.max(held.start) - held.start;
+        let to = range.end.min(held.end) - held.start;
+        out.extend_from_slice(&bytes[from as usize..to as usize]);
+    }
+    Ok(out)
+}
+
+/// Gathers the sealed segments a publisher makes (in order) into pieces to store.
+#[derive(Debug)]
+pub struct PieceBuffer {
+    size: u64,
+    next: u64,
+    bytes: Vec<u8>,
+}
+
+impl PieceBuffer {
+    /// For a sealed blob of `size` bytes.
+    pub fn new(size: u64) -> Self {
+        Self {
+            size,
+            next: 0,
+            bytes: Vec::with_capacity(PIECE_BYTES as usize),
+        }
+    }
+
+    /// Adds sealed segment `index` (they come in order); returns a piece once one is whole
+    /// (the last piece once the last segment is in).
+    pub fn push(&mut self, index: u64, sealed: &[u8]) -> Option<(u64, Vec<u8>)> {
+        debug_assert_eq!(
+            index * SEGMENT_BYTES,
+            self.next * PIECE_BYTES + self.bytes.len() as u64
+        );
+        self.bytes.extend_from_slice(sealed);
+        let want = piece_range(self.next, self.size);
+        if self.bytes.len() as u64 >= want.end - want.start {
+            let piece =
+                std::mem::replace(&mut self.bytes, Vec::with_capacity(PIECE_BYTES as usize));
+            self.next += 1;
+            return Some((self.next - 1, piece));
+        }
+        None
+    }
+}
+
+/// What the browser says about this site's storage (`navigator.storage.estimate()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Space {
+    pub usage: u64,
+    pub quota: u64,
+}
+
+/// Space left free beyond a file, so that messages can still be saved once it is stored.
+/// Why 32 MiB: months of messages in busy rooms, and small next to any real quota.
+pub const KEEP_FREE_BYTES: u64 = 32 << 20;
+
+/// Why a file cannot be stored here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NoRoom {
+    #[error(
+        "Not enough space on this device: the file needs {}, and only {} is free for Quire.",
+        human_size(*needed),
+        human_size(*free)
+    )]
+    Needed { needed: u64, free: u64 },
+}
+
+/// Whether `needed` more bytes fit, keeping [`KEEP_FREE_BYTES`] free. Without an estimate
+/// (`None`: the browser gives none) the write is tried and a quota error reported if it comes.
+pub fn room_for(needed: u64, space: Option<Space>) -> Result<(), NoRoom> {
+    let Some(space) = space else { return Ok(()) };
+    let free = space.quota.saturating_sub(space.usage);
+    if needed.saturating_add(KEEP_FREE_BYTES) > free {
+        return Err(NoRoom::Needed {
+            needed,
+            free: free.saturating_sub(KEEP_FREE_BYTES),
+        });
+    }
+    Ok(())
+}
+
+/// Bytes still to store for a blob of which `have` pieces are here.
+pub fn still_needed(info: &BlobInfo, have: &PieceSet) -> u64 {
+    (0..piece_count(info.size))
+        .filter(|i| !have.contains(*i))
+        .map(|i| {
+            let r = piece_range(i, info.size);
+            r.end - r.start
+        })
+        .sum()
+}
+
+/// A size as people read it: "512 B", "1.5 KB", "20.0 MB", "2.10 GB" (powers of 1,024, as
+/// file managers show them).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value >= 100.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else if value >= 10.0 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use quire_core::blob::{FileKey, Sealer, segment_range};
+
+    use super::*;
+
+    #[test]
+    fn a_piece_set_round_trips_through_its_stored_bytes_and_ignores_stray_bits() {
+        let size = 10 * PIECE_BYTES + 5;
+        let mut set = PieceSet::empty(size);
+        assert!(set.is_empty());
+        for i in [0, 3, 10, 11, 99] {
+            set.insert(i);
+        }
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            [0, 3, 10],
+            "11 and 99 are past the end"
+        );
+        let stored = PieceSet::from_stored(size, set.as_bytes());
+        assert_eq!(stored, set);
+        // A record with bits past the last piece, or too few bytes, is read conservatively.
+        assert_eq!(PieceSet::from_stored(size, &[0xff; 9]).len(), 11);
+        assert_eq!(
+            PieceSet::from_stored(size, &[0b1000_0001])
+                .iter()
+                .collect::<Vec<_>>(),
+            [0, 7]
+        );
+        assert!(!PieceSet::from_stored(size, &[]).contains(0));
+        let mut full = PieceSet::empty(size);
+        (0..11).for_each(|i| full.insert(i));
+        assert!(full.is_full());
+        assert!(full.covers(&(PIECE_BYTES..size)));
+        assert!(!set.covers(&(PIECE_BYTES..2 * PIECE_BYTES + 1)));
+    }
+
+    #[test]
+    fn a_window_is_cut_from_exactly_the_pieces_that_cover_it() {
+        let size = 3 * PIECE_BYTES + 100;
+        let blob: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let pieces: Vec<(u64, Vec<u8>)> = (0..piece_count(size))
+            .map(|i| {
+                let r = piece_range(i, size);
+                (i, blob[r.start as usize..r.end as usize].to_vec())
+            })
+            .collect();
+        let refs: Vec<(u64, &[u8])> = pieces.iter().map(|(i, b)| (*i, b.as_slice())).collect();
+        for range in [
+            0..PIECE_BYTES,
+            PIECE_BYTES / 2..PIECE_BYTES * 2 + 7,
+            3 * PIECE_BYTES..size,
+            0..size,
+        ] {
+            let got = window(&range, size, &refs).unwrap();
+            assert!(
+                got == blob[range.start as usize..range.end as usize],
+                "{range:?}"
+            );
+        }
+        // A missing piece, or one read back short, is named.
+        assert_eq!(
+            window(&(0..2 * PIECE_BYTES), size, &refs[..1]),
+            Err(WindowError::Missing(1))
+        );
+        let short = [(0, &refs[0].1[1..])];
+        assert_eq!(window(&(0..10), size, &short), Err(WindowError::Missing(0)));
+    }
+
+    #[test]
+    fn a_sealed_file_is_cut_into_the_pieces_a_download_stores() {
+        for plain_len in [0, 1, 5 * SEGMENT_BYTES, 9 * SEGMENT_BYTES + 3] {
+            let plain: Vec<u8> = (0..plain_len).map(|i| i as u8).collect();
+            let mut sealer = Sealer::new(FileKey::from_bytes([4; 32]), plain_len).unwrap();
+            let size = quire_core::blob::sealed_len(plain_len);
+            let mut buffer = PieceBuffer::new(size);
+            let mut sealed = Vec::new();
+            let mut pieces = Vec::new();
+            while let Some(r) = sealer.next_plain() {
+                let (index, bytes) = sealer
+                    .push(&plain[r.start as usize..r.end as usize])
+                    .unwrap();
+                assert_eq!(segment_range(index, size).start, sealed.len() as u64);
+                sealed.extend_from_slice(&bytes);
+                pieces.extend(buffer.push(index, &bytes));
+            }
+            assert_eq!(pieces.len() as u64, piece_count(size), "{plain_len}");
+            for (index, bytes) in &pieces {
+                let r = piece_range(*index, size);
+                assert!(bytes[..] == sealed[r.start as usize..r.end as usize]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_is_refused_when_it_would_leave_too_little_space() {
+        let space = Some(Space {
+            usage: 100 << 20,
+            quota: 200 << 20,
+        });
+        assert_eq!(room_for(60 << 20, space), Ok(()));
+        let refused = room_for(90 << 20, space).unwrap_err();
+        assert_eq!(
+            refused,
+            NoRoom::Needed {
+                needed: 90 << 20,
+                free: 68 << 20
+            }
+        );
+        assert_eq!(
+            refused.to_string(),
+            "Not enough space on this device: the file needs 90.0 MB, and only 68.0 MB is free for Quire."
+        );
+        assert_eq!(room_for(u64::MAX, None), Ok(()), "no estimate: try and see");
+        let info = BlobInfo {
+            id: BlobId([0; 32]),
+            size: 2 * PIECE_BYTES + 10,
+        };
+        let mut have = PieceSet::empty(info.size);
+        have.insert(1);
+        assert_eq!(still_needed(&info, &have), PIECE_BYTES + 10);
+    }
+
+    #[test]
+    fn sizes_read_like_a_file_manager() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1536), "1.50 KB");
+        assert_eq!(human_size(20 << 20), "20.0 MB");
+        assert_eq!(human_size(300 << 20), "300 MB");
+        assert_eq!(human_size(2 << 30), "2.00 GB");
+    }
+}
