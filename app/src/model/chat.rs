@@ -34,6 +34,22 @@ pub struct MessageView {
     pub timestamp_ms: u64,
     /// For own messages: how far it got. `None` for others' messages.
     pub delivery: Option<Delivery>,
+    /// A shared file: what the file card shows (`text` is then its caption).
+    pub file: Option<FileView>,
+}
+
+/// A shared file as its card shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileView {
+    /// The blob's key (hex): names the file's transfer and its stored copy.
+    pub blob: String,
+    pub name: String,
+    pub mime: String,
+    /// Plaintext size in bytes.
+    pub size: u64,
+    /// Members whose latest statement says they hold a whole copy (user keys), the file's
+    /// author included until it says it dropped its copy.
+    pub holders: Vec<String>,
 }
 
 /// What the chat pane shows.

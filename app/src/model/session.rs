@@ -40,6 +40,7 @@ use super::delivery::PeerHeads;
 use super::ids::{book_key, room_key, user_key};
 use super::unread::ReadMarker;
 
+mod files;
 mod joining;
 mod roster;
 
@@ -631,6 +632,7 @@ impl RoomSession {
         let members: Vec<UserId> = self.replica.state().members().keys().copied().collect();
         let names = self.names();
         let saved_len = self.replica.committed_len(&self.me);
+        let holders = self.holders();
         let mut out = Vec::new();
         for position in self.replica.display_order() {
             if !self.replica.counts(position) {
@@ -639,11 +641,16 @@ impl RoomSession {
             let Some(page) = self.replica.page(&position.id) else {
                 continue;
             };
-            if page.kind() != PageKind::Message {
+            if !matches!(page.kind(), PageKind::Message | PageKind::File) {
                 continue;
             }
+            let mut file = None;
             let text = match self.replica.open(page.page()) {
                 Ok(Body::Message(MessageBody::Text { text, .. })) => text,
+                Ok(Body::File(body)) => {
+                    file = Some(self.file_view(&body, &holders));
+                    body.description
+                }
                 // Edits and retractions are applied by later versions of this view.
                 Ok(_) => continue,
                 // Sealed under an epoch this device was not given: a member waits for an
@@ -673,6 +680,7 @@ impl RoomSession {
                 text,
                 timestamp_ms: page.meta().timestamp_ms,
                 delivery: own.then(|| self.heads.delivery(&author, seq, seq < saved_len, &members)),
+                file,
             });
         }
         out
@@ -695,7 +703,7 @@ impl RoomSession {
             .display_order()
             .filter(|p| self.replica.counts(p))
             .filter_map(|p| self.replica.page(&p.id))
-            .filter(|p| p.kind() == PageKind::Message)
+            .filter(|p| matches!(p.kind(), PageKind::Message | PageKind::File))
             .map(|p| (p.author(), p.seq()))
             .collect();
         let state = self.replica.state();
@@ -705,7 +713,10 @@ impl RoomSession {
             unread: self.read.unread(&self.me, &keys),
             preview: messages
                 .last()
-                .map(|m| preview(&m.text))
+                .map(|m| match &m.file {
+                    Some(file) => preview(&format!("📎 {}", file.name)),
+                    None => preview(&m.text),
+                })
                 .unwrap_or_default(),
             read_only: state.is_deleted() || !state.is_member(&self.me),
         }

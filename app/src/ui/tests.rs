@@ -62,6 +62,7 @@ fn message(key: &str, text: &str, own: bool, delivery: Option<Delivery>) -> Mess
         text: text.into(),
         timestamp_ms: 0,
         delivery,
+        file: None,
     }
 }
 

@@ -283,6 +283,31 @@ impl<P: Ord + Clone> Download<P> {
         }
     }
 
+    /// The request for piece `index` to `holder` failed without an answer (the stream could
+    /// not be opened, or broke): the piece is asked elsewhere (or of it again), and the failure
+    /// counts like a timeout, so a holder that keeps failing is set aside.
+    pub fn failed(&mut self, holder: &P, index: u64) {
+        let at = self.source(holder);
+        let Some(Piece::Asked(by)) = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.pieces.get_mut(i))
+        else {
+            return;
+        };
+        if by.remove(&at).is_none() {
+            return;
+        }
+        if by.is_empty() {
+            self.pieces[index as usize] = Piece::Missing;
+        }
+        let source = &mut self.sources[at];
+        source.timeouts += 1;
+        if source.timeouts >= MAX_TIMEOUTS && source.set_aside.is_none() {
+            source.set_aside = Some(SetAside::Unresponsive);
+            self.forget(at);
+        }
+    }
+
     fn put_aside(&mut self, at: usize, why: SetAside) -> Outcome {
         self.sources[at].set_aside = Some(why.clone());
         self.forget(at);

@@ -328,3 +328,33 @@ fn a_holder_that_keeps_timing_out_is_set_aside_and_its_pieces_go_elsewhere() {
         Some((&"mute", &SetAside::Unresponsive))
     );
 }
+
+#[test]
+fn a_failed_request_is_asked_again_at_once_and_a_holder_that_keeps_failing_is_set_aside() {
+    let plain = vec![3u8; SEGMENT_PLAIN_BYTES as usize];
+    let holder = Holder::new(seal(&FileKey::from_bytes([6; 32]), &plain).unwrap());
+    let mut download: Download<&str> = Download::new(holder.info(), &BTreeSet::new());
+    download.holder_online(&"flaky");
+    for attempt in 1..=MAX_TIMEOUTS {
+        let asked = download.requests(0);
+        assert_eq!(asked.len(), 1, "attempt {attempt} is asked without waiting");
+        download.failed(&"flaky", asked[0].1);
+        // A failure reported twice, or for a piece never asked, changes nothing.
+        download.failed(&"flaky", asked[0].1);
+        download.failed(&"flaky", 99);
+    }
+    assert!(download.requests(0).is_empty());
+    assert_eq!(
+        download.set_aside().next(),
+        Some((&"flaky", &SetAside::Unresponsive))
+    );
+    // Another holder gets the piece.
+    download.holder_online(&"good");
+    let asked = download.requests(0);
+    assert_eq!(asked[0].0, "good");
+    let response = holder.encode(asked[0].2.clone()).unwrap();
+    assert!(matches!(
+        download.response(&"good", 0, Some(&response)),
+        Outcome::Store { .. }
+    ));
+}
