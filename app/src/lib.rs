@@ -3,10 +3,13 @@
 //! `main.rs` only mounts [`shell::App`]. Each concept has its own module (a folder per concept):
 //! - [`shell`]: the application frame: sidebar, main pane, status line, first-visit name prompt.
 //! - `net`: the browser libp2p node and the `/webrtc` transport.
+//! - `files`: the files driver: sealing, serving, fetching and saving shared files.
 //! - `storage`: IndexedDB persistence (identity, rooms, books, pages).
 //! - [`lease`]: the Web Lock that lets one tab of a profile write.
 //! - `ui`: the messenger views that fill the shell's sidebar and main pane.
 
+#[cfg(target_arch = "wasm32")]
+pub mod files;
 pub mod lease;
 pub mod model;
 pub mod net;

@@ -50,6 +50,8 @@ pub struct FileView {
     /// Members whose latest statement says they hold a whole copy (user keys), the file's
     /// author included until it says it dropped its copy.
     pub holders: Vec<String>,
+    /// How many of `holders` are linked to this device now (the controller fills it in).
+    pub online: usize,
 }
 
 /// What the chat pane shows.

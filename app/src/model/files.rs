@@ -8,10 +8,12 @@
 //! piece at a time, and a holder answers a range from the pieces that cover it. So no file is
 //! ever read, written or served whole.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 pub use quire_core::blob::download::PIECE_BYTES;
 use quire_core::blob::{BlobId, BlobInfo, SEGMENT_BYTES};
+use quire_core::page::body::{MAX_FILE_NAME_BYTES, MAX_MIME_BYTES};
 
 /// The text form of a blob id (storage key, element ids): lower-case hex.
 pub fn blob_key(id: &BlobId) -> String {
@@ -254,6 +256,130 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// What this device is doing with one blob, for its file card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transfer {
+    /// Fetching from holders: `done` of `total` pieces, from `sources` holders now.
+    Downloading {
+        done: u64,
+        total: u64,
+        sources: usize,
+    },
+    /// Assembling the file to save it.
+    Saving,
+    /// Stopped; the sentence says why and what to do (stored pieces are kept).
+    Failed(String),
+}
+
+/// A file being sealed into storage to be shared (its address is known only at the end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sharing {
+    pub id: u64,
+    pub name: String,
+    /// Bytes read of `total` (the file is read twice: see the files driver).
+    pub done: u64,
+    pub total: u64,
+}
+
+/// Shared files on this device: what the file cards and the composer show.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilesHere {
+    /// Blobs held whole here (keys): served to members, saved without a download.
+    pub held: BTreeSet<String>,
+    /// Downloads under way, saving, or stopped, by blob key.
+    pub transfers: BTreeMap<String, Transfer>,
+    /// Files being shared from this device.
+    pub sharing: Vec<Sharing>,
+}
+
+/// What a file card offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardState {
+    /// Held here: save it (open it).
+    Held,
+    /// Moving: a percentage and what is happening.
+    Moving { percent: u8, label: String },
+    /// Stopped with a reason; it can be tried again.
+    Failed(String),
+    /// Not here; `online` holders could send it now (0: greyed out).
+    Available { online: usize },
+}
+
+impl FilesHere {
+    /// The card of `file` (`online`: its holders linked now).
+    pub fn card(&self, blob: &str, online: usize) -> CardState {
+        if let Some(transfer) = self.transfers.get(blob) {
+            return match transfer {
+                Transfer::Downloading {
+                    done,
+                    total,
+                    sources,
+                } => CardState::Moving {
+                    percent: percent(*done, *total),
+                    label: match sources {
+                        0 => "Waiting for someone who has it to come online".to_owned(),
+                        1 => "Downloading from 1 member".to_owned(),
+                        n => format!("Downloading from {n} members"),
+                    },
+                },
+                Transfer::Saving => CardState::Moving {
+                    percent: 100,
+                    label: "Preparing the file".to_owned(),
+                },
+                Transfer::Failed(why) => CardState::Failed(why.clone()),
+            };
+        }
+        if self.held.contains(blob) {
+            return CardState::Held;
+        }
+        CardState::Available { online }
+    }
+}
+
+/// `done` of `total` as a whole percentage (100 when there is nothing to do).
+pub fn percent(done: u64, total: u64) -> u8 {
+    if total == 0 {
+        return 100;
+    }
+    u8::try_from(done.min(total) * 100 / total).unwrap_or(100)
+}
+
+/// A symbol for a file's type, on its card.
+pub fn type_icon(mime: &str) -> &'static str {
+    match mime.split('/').next().unwrap_or_default() {
+        "image" => "🖼️",
+        "video" => "🎞️",
+        "audio" => "🎵",
+        "text" => "📝",
+        _ if mime == "application/pdf" => "📄",
+        _ if mime.contains("zip") || mime.contains("compressed") || mime.contains("tar") => "🗜️",
+        _ => "📁",
+    }
+}
+
+/// A file's name as its page carries it: at most [`MAX_FILE_NAME_BYTES`], cut on a character
+/// boundary, never empty.
+pub fn page_name(name: &str) -> String {
+    let name = name.trim();
+    if name.is_empty() {
+        return "file".to_owned();
+    }
+    let mut end = name.len().min(MAX_FILE_NAME_BYTES);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_owned()
+}
+
+/// A file's MIME type as its page carries it: what the browser said, or the generic type when
+/// it said nothing or something too long to be a type.
+pub fn page_mime(mime: &str) -> String {
+    if mime.is_empty() || mime.len() > MAX_MIME_BYTES || !mime.is_ascii() {
+        return "application/octet-stream".to_owned();
+    }
+    mime.to_owned()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -386,5 +512,53 @@ mod tests {
         assert_eq!(human_size(20 << 20), "20.0 MB");
         assert_eq!(human_size(300 << 20), "300 MB");
         assert_eq!(human_size(2 << 30), "2.00 GB");
+    }
+
+    #[test]
+    fn a_card_says_what_the_device_does_with_the_file() {
+        let mut here = FilesHere::default();
+        assert_eq!(here.card("b", 0), CardState::Available { online: 0 });
+        assert_eq!(here.card("b", 2), CardState::Available { online: 2 });
+        here.transfers.insert(
+            "b".into(),
+            Transfer::Downloading {
+                done: 3,
+                total: 12,
+                sources: 2,
+            },
+        );
+        assert_eq!(
+            here.card("b", 2),
+            CardState::Moving {
+                percent: 25,
+                label: "Downloading from 2 members".into()
+            }
+        );
+        here.transfers.insert(
+            "b".into(),
+            Transfer::Downloading {
+                done: 3,
+                total: 12,
+                sources: 0,
+            },
+        );
+        assert!(
+            matches!(here.card("b", 0), CardState::Moving { label, .. } if label.contains("Waiting"))
+        );
+        here.transfers.remove("b");
+        here.held.insert("b".into());
+        assert_eq!(here.card("b", 0), CardState::Held);
+    }
+
+    #[test]
+    fn names_and_types_fit_the_file_page() {
+        assert_eq!(page_name("  report.pdf "), "report.pdf");
+        assert_eq!(page_name(""), "file");
+        let long = "é".repeat(200);
+        let cut = page_name(&long);
+        assert!(cut.len() <= MAX_FILE_NAME_BYTES && cut.chars().all(|c| c == 'é'));
+        assert_eq!(page_mime("image/png"), "image/png");
+        assert_eq!(page_mime(""), "application/octet-stream");
+        assert_eq!(page_mime(&"x".repeat(200)), "application/octet-stream");
     }
 }

@@ -2,7 +2,10 @@
 
 use leptos::prelude::*;
 
-use super::composer::Composer;
+use super::composer::{Composer, dropped_files};
+use super::rooms::{FileAction, Rooms};
+use crate::model::chat::FileView;
+use crate::model::files::{CardState, human_size, percent, type_icon};
 use crate::model::{MessageView, RoomPane};
 
 /// Whoever reads the room has scrolled up this far (px from the bottom) at most and still
@@ -29,6 +32,9 @@ pub fn ChatView(
     #[prop(optional)] children: Option<ChildrenFn>,
     #[prop(optional, into)] my_name: MaybeProp<String>,
     #[prop(optional, into)] paused: MaybeProp<String>,
+    /// Files picked, pasted or dropped into the room (no sharing without it).
+    #[prop(default = None)]
+    on_attach: Option<Callback<Vec<web_sys::File>>>,
 ) -> impl IntoView {
     let approval = Memo::new(move |_| waiting.get().unwrap_or(false));
     let joining = Memo::new(move |_| joining.get());
@@ -88,7 +94,16 @@ pub fn ChatView(
 
     view! {
         <Show when=move || is_open.get() fallback=move || view! { <PaneStatus pane=pane /> }>
-            <section class="chat" data-testid="chat" aria-label=move || name.get()>
+            <section class="chat" data-testid="chat" aria-label=move || name.get()
+                on:dragover=move |ev| if on_attach.is_some() { ev.prevent_default() }
+                on:drop=move |ev| {
+                    let Some(attach) = on_attach else { return };
+                    ev.prevent_default();
+                    let files = dropped_files(&ev);
+                    if !files.is_empty() && !read_only.get_untracked() && !waiting.get_untracked() {
+                        attach.run(files);
+                    }
+                }>
                 <header class="chat-header">
                     <h1 data-testid="room-title">{move || name.get()}</h1>
                     <Show when=move || read_only.get() && !waiting.get()>
@@ -115,12 +130,16 @@ pub fn ChatView(
                 </Show>
                 <ol class="messages" data-testid="messages" aria-live="polite" aria-label="Messages"
                     node_ref=list on:scroll=on_scroll>
-                    <For each=move || messages.get() key=|m| (m.key.clone(), m.delivery) let:message>
+                    <For each=move || messages.get()
+                        key=|m| (m.key.clone(), m.delivery, m.file.as_ref().map(|f| (f.online, f.holders.len())))
+                        let:message>
                         <MessageRow message=message my_name=my_name />
                     </For>
                 </ol>
+                <SharingLine />
                 <Composer
                     on_send=on_send
+                    on_attach=on_attach
                     paused=paused
                     disabled=Signal::derive(move || read_only.get() || waiting.get())
                     disabled_reason=Signal::derive(move || Some(if joining.with(Option::is_some) {
@@ -177,12 +196,114 @@ fn MessageRow(message: MessageView, my_name: Memo<Option<String>>) -> impl IntoV
     } else {
         message.author_name.clone()
     };
+    let file = message
+        .file
+        .clone()
+        .map(|file| view! { <FileCard file=file /> });
+    let text = (!message.text.is_empty() || message.file.is_none()).then(|| {
+        view! { <p class="message-text" data-testid="message-text">{message.text.clone()}</p> }
+    });
     view! {
         <li class="message" class:own=message.own data-testid="message" data-key=message.key.clone()>
             <span class="message-author" class:visually-hidden=message.own
                 data-testid="message-author">{author}</span>
-            <p class="message-text" data-testid="message-text">{message.text.clone()}</p>
+            {file}
+            {text}
             {delivery}
         </li>
+    }
+}
+
+/// A shared file: what it is, who has it, and what this device can do with it.
+#[component]
+fn FileCard(file: FileView) -> impl IntoView {
+    let rooms = use_context::<Rooms>();
+    let blob = file.blob.clone();
+    let online = file.online;
+    let state = Memo::new(move |_| match rooms {
+        Some(rooms) => rooms.files.with(|f| f.card(&blob, online)),
+        None => CardState::Available { online },
+    });
+    let holders = file.holders.len();
+    let act = move |action: FileAction| {
+        if let Some(rooms) = rooms {
+            rooms.file_action(action);
+        }
+    };
+    let blob = StoredValue::new(file.blob.clone());
+    let token = move || match state.get() {
+        CardState::Held => "held",
+        CardState::Moving { .. } => "moving",
+        CardState::Failed(_) => "failed",
+        CardState::Available { online: 0 } => "unavailable",
+        CardState::Available { .. } => "available",
+    };
+    view! {
+        <div class="file-card" data-testid="file-card" data-blob=file.blob.clone() data-state=token
+            class:unavailable=move || matches!(state.get(), CardState::Available { online: 0 })>
+            <span class="file-icon" aria-hidden="true">{type_icon(&file.mime)}</span>
+            <span class="file-meta">
+                <span class="file-name" data-testid="file-name">{file.name.clone()}</span>
+                <span class="file-info" data-testid="file-info">
+                    {format!("{} · {}", human_size(file.size), holder_text(holders, online))}
+                </span>
+            </span>
+            {move || match state.get() {
+                CardState::Held => view! {
+                    <button type="button" data-testid="file-save"
+                        on:click=move |_| act(FileAction::Save { blob: blob.get_value() })>"Save"</button>
+                }.into_any(),
+                CardState::Moving { percent, label } => view! {
+                    <span class="file-progress">
+                        <progress max="100" value=percent data-testid="file-progress"></progress>
+                        <span class="hint" data-testid="file-status">{format!("{label} · {percent} %")}</span>
+                    </span>
+                }.into_any(),
+                CardState::Failed(why) => view! {
+                    <span class="file-progress">
+                        <span class="field-error" role="alert" data-testid="file-error">{why}</span>
+                        <button type="button" data-testid="file-download"
+                            on:click=move |_| act(FileAction::Download { blob: blob.get_value() })>"Try again"</button>
+                    </span>
+                }.into_any(),
+                CardState::Available { online } => view! {
+                    <button type="button" data-testid="file-download" disabled=online == 0
+                        title=if online == 0 { "Nobody who has this file is online now" } else { "" }
+                        on:click=move |_| act(FileAction::Download { blob: blob.get_value() })>"Download"</button>
+                }.into_any(),
+            }}
+        </div>
+    }
+}
+
+/// "held by 3 members, 2 online now".
+fn holder_text(holders: usize, online: usize) -> String {
+    match (holders, online) {
+        (0, _) => "nobody holds it now".to_owned(),
+        (1, 0) => "its holder is offline".to_owned(),
+        (n, 0) => format!("all {n} holders offline"),
+        (n, k) => format!("available from {k} of {n} now"),
+    }
+}
+
+/// Files being shared from this device, with how far along each is.
+#[component]
+fn SharingLine() -> impl IntoView {
+    let rooms = use_context::<Rooms>();
+    let sharing = Memo::new(move |_| {
+        rooms
+            .map(|r| r.files.with(|f| f.sharing.clone()))
+            .unwrap_or_default()
+    });
+    view! {
+        <For each=move || sharing.get() key=|s| (s.id, s.done) let:item>
+            <p class="sharing hint" role="status" data-testid="sharing">
+                {format!(
+                    "Sharing “{}”… {} %",
+                    item.name,
+                    percent(item.done, item.total)
+                )}
+            </p>
+        </For>
     }
 }

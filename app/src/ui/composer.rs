@@ -2,6 +2,7 @@
 
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::model::compose;
 
@@ -19,6 +20,9 @@ pub fn Composer(
     #[prop(into)] disabled: Signal<bool>,
     #[prop(optional, into)] disabled_reason: MaybeProp<&'static str>,
     #[prop(optional, into)] paused: MaybeProp<String>,
+    /// Files picked, pasted or dropped, to share into the room (no attach button without it).
+    #[prop(default = None)]
+    on_attach: Option<Callback<Vec<web_sys::File>>>,
 ) -> impl IntoView {
     let typed = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -41,8 +45,39 @@ pub fn Composer(
             send();
         }
     };
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        let Some(attach) = on_attach else { return };
+        let files = ev
+            .clipboard_data()
+            .and_then(|d| d.files())
+            .map(file_list)
+            .unwrap_or_default();
+        if !files.is_empty() && !disabled.get_untracked() {
+            ev.prevent_default();
+            attach.run(files);
+        }
+    };
+    let attach = on_attach.map(|attach| {
+        view! {
+            <label class="composer-attach" data-testid="composer-attach" title="Share a file"
+                class:disabled=move || disabled.get()>
+                <span aria-hidden="true">"📎"</span>
+                <span class="visually-hidden">"Share a file"</span>
+                <input type="file" multiple class="visually-hidden" data-testid="composer-file"
+                    disabled=move || disabled.get()
+                    on:change=move |ev| {
+                        let input: web_sys::HtmlInputElement = event_target(&ev);
+                        let files = input.files().map(file_list).unwrap_or_default();
+                        input.set_value("");
+                        if !files.is_empty() {
+                            attach.run(files);
+                        }
+                    } />
+            </label>
+        }
+    });
     view! {
-        <form class="composer" data-testid="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
+        <form class="composer" class:with-attach=on_attach.is_some() data-testid="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
             {move || paused.get().map(|why| view! {
                 <p class="composer-paused" role="status" data-testid="composer-paused">{why}</p>
             })}
@@ -61,7 +96,9 @@ pub fn Composer(
                 prop:value=move || typed.get()
                 on:input=move |ev| typed.set(event_target_value(&ev))
                 on:keydown=on_keydown
+                on:paste=on_paste
             ></textarea>
+            {attach}
             <button type="submit" class="primary" data-testid="composer-send" disabled=move || disabled.get() || paused.with(Option::is_some)>
                 "Send"
             </button>
@@ -70,4 +107,18 @@ pub fn Composer(
             </p>
         </form>
     }
+}
+
+/// The files of a browser `FileList`.
+pub fn file_list(list: web_sys::FileList) -> Vec<web_sys::File> {
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
+/// The files dropped in a drag-and-drop event.
+pub fn dropped_files(ev: &leptos::ev::DragEvent) -> Vec<web_sys::File> {
+    ev.unchecked_ref::<web_sys::DragEvent>()
+        .data_transfer()
+        .and_then(|d| d.files())
+        .map(file_list)
+        .unwrap_or_default()
 }

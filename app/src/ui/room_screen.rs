@@ -9,7 +9,7 @@ use super::identity_keeper::Messenger;
 use super::invite::InvitePanel;
 use super::members::{MemberActions, MembersPanel};
 use super::room_actions::{RenameForm, RoomPanels, RoomRights, RoomToolbar};
-use super::rooms::Rooms;
+use super::rooms::{FileAction, Rooms};
 use crate::model::{RoomDetails, RoomPane};
 use crate::shell::ShellState;
 
@@ -55,6 +55,9 @@ pub fn RoomScreen() -> impl IntoView {
     on_cleanup(move || escape.remove());
 
     let on_send = Callback::new(move |text: String| rooms.send(messenger, text));
+    let on_attach = Callback::new(move |files: Vec<web_sys::File>| {
+        rooms.file_action(FileAction::Share(files));
+    });
     // Storage first: while it refuses, nothing can be written whichever copy writes.
     let paused = Signal::derive(move || {
         rooms.health.with(|h| h.refusal()).or_else(|| {
@@ -121,7 +124,7 @@ pub fn RoomScreen() -> impl IntoView {
     view! {
         <div class="room-screen" class:members-open=move || panels.members.get() && is_open.get()>
             <ChatView pane=rooms.pane on_send=on_send waiting=waiting joining=joining
-                toolbar=toolbar my_name=my_name paused=paused>
+                toolbar=toolbar my_name=my_name paused=paused on_attach=Some(on_attach)>
                 <Show when=move || panels.renaming.get() && rights.get().rename>
                     <RenameForm current=room_name() on_rename=on_rename on_close=close_rename />
                 </Show>

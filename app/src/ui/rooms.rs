@@ -24,6 +24,8 @@
 // The network driver is wasm32-only; the framing is tested natively.
 #[cfg(target_arch = "wasm32")]
 mod copies;
+#[cfg(target_arch = "wasm32")]
+mod files;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod frame;
 mod load;
@@ -46,6 +48,7 @@ use quire_core::room::direct_room_id;
 use super::identity_keeper::Messenger;
 use crate::model::copies::LiveCopies;
 use crate::model::damage::damage_notice;
+use crate::model::files::FilesHere;
 use crate::model::identity::generate_secret;
 use crate::model::ids::{parse_user_key, room_key, user_key};
 use crate::model::room_view::{InspectedError, InspectorSnapshot, Presence, RoomDetails};
@@ -141,6 +144,37 @@ impl Held {
     }
 }
 
+/// What the user asked to do with a shared file.
+#[derive(Debug, Clone)]
+pub enum FileAction {
+    /// Share these files into the open room.
+    Share(Vec<web_sys::File>),
+    /// Download a file of the open room from its holders.
+    Download { blob: String },
+    /// Save a file held here to disk.
+    Save { blob: String },
+}
+
+/// Fills in how many holders of each file in `pane` are linked to this device now.
+fn count_online_holders(pane: &mut RoomPane, presence: &impl Fn(&UserId) -> Presence) {
+    let RoomPane::Open { messages, .. } = pane else {
+        return;
+    };
+    for file in messages.iter_mut().filter_map(|m| m.file.as_mut()) {
+        file.online = file
+            .holders
+            .iter()
+            .filter_map(|key| parse_user_key(key).ok())
+            .filter(|user| {
+                matches!(
+                    presence(user),
+                    Presence::Direct | Presence::Relayed | Presence::You
+                )
+            })
+            .count();
+    }
+}
+
 /// Reactive handles for the room list and the open room. `Copy`; provided as context.
 #[derive(Debug, Clone, Copy)]
 pub struct Rooms {
@@ -158,6 +192,8 @@ pub struct Rooms {
     /// The account's other live copies, as the relay reports them (`None` off the network);
     /// while another copy writes, this one writes nothing.
     pub copies: RwSignal<Option<LiveCopies>>,
+    /// Shared files on this device: held, moving, being shared.
+    pub files: RwSignal<FilesHere>,
     messenger: Messenger,
     shell: ShellState,
     held: StoredValue<BTreeMap<String, Held>, LocalStorage>,
@@ -191,6 +227,7 @@ impl Rooms {
             health: RwSignal::new(StorageHealth::default()),
             damaged: RwSignal::new(Vec::new()),
             copies: RwSignal::new(None),
+            files: RwSignal::new(FilesHere::default()),
             messenger,
             shell: ShellState::expect(),
             held: StoredValue::new_local(BTreeMap::new()),
@@ -234,6 +271,23 @@ impl Rooms {
         expect_context::<Self>()
     }
 
+    /// Carries out a file action (in the browser; elsewhere there are no files to act on).
+    pub fn file_action(self, action: FileAction) {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let Some(room) = self.selected.get_untracked() else {
+                return;
+            };
+            match action {
+                FileAction::Share(files) => files.into_iter().for_each(|f| self.share_file(f)),
+                FileAction::Download { blob } => self.download_file(room, blob),
+                FileAction::Save { blob } => self.save_file(room, blob),
+            }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = action;
+    }
+
     async fn load(self) {
         let (Some(db), Some(me)) = (self.messenger.storage(), self.messenger.identity()) else {
             return;
@@ -269,7 +323,10 @@ impl Rooms {
         // Pages restored from storage may still need their auto-admissions.
         self.after_change();
         #[cfg(target_arch = "wasm32")]
-        net::Net::start(self, me);
+        {
+            self.spawn(self.load_files());
+            net::Net::start(self, me);
+        }
     }
 
     /// Quire is moving to another tab of this profile: refuses new writes, waits until every
@@ -317,7 +374,8 @@ impl Rooms {
             .try_update_value(|held| {
                 let h = held.get_mut(selected.as_ref()?)?;
                 let newly_read = h.session.mark_all_read();
-                let pane = h.session.pane();
+                let mut pane = h.session.pane();
+                count_online_holders(&mut pane, &presence);
                 let details = h.session.details(presence, &h.declined);
                 let record = newly_read.then(|| {
                     h.record.read = h

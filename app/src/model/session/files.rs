@@ -106,6 +106,7 @@ impl RoomSession {
                 .filter(|member| self.replica.state().is_member(member))
                 .map(|member| user_key(&member))
                 .collect(),
+            online: 0,
         }
     }
 }

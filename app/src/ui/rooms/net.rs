@@ -156,13 +156,13 @@ pub(super) struct Net {
     me: PeerId,
 }
 
-fn peer_of(user: &UserId) -> Option<PeerId> {
+pub(super) fn peer_of(user: &UserId) -> Option<PeerId> {
     libp2p::identity::ed25519::PublicKey::try_from_bytes(user.as_bytes())
         .ok()
         .map(|k| libp2p::identity::PublicKey::from(k).to_peer_id())
 }
 
-fn user_of(peer: &PeerId) -> Option<UserId> {
+pub(super) fn user_of(peer: &PeerId) -> Option<UserId> {
     let multihash = peer.as_ref();
     if multihash.code() != 0 {
         return None;
@@ -255,6 +255,10 @@ impl Net {
             };
             let handle = node.handle();
             let incoming = handle.accept(PROTOCOL);
+            match handle.accept(quire_core::blob::wire::PROTOCOL) {
+                Ok(blobs) => rooms.spawn(rooms.serve_blobs(blobs)),
+                Err(e) => rooms.report(format!("Cannot serve shared files: {e}"), true),
+            }
             {
                 let mut state = net.state.borrow_mut();
                 state.handle = Some(handle);
@@ -269,7 +273,7 @@ impl Net {
         });
     }
 
-    fn handle(&self) -> Option<NodeHandle> {
+    pub(super) fn handle(&self) -> Option<NodeHandle> {
         self.state.borrow().handle.clone()
     }
 

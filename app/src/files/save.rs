@@ -1,0 +1,63 @@
+//! Saving a stored file to the user's disk: each piece is opened and turned into a small
+//! browser `Blob` at once, and the file is the concatenation of those (the browser keeps blob
+//! data out of the page's memory), so the whole file is never held in wasm or JS memory.
+
+use quire_core::blob::{SEGMENT_BYTES, open_segment};
+use quire_core::page::FileBody;
+use wasm_bindgen::JsCast;
+use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
+
+use super::{FileError, js_error};
+use crate::model::files::{blob_key, piece_count, piece_range};
+use crate::storage::Storage;
+
+/// Assembles `file` from storage and hands it to the browser's download.
+pub async fn save(storage: &Storage, file: &FileBody) -> Result<(), FileError> {
+    let info = file.blob_info();
+    let key = blob_key(&info.id);
+    let parts = js_sys::Array::new();
+    for index in 0..piece_count(info.size) {
+        let piece = storage
+            .pieces(&key, index..index + 1)
+            .await?
+            .pop()
+            .ok_or(FileError::Incomplete)?;
+        let range = piece_range(index, info.size);
+        if piece.bytes.len() as u64 != range.end - range.start {
+            return Err(FileError::Incomplete);
+        }
+        let mut plain = Vec::with_capacity(piece.bytes.len());
+        for (at, sealed) in piece.bytes.chunks(SEGMENT_BYTES as usize).enumerate() {
+            let segment = range.start / SEGMENT_BYTES + at as u64;
+            plain.extend(open_segment(&file.key, info.size, segment, sealed)?);
+        }
+        let bytes = js_sys::Array::of1(&js_sys::Uint8Array::from(plain.as_slice()));
+        let part = Blob::new_with_u8_array_sequence(&bytes).map_err(|e| save_error(&e))?;
+        parts.push(&part);
+    }
+    let options = BlobPropertyBag::new();
+    options.set_type(&file.mime);
+    let whole =
+        Blob::new_with_blob_sequence_and_options(&parts, &options).map_err(|e| save_error(&e))?;
+    let url = Url::create_object_url_with_blob(&whole).map_err(|e| save_error(&e))?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| FileError::Save("no document".to_owned()))?;
+    let anchor: HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|e| save_error(&e))?
+        .unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(&file.name);
+    anchor.click();
+    // The download has started from the URL; release it once the click was handled.
+    gloo_timers::callback::Timeout::new(60_000, move || {
+        let _ = Url::revoke_object_url(&url);
+    })
+    .forget();
+    Ok(())
+}
+
+fn save_error(value: &wasm_bindgen::JsValue) -> FileError {
+    FileError::Save(js_error(value))
+}

@@ -1,0 +1,452 @@
+//! Shared files in the controller: sharing a picked file into the open room, downloading a
+//! file from every holder online (core's `Download` decides whom to ask for what; this only
+//! carries it out), saving a held file, and answering other members' `/quire/blob/1`
+//! requests for blobs held here.
+
+use std::collections::BTreeSet;
+
+use futures::StreamExt as _;
+use futures::channel::mpsc;
+use futures::{AsyncReadExt as _, FutureExt as _};
+use leptos::prelude::*;
+use libp2p::{PeerId, Stream};
+use quire_core::blob::download::{Download, Outcome, REQUEST_TIMEOUT_MS, SetAside};
+use quire_core::blob::wire::{BlobRequest, REQUEST_LEN, Status};
+use quire_core::blob::{BlobId, FileKey, TreeHasher};
+use quire_core::identity::UserId;
+use quire_core::page::FileBody;
+
+use super::net::{peer_of, user_of};
+use super::{Rooms, now_ms};
+use crate::files::{self, FetchError};
+use crate::model::files::{
+    PieceSet, Sharing, Transfer, blob_key, page_mime, page_name, piece_count, piece_range,
+    room_for, still_needed,
+};
+use crate::model::ids::{parse_room_key, room_key};
+use crate::model::inbound::FIRST_FRAME_DEADLINE_MS;
+use crate::model::room_view::Presence;
+use crate::storage::{BlobRecord, PieceRecord};
+
+/// How often a download looks at who is online and what to ask, while no answer comes.
+const DOWNLOAD_TICK_MS: u32 = 250;
+
+/// Blob requests answered at once. Why: each holds at most one answer (about 1 MiB) in
+/// memory; eight keep several downloaders busy without letting a crowd fill the tab's memory.
+const MAX_SERVING: usize = 8;
+
+/// Bytes read from the picked file between two progress updates of the composer's line.
+const SHARE_PROGRESS_STEP: u64 = 4 << 20;
+
+fn file_key() -> Result<FileKey, String> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)
+        .map_err(|_| "this browser cannot generate secure randomness".to_owned())?;
+    Ok(FileKey::from_bytes(key))
+}
+
+fn parse_blob(key: &str) -> Option<BlobId> {
+    let bytes: [u8; 32] = hex::decode(key).ok()?.try_into().ok()?;
+    Some(BlobId(bytes))
+}
+
+impl Rooms {
+    /// Reads which blobs are held whole here (at start).
+    pub(super) async fn load_files(self) {
+        let Some(db) = self.messenger.storage() else {
+            return;
+        };
+        match db.blobs().await {
+            Ok(blobs) => self.files.update(|files| {
+                files.held = blobs
+                    .into_iter()
+                    .filter(|b| !b.outboard.is_empty())
+                    .map(|b| b.id)
+                    .collect();
+            }),
+            Err(e) => self.report(
+                format!("Could not read the shared files stored here: {e}"),
+                true,
+            ),
+        }
+    }
+
+    /// Shares `file` into the open room: seals it into storage, then writes its file page.
+    pub fn share_file(self, file: web_sys::File) {
+        if let Err(why) = self.try_share(file) {
+            self.notice
+                .set(Some(format!("Could not share the file: {why}")));
+        }
+    }
+
+    fn try_share(self, file: web_sys::File) -> Result<(), String> {
+        self.may_write()?;
+        let room = self
+            .selected
+            .get_untracked()
+            .ok_or_else(|| "Open a room first".to_owned())?;
+        let db = self
+            .messenger
+            .storage()
+            .ok_or_else(|| "Quire is still starting".to_owned())?;
+        let key = file_key()?;
+        let name = page_name(&file.name());
+        let total = 2 * file.size() as u64;
+        let id = now_ms();
+        self.files.update(|f| {
+            f.sharing.push(Sharing {
+                id,
+                name: name.clone(),
+                done: 0,
+                total,
+            });
+        });
+        let files_signal = self.files;
+        self.spawn(async move {
+            let last = std::cell::Cell::new(0u64);
+            let progress = |done: u64, total: u64| {
+                if done >= last.get() + SHARE_PROGRESS_STEP || done == total {
+                    last.set(done);
+                    files_signal.update(|f| {
+                        if let Some(s) = f.sharing.iter_mut().find(|s| s.id == id) {
+                            s.done = done;
+                        }
+                    });
+                }
+            };
+            let shared = files::share(&db, &file, &key, &progress).await;
+            self.files.update(|f| f.sharing.retain(|s| s.id != id));
+            let info = match shared {
+                Ok(info) => info,
+                Err(e) => {
+                    return self
+                        .notice
+                        .set(Some(format!("Could not share “{name}”: {e}")));
+                }
+            };
+            let body = FileBody {
+                name: name.clone(),
+                mime: page_mime(&file.type_()),
+                size: file.size() as u64,
+                blob: info.id,
+                key,
+                description: String::new(),
+                thumbnail: None,
+            };
+            self.files.update(|f| {
+                f.held.insert(blob_key(&info.id));
+            });
+            if let Err(why) = self.write(&room, |s, me, now, nonce| {
+                s.send_file(me, body, now, nonce)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }) {
+                self.notice
+                    .set(Some(format!("Could not share “{name}”: {why}")));
+            }
+        });
+        Ok(())
+    }
+
+    /// The file page naming `blob` in `room`, and the members (not this device) whose latest
+    /// statement says they hold it.
+    fn file_and_holders(&self, room: &str, blob: &BlobId) -> Option<(FileBody, BTreeSet<UserId>)> {
+        let me = self.me()?.user_id();
+        self.held.with_value(|held| {
+            let session = &held.get(room)?.session;
+            let file = session.file(blob)?;
+            let state = session.replica().state();
+            let holders = session
+                .holders()
+                .of(blob)
+                .into_iter()
+                .filter(|m| *m != me && state.is_member(m))
+                .collect();
+            Some((file, holders))
+        })
+    }
+
+    /// Downloads the file `blob` of `room` from its holders (resuming from the pieces stored).
+    pub fn download_file(self, room: String, blob: String) {
+        let Some(id) = parse_blob(&blob) else {
+            return;
+        };
+        let busy = self.files.with_untracked(|f| {
+            f.held.contains(&blob)
+                || matches!(
+                    f.transfers.get(&blob),
+                    Some(Transfer::Downloading { .. } | Transfer::Saving)
+                )
+        });
+        if busy {
+            return;
+        }
+        self.files.update(|f| {
+            f.transfers.insert(
+                blob.clone(),
+                Transfer::Downloading {
+                    done: 0,
+                    total: 0,
+                    sources: 0,
+                },
+            );
+        });
+        self.spawn(async move {
+            let outcome = self.run_download(&room, id).await;
+            self.files.update(|f| match outcome {
+                Ok(()) => {
+                    f.transfers.remove(&blob);
+                    f.held.insert(blob.clone());
+                }
+                Err(why) => {
+                    f.transfers.insert(blob.clone(), Transfer::Failed(why));
+                }
+            });
+        });
+    }
+
+    async fn run_download(self, room: &str, blob: BlobId) -> Result<(), String> {
+        let db = self
+            .messenger
+            .storage()
+            .ok_or_else(|| "Quire is still starting".to_owned())?;
+        let (file, _) = self
+            .file_and_holders(room, &blob)
+            .ok_or_else(|| "this file is no longer shared in the room".to_owned())?;
+        let info = file.blob_info();
+        let key = blob_key(&blob);
+        let mut record = match db.blob(&key).await.map_err(|e| e.to_string())? {
+            Some(record) if record.size == info.size => record,
+            _ => BlobRecord {
+                id: key.clone(),
+                size: info.size,
+                pieces: PieceSet::empty(info.size).as_bytes().to_vec(),
+                outboard: Vec::new(),
+                added_at_ms: js_sys::Date::now(),
+            },
+        };
+        let mut pieces = PieceSet::from_stored(info.size, &record.pieces);
+        room_for(still_needed(&info, &pieces), files::estimate().await)
+            .map_err(|e| e.to_string())?;
+        let stored: BTreeSet<u64> = pieces.iter().collect();
+        let mut download = Download::<PeerId>::new(info, &stored);
+        let (answers, mut answered) =
+            mpsc::channel::<(PeerId, u64, Result<Option<Vec<u8>>, FetchError>)>(16);
+        let mut online: BTreeSet<PeerId> = BTreeSet::new();
+        let room_id = parse_room_key(room).map_err(|e| e.to_string())?;
+        while !download.is_complete() {
+            let holders = self
+                .file_and_holders(room, &blob)
+                .map(|(_, h)| h)
+                .unwrap_or_default();
+            let now: BTreeSet<PeerId> = holders
+                .iter()
+                .filter(|user| {
+                    matches!(self.presence_of(user), Presence::Direct | Presence::Relayed)
+                })
+                .filter_map(peer_of)
+                .collect();
+            for peer in now.difference(&online) {
+                download.holder_online(peer);
+            }
+            for peer in online.difference(&now) {
+                download.holder_gone(peer);
+            }
+            online = now;
+            let handle = self.net.get_value().and_then(|net| net.handle());
+            for (peer, index, range) in download.requests(now_ms()) {
+                let Some(handle) = handle.clone() else { break };
+                let request = BlobRequest {
+                    room: room_id,
+                    blob,
+                    range,
+                };
+                let mut answers = answers.clone();
+                self.spawn(async move {
+                    let fetch = files::fetch(&handle, peer, &request).fuse();
+                    let limit = gloo_timers::future::TimeoutFuture::new(
+                        u32::try_from(REQUEST_TIMEOUT_MS).unwrap_or(u32::MAX),
+                    )
+                    .fuse();
+                    futures::pin_mut!(fetch, limit);
+                    let result = futures::select! {
+                        result = fetch => result,
+                        () = limit => return,
+                    };
+                    let _ = answers.try_send((peer, index, result));
+                });
+            }
+            let (done, total) = download.progress();
+            let sources = online.len();
+            self.files.update(|f| {
+                f.transfers.insert(
+                    blob_key(&blob),
+                    Transfer::Downloading {
+                        done,
+                        total,
+                        sources,
+                    },
+                );
+            });
+            let tick = gloo_timers::future::TimeoutFuture::new(DOWNLOAD_TICK_MS).fuse();
+            futures::pin_mut!(tick);
+            let next = futures::select! {
+                next = answered.next() => next,
+                () = tick => None,
+            };
+            let Some((peer, index, result)) = next else {
+                continue;
+            };
+            let answer = match result {
+                Ok(answer) => answer,
+                Err(e) => {
+                    tracing::debug!("blob request to {peer}: {e}");
+                    download.failed(&peer, index);
+                    continue;
+                }
+            };
+            match download.response(&peer, index, answer.as_deref()) {
+                Outcome::Store { bytes, .. } => {
+                    pieces.insert(index);
+                    record.pieces = pieces.as_bytes().to_vec();
+                    let piece = PieceRecord {
+                        blob: key.clone(),
+                        index,
+                        bytes,
+                    };
+                    db.save_pieces(&record, &[piece])
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Outcome::SetAside(why) => {
+                    let what = match why {
+                        SetAside::Lied(e) => format!("sent data that does not match: {e}"),
+                        SetAside::NotHeld => "does not have it".to_owned(),
+                        SetAside::Unresponsive => "did not answer".to_owned(),
+                    };
+                    self.report(
+                        format!("Downloading “{}”: {peer} {what}; asking others", file.name),
+                        false,
+                    );
+                }
+                Outcome::Ignored => {}
+            }
+        }
+        // Every piece verified on arrival; the hash tree is computed from what is stored, so
+        // what is served later is checked against the address once more.
+        let mut hasher = TreeHasher::new(info.size);
+        for index in 0..piece_count(info.size) {
+            let piece = db
+                .pieces(&key, index..index + 1)
+                .await
+                .map_err(|e| e.to_string())?
+                .pop()
+                .ok_or_else(|| "a stored piece is missing".to_owned())?;
+            let range = piece_range(index, info.size);
+            if piece.bytes.len() as u64 != range.end - range.start {
+                return Err("a stored piece is damaged".to_owned());
+            }
+            hasher.update(&piece.bytes).map_err(|e| e.to_string())?;
+        }
+        let outboard = hasher.finish().map_err(|e| e.to_string())?;
+        if outboard.info() != info {
+            let _ = db.delete_blob(&key).await;
+            return Err("the stored copy did not match the file; download it again".to_owned());
+        }
+        record.outboard = outboard.as_bytes().to_vec();
+        db.save_blob(&record).await.map_err(|e| e.to_string())?;
+        // Say so, so that others can fetch it from here too.
+        if let Err(why) = self.write(room, |s, me, now, nonce| {
+            s.state_holding(me, blob, true, now, nonce)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }) {
+            self.report(
+                format!("Could not say that this device holds a file: {why}"),
+                false,
+            );
+        }
+        Ok(())
+    }
+
+    /// Saves the held file `blob` of `room` to the user's disk.
+    pub fn save_file(self, room: String, blob: String) {
+        let Some(id) = parse_blob(&blob) else {
+            return;
+        };
+        let Some((file, _)) = self.file_and_holders(&room, &id) else {
+            return;
+        };
+        let Some(db) = self.messenger.storage() else {
+            return;
+        };
+        self.files.update(|f| {
+            f.transfers.insert(blob.clone(), Transfer::Saving);
+        });
+        self.spawn(async move {
+            let saved = files::save(&db, &file).await;
+            self.files.update(|f| match saved {
+                Ok(()) => {
+                    f.transfers.remove(&blob);
+                }
+                Err(e) => {
+                    f.transfers
+                        .insert(blob.clone(), Transfer::Failed(e.to_string()));
+                }
+            });
+        });
+    }
+
+    /// Whether `peer` may be sent bytes of the blob `request` names: a member of the room it
+    /// names, whose pages name the blob.
+    fn may_serve(&self, peer: &PeerId, request: &BlobRequest) -> bool {
+        let Some(user) = user_of(peer) else {
+            return false;
+        };
+        self.held.with_value(|held| {
+            held.get(&room_key(&request.room))
+                .is_some_and(|h| h.session.may_serve(&user, &request.blob))
+        })
+    }
+
+    /// Answers blob requests (at most [`MAX_SERVING`] at once; more are closed unanswered).
+    pub(super) async fn serve_blobs(self, mut incoming: libp2p_stream::IncomingStreams) {
+        let serving = std::rc::Rc::new(std::cell::Cell::new(0usize));
+        while let Some((peer, stream)) = incoming.next().await {
+            if serving.get() >= MAX_SERVING {
+                continue;
+            }
+            serving.set(serving.get() + 1);
+            let serving = std::rc::Rc::clone(&serving);
+            self.spawn(async move {
+                self.serve_one(peer, stream).await;
+                serving.set(serving.get() - 1);
+            });
+        }
+    }
+
+    async fn serve_one(self, peer: PeerId, mut stream: Stream) {
+        let mut bytes = [0u8; REQUEST_LEN];
+        let read = stream.read_exact(&mut bytes).fuse();
+        let deadline = gloo_timers::future::TimeoutFuture::new(FIRST_FRAME_DEADLINE_MS).fuse();
+        futures::pin_mut!(read, deadline);
+        let read = futures::select! {
+            read = read => read,
+            () = deadline => return,
+        };
+        if read.is_err() {
+            return;
+        }
+        let answer = match BlobRequest::decode(&bytes) {
+            Err(_) => Err(Status::BadRequest),
+            Ok(request) if !self.may_serve(&peer, &request) => Err(Status::Refused),
+            Ok(request) => match self.messenger.storage() {
+                Some(db) => files::answer(&db, &request).await,
+                None => Err(Status::NotHeld),
+            },
+        };
+        if let Err(e) = files::write_answer(&mut stream, answer).await {
+            tracing::debug!("blob answer to {peer}: {e}");
+        }
+    }
+}
