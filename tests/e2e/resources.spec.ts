@@ -56,3 +56,78 @@ test('a shared 20 MiB file downloads with the same bytes, and the downloader the
   expect(alice.unexpectedErrors()).toEqual([]);
   expect(bob.unexpectedErrors()).toEqual([]);
 });
+
+test('once the sharer is offline the file comes from the member who downloaded it; with no holder online the card is greyed out until one returns', async ({
+  registered,
+}) => {
+  test.setTimeout(300_000);
+  const [alice, bob, carol] = await registered('Alice', 'Bob', 'Carol');
+  await roomWith(alice, 'Lab', [bob, carol]);
+  const data = randomBytes(3 << 20);
+  await share(alice, 'slides.pdf', 'application/pdf', data);
+  await expect(card(alice, 'slides.pdf')).toHaveAttribute('data-state', 'held', { timeout: 60_000 });
+  await expect(card(bob, 'slides.pdf')).toHaveAttribute('data-state', 'available', { timeout: 60_000 });
+  await card(bob, 'slides.pdf').getByTestId('file-download').click();
+  await expect(card(bob, 'slides.pdf')).toHaveAttribute('data-state', 'held', { timeout: 60_000 });
+  const carols = card(carol, 'slides.pdf');
+  await expect(carols.getByTestId('file-info')).toContainText('available from 2 of 2 now', { timeout: 60_000 });
+
+  // Both holders leave: Carol's card is greyed out and cannot download.
+  await alice.goOffline();
+  await bob.goOffline();
+  await expect(carols).toHaveAttribute('data-state', 'unavailable', { timeout: 60_000 });
+  await expect(carols.getByTestId('file-info')).toContainText('all 2 holders offline');
+  await expect(carols.getByTestId('file-download')).toBeDisabled();
+
+  // Bob comes back (Alice stays away): the file comes from him.
+  await bob.comeBack();
+  await bob.openRoom('Lab');
+  await expect(carols.getByTestId('file-info')).toContainText('available from 1 of 2 now', { timeout: 60_000 });
+  await carols.getByTestId('file-download').click();
+  await expect(carols).toHaveAttribute('data-state', 'held', { timeout: 60_000 });
+  expect(sha256(await save(carol, 'slides.pdf'))).toBe(sha256(data));
+  expect(carol.unexpectedErrors()).toEqual([]);
+});
+
+test('Explore lists every shared file with its holders; removing a copy updates the count for the others', async ({
+  registered,
+}) => {
+  test.setTimeout(240_000);
+  const [alice, bob] = await registered('Alice', 'Bob');
+  await roomWith(alice, 'Lab', [bob]);
+  await share(alice, 'cat.png', 'image/png', randomBytes(300_000));
+  await expect(card(alice, 'cat.png')).toHaveAttribute('data-state', 'held', { timeout: 60_000 });
+  await alice.send('and the notes');
+  await share(alice, 'notes.txt', 'text/plain', Buffer.from('reading notes\n'));
+  await expect(card(alice, 'notes.txt')).toHaveAttribute('data-state', 'held', { timeout: 60_000 });
+  await expect(card(bob, 'cat.png')).toHaveAttribute('data-state', 'available', { timeout: 60_000 });
+  await card(bob, 'cat.png').getByTestId('file-download').click();
+  await expect(card(bob, 'cat.png')).toHaveAttribute('data-state', 'held', { timeout: 60_000 });
+  await expect(card(alice, 'cat.png').getByTestId('file-info')).toContainText('of 2', { timeout: 60_000 });
+
+  // Bob's Explore: both files, newest first; search, type filter and "On this device".
+  await bob.showSidebar();
+  await bob.id('explore-link').click();
+  const names = () => bob.id('explore-list').getByTestId('file-name');
+  await expect(names()).toHaveText(['notes.txt', 'cat.png']);
+  await expect(bob.id('explore-list').getByTestId('resource').first()).toContainText('Lab · shared by Alice');
+  await bob.id('explore-search').fill('CAT');
+  await expect(names()).toHaveText(['cat.png']);
+  await bob.id('explore-search').fill('');
+  await bob.id('explore-kind').selectOption('document');
+  await expect(names()).toHaveText(['notes.txt']);
+  await bob.id('explore-kind').selectOption('');
+  await bob.id('explore-here').check();
+  await expect(names()).toHaveText(['cat.png']);
+  await expect(bob.id('explore-space')).toHaveText('1 file, 293 KB on this device');
+
+  // Bob removes his copy: gone from "On this device", and Alice counts one holder again.
+  await bob.id('explore-list').getByTestId('file-remove').click();
+  await expect(bob.id('explore-empty')).toBeVisible();
+  await expect(bob.id('explore-space')).toHaveText('No files on this device');
+  await expect(card(alice, 'cat.png').getByTestId('file-info')).toContainText('available from 1 of 1 now', { timeout: 60_000 });
+  await bob.id('explore-here').uncheck();
+  const cat = bob.id('explore-list').getByTestId('file-card').filter({ hasText: 'cat.png' });
+  await expect(cat).toHaveAttribute('data-state', 'available');
+  expect(bob.unexpectedErrors()).toEqual([]);
+});

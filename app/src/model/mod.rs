@@ -6,6 +6,7 @@ pub mod chat;
 pub mod copies;
 pub mod damage;
 pub mod delivery;
+pub mod explore;
 pub mod files;
 pub mod identity;
 pub mod ids;

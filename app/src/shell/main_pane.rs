@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use crate::model::ids::room_key;
 use crate::model::room_view::InspectorSnapshot;
 use crate::ui::{
-    BadInviteScreen, CopiesBanner, Fragment, IdentityStatus, InspectorPage, JoinScreen, Messenger,
-    NoticeBanner, RoomScreen, Rooms, Screen, StorageHealthBanner,
+    BadInviteScreen, CopiesBanner, ExplorePage, Fragment, IdentityStatus, InspectorPage,
+    JoinScreen, Messenger, NoticeBanner, RoomScreen, Rooms, Screen, StorageHealthBanner,
 };
 
 /// Right column.
@@ -28,6 +28,7 @@ pub fn MainPane() -> impl IntoView {
                 <NoticeBanner />
                 {match other {
                     Screen::Inspector => view! { <Inspector /> }.into_any(),
+                    Screen::Explore => view! { <ExplorePage /> }.into_any(),
                     Screen::Join(invite) => view! { <Join invite=*invite /> }.into_any(),
                     Screen::Rooms | Screen::BadInvite(_) => view! { <RoomScreen /> }.into_any(),
                 }}

@@ -40,6 +40,11 @@ pub fn Sidebar() -> impl IntoView {
         rooms.create_room(messenger, name);
         state.sidebar_open.set(false);
     });
+    let open_explore = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        fragment.open_explore();
+        state.sidebar_open.set(false);
+    };
     let open_inspector = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
         fragment.open_inspector();
@@ -67,6 +72,9 @@ pub fn Sidebar() -> impl IntoView {
                     "No rooms yet. Create one, or open an invite link a friend sent you."
                 </p>
             </Show>
+            <a href="#/files" class="explore-link" data-testid="explore-link" on:click=open_explore>
+                "📂 Files shared with you"
+            </a>
             <footer class="sidebar-footer">
                 <IdentityBackup />
                 <a href="#/inspector" class="inspector-link" data-testid="inspector-link"

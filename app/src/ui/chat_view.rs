@@ -214,10 +214,17 @@ fn MessageRow(message: MessageView, my_name: Memo<Option<String>>) -> impl IntoV
     }
 }
 
-/// A shared file: what it is, who has it, and what this device can do with it.
+/// A shared file: what it is, who has it, and what this device can do with it. `room` is the
+/// room whose page names it (the open room when not given).
 #[component]
-fn FileCard(file: FileView) -> impl IntoView {
+pub fn FileCard(file: FileView, #[prop(optional)] room: Option<String>) -> impl IntoView {
     let rooms = use_context::<Rooms>();
+    let room = StoredValue::new(room);
+    let room = move || {
+        room.get_value()
+            .or_else(|| rooms.and_then(|r| r.selected.get_untracked()))
+            .unwrap_or_default()
+    };
     let blob = file.blob.clone();
     let online = file.online;
     let state = Memo::new(move |_| match rooms {
@@ -250,8 +257,13 @@ fn FileCard(file: FileView) -> impl IntoView {
             </span>
             {move || match state.get() {
                 CardState::Held => view! {
-                    <button type="button" data-testid="file-save"
-                        on:click=move |_| act(FileAction::Save { blob: blob.get_value() })>"Save"</button>
+                    <span class="file-buttons">
+                        <button type="button" data-testid="file-save"
+                            on:click=move |_| act(FileAction::Save { room: room(), blob: blob.get_value() })>"Save"</button>
+                        <button type="button" class="link-button" data-testid="file-remove"
+                            title="Delete this device's copy (others who hold it keep theirs)"
+                            on:click=move |_| act(FileAction::Remove { blob: blob.get_value() })>"Remove from this device"</button>
+                    </span>
                 }.into_any(),
                 CardState::Moving { percent, label } => view! {
                     <span class="file-progress">
@@ -263,13 +275,13 @@ fn FileCard(file: FileView) -> impl IntoView {
                     <span class="file-progress">
                         <span class="field-error" role="alert" data-testid="file-error">{why}</span>
                         <button type="button" data-testid="file-download"
-                            on:click=move |_| act(FileAction::Download { blob: blob.get_value() })>"Try again"</button>
+                            on:click=move |_| act(FileAction::Download { room: room(), blob: blob.get_value() })>"Try again"</button>
                     </span>
                 }.into_any(),
                 CardState::Available { online } => view! {
                     <button type="button" data-testid="file-download" disabled=online == 0
                         title=if online == 0 { "Nobody who has this file is online now" } else { "" }
-                        on:click=move |_| act(FileAction::Download { blob: blob.get_value() })>"Download"</button>
+                        on:click=move |_| act(FileAction::Download { room: room(), blob: blob.get_value() })>"Download"</button>
                 }.into_any(),
             }}
         </div>

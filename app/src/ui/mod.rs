@@ -12,6 +12,7 @@ mod bad_invite;
 mod chat_view;
 mod composer;
 mod confirm;
+mod explore;
 mod identity_backup;
 mod identity_keeper;
 mod inspector;
@@ -32,6 +33,7 @@ pub use bad_invite::BadInviteScreen;
 pub use chat_view::ChatView;
 pub use composer::Composer;
 pub use confirm::{ConfirmDialog, ConfirmRequest, ConfirmSlot};
+pub use explore::ExplorePage;
 pub use identity_backup::{IdentityBackup, WelcomeRestore};
 pub use identity_keeper::{
     IdentityStatus, Messenger, StorageNotice, provide_messenger, provide_messenger_in,
@@ -48,4 +50,4 @@ pub use room_actions::{RenameForm, RoomPanels, RoomRights, RoomToolbar};
 pub use room_list::{DamagedRoomItems, RoomListItems};
 pub use room_screen::RoomScreen;
 pub use rooms::Rooms;
-pub use route::{Fragment, INSPECTOR_FRAGMENT, Screen, screen_for};
+pub use route::{EXPLORE_FRAGMENT, Fragment, INSPECTOR_FRAGMENT, Screen, screen_for};

@@ -149,10 +149,12 @@ impl Held {
 pub enum FileAction {
     /// Share these files into the open room.
     Share(Vec<web_sys::File>),
-    /// Download a file of the open room from its holders.
-    Download { blob: String },
+    /// Download a file of `room` from its holders.
+    Download { room: String, blob: String },
     /// Save a file held here to disk.
-    Save { blob: String },
+    Save { room: String, blob: String },
+    /// Delete this device's copy, and say so in every room that counts it as a holder.
+    Remove { blob: String },
 }
 
 /// Fills in how many holders of each file in `pane` are linked to this device now.
@@ -161,18 +163,22 @@ fn count_online_holders(pane: &mut RoomPane, presence: &impl Fn(&UserId) -> Pres
         return;
     };
     for file in messages.iter_mut().filter_map(|m| m.file.as_mut()) {
-        file.online = file
-            .holders
-            .iter()
-            .filter_map(|key| parse_user_key(key).ok())
-            .filter(|user| {
-                matches!(
-                    presence(user),
-                    Presence::Direct | Presence::Relayed | Presence::You
-                )
-            })
-            .count();
+        file.online = online_count(&file.holders, presence);
     }
+}
+
+/// How many of `holders` (user keys) are linked to this device now.
+fn online_count(holders: &[String], presence: &impl Fn(&UserId) -> Presence) -> usize {
+    holders
+        .iter()
+        .filter_map(|key| parse_user_key(key).ok())
+        .filter(|user| {
+            matches!(
+                presence(user),
+                Presence::Direct | Presence::Relayed | Presence::You
+            )
+        })
+        .count()
 }
 
 /// Reactive handles for the room list and the open room. `Copy`; provided as context.
@@ -271,18 +277,40 @@ impl Rooms {
         expect_context::<Self>()
     }
 
+    /// Every file shared in every room held here, with how many holders are linked now (for
+    /// Explore; reads the rooms without tracking them: callers track `list` and `files`).
+    pub fn resources(&self) -> Vec<crate::model::explore::Resource> {
+        let presence = self.linked();
+        let mut all: Vec<_> = self
+            .held
+            .with_value(|held| held.values().flat_map(|h| h.session.resources()).collect());
+        for resource in &mut all {
+            resource.online = online_count(&resource.holders, &presence);
+        }
+        all
+    }
+
+    /// How each user is reachable from here, this device's own user being `You` (a holder
+    /// that is this device is always at hand).
+    fn linked(&self) -> impl Fn(&UserId) -> Presence + '_ {
+        let me = self.me().map(|m| m.user_id());
+        move |user: &UserId| {
+            if Some(*user) == me {
+                Presence::You
+            } else {
+                self.presence_of(user)
+            }
+        }
+    }
+
     /// Carries out a file action (in the browser; elsewhere there are no files to act on).
     pub fn file_action(self, action: FileAction) {
         #[cfg(target_arch = "wasm32")]
-        {
-            let Some(room) = self.selected.get_untracked() else {
-                return;
-            };
-            match action {
-                FileAction::Share(files) => files.into_iter().for_each(|f| self.share_file(f)),
-                FileAction::Download { blob } => self.download_file(room, blob),
-                FileAction::Save { blob } => self.save_file(room, blob),
-            }
+        match action {
+            FileAction::Share(files) => files.into_iter().for_each(|f| self.share_file(f)),
+            FileAction::Download { room, blob } => self.download_file(room, blob),
+            FileAction::Save { room, blob } => self.save_file(room, blob),
+            FileAction::Remove { blob } => self.remove_file(blob),
         }
         #[cfg(not(target_arch = "wasm32"))]
         let _ = action;
@@ -368,6 +396,7 @@ impl Rooms {
     pub fn refresh(&self) {
         let selected = self.selected.get_untracked();
         let presence = |user: &UserId| self.presence_of(user);
+        let linked = self.linked();
         // The open room first: opening it marks it read, which the list then shows.
         let open = self
             .held
@@ -375,7 +404,7 @@ impl Rooms {
                 let h = held.get_mut(selected.as_ref()?)?;
                 let newly_read = h.session.mark_all_read();
                 let mut pane = h.session.pane();
-                count_online_holders(&mut pane, &presence);
+                count_online_holders(&mut pane, &linked);
                 let details = h.session.details(presence, &h.declined);
                 let record = newly_read.then(|| {
                     h.record.read = h

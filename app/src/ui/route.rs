@@ -4,6 +4,7 @@
 //! a server (so any static server works, and an invite's secret stays in the browser).
 //! - `#/join/<payload>`: an invite (see [`crate::model::invite_link`]);
 //! - `#/inspector`: the developer inspector;
+//! - `#/files`: Explore, every file shared in every room (and what is on this device);
 //! - anything else: the rooms.
 //!
 //! Once an invite is answered (joined, cancelled, dismissed) the fragment is removed with
@@ -20,6 +21,9 @@ use crate::model::invite_link::{LinkRoute, route};
 /// The fragment of the inspector page.
 pub const INSPECTOR_FRAGMENT: &str = "#/inspector";
 
+/// The fragment of Explore.
+pub const EXPLORE_FRAGMENT: &str = "#/files";
+
 /// What the main pane shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Screen {
@@ -27,6 +31,8 @@ pub enum Screen {
     Rooms,
     /// The developer inspector.
     Inspector,
+    /// Explore: every shared file.
+    Explore,
     /// A valid invite: offer to join.
     Join(Box<Invite>),
     /// An invite that cannot be used: explain, change nothing.
@@ -38,6 +44,9 @@ pub fn screen_for(fragment: &str, now_ms: u64) -> Screen {
     let bare = fragment.trim_start_matches('#');
     if format!("#{bare}") == INSPECTOR_FRAGMENT {
         return Screen::Inspector;
+    }
+    if format!("#{bare}") == EXPLORE_FRAGMENT {
+        return Screen::Explore;
     }
     match route(fragment, now_ms) {
         LinkRoute::Home => Screen::Rooms,
@@ -80,10 +89,19 @@ impl Fragment {
 
     /// Goes to `#/inspector` (adds a history entry: Back returns to the rooms).
     pub fn open_inspector(self) {
+        self.open(INSPECTOR_FRAGMENT);
+    }
+
+    /// Goes to Explore (adds a history entry: Back returns to the rooms).
+    pub fn open_explore(self) {
+        self.open(EXPLORE_FRAGMENT);
+    }
+
+    fn open(self, fragment: &str) {
         if let Some(location) = web_sys::window().map(|w| w.location()) {
-            let _ = location.set_hash(INSPECTOR_FRAGMENT);
+            let _ = location.set_hash(fragment);
         }
-        self.current.set(INSPECTOR_FRAGMENT.to_owned());
+        self.current.set(fragment.to_owned());
     }
 
     /// Removes the fragment from the address bar without a history entry and without

@@ -915,6 +915,7 @@ fn fragments_route_to_rooms_inspector_join_or_bad_invite() {
     assert_eq!(screen_for("#/", 0), Screen::Rooms);
     assert_eq!(screen_for("#/inspector", 0), Screen::Inspector);
     assert_eq!(screen_for("/inspector", 0), Screen::Inspector);
+    assert_eq!(screen_for("#/files", 0), Screen::Explore);
 
     let owner = Identity::from_secret_bytes([5; 32]).unwrap();
     let invite = Invite {

@@ -13,8 +13,9 @@ use quire_core::page::{Body, FileBody, NONCE_LEN, PageKind};
 
 use super::{Outgoing, RoomSession, SendError};
 use crate::model::chat::FileView;
+use crate::model::explore::Resource;
 use crate::model::files::blob_key;
-use crate::model::ids::user_key;
+use crate::model::ids::{room_key, user_key};
 
 impl RoomSession {
     /// Writes a file page: the file is shared (this device holds its blob, stored before).
@@ -91,6 +92,39 @@ impl RoomSession {
         self.replica.may_sync(peer) == SyncRight::Full
             && self.replica.state().is_member(peer)
             && self.file(blob).is_some()
+    }
+
+    /// Every file shared in this room that counts, for Explore (`online` left at 0 for the
+    /// controller to fill in).
+    pub fn resources(&self) -> Vec<Resource> {
+        let holders = self.holders();
+        let names = self.names();
+        let room = room_key(&self.room());
+        let room_name = self.title();
+        self.replica
+            .display_order()
+            .filter(|position| self.replica.counts(position))
+            .filter_map(|position| self.replica.page(&position.id))
+            .filter(|page| page.kind() == PageKind::File)
+            .filter_map(|page| {
+                let Ok(Body::File(file)) = self.replica.open(page.page()) else {
+                    return None;
+                };
+                let view = self.file_view(&file, &holders);
+                Some(Resource {
+                    room: room.clone(),
+                    room_name: room_name.clone(),
+                    blob: view.blob,
+                    name: view.name,
+                    mime: view.mime,
+                    size: view.size,
+                    author_name: Self::name_of(&names, &page.author()),
+                    shared_at_ms: page.meta().timestamp_ms,
+                    holders: view.holders,
+                    online: 0,
+                })
+            })
+            .collect()
     }
 
     /// What the file card shows for `file`, given the room's holders.
@@ -171,6 +205,15 @@ mod tests {
             assert_eq!(file.holders, [user_key(&bo.user_id())]);
         }
         assert!(room.file(&BlobId([8; 32])).is_none());
+        let listed = bos.resources();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (listed[0].name.as_str(), listed[0].room_name.as_str()),
+            ("report.pdf", "Book club")
+        );
+        // Ada wrote no profile here: she is shown by her short id, as in the chat.
+        assert_eq!(listed[0].author_name, ada.user_id().short());
+        assert_eq!(listed[0].holders, [user_key(&bo.user_id())]);
     }
 
     #[test]

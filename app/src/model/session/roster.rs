@@ -58,7 +58,7 @@ impl RoomSession {
         }
     }
 
-    fn name_of(names: &BTreeMap<UserId, String>, user: &UserId) -> String {
+    pub(super) fn name_of(names: &BTreeMap<UserId, String>, user: &UserId) -> String {
         names.get(user).cloned().unwrap_or_else(|| user.short())
     }
 

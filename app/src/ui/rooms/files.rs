@@ -56,19 +56,74 @@ impl Rooms {
         let Some(db) = self.messenger.storage() else {
             return;
         };
-        match db.blobs().await {
-            Ok(blobs) => self.files.update(|files| {
-                files.held = blobs
-                    .into_iter()
-                    .filter(|b| !b.outboard.is_empty())
-                    .map(|b| b.id)
-                    .collect();
-            }),
-            Err(e) => self.report(
-                format!("Could not read the shared files stored here: {e}"),
-                true,
-            ),
+        let blobs = match db.blobs().await {
+            Ok(blobs) => blobs,
+            Err(e) => {
+                return self.report(
+                    format!("Could not read the shared files stored here: {e}"),
+                    true,
+                );
+            }
+        };
+        let (whole, partial): (Vec<BlobRecord>, Vec<BlobRecord>) =
+            blobs.into_iter().partition(|b| !b.outboard.is_empty());
+        self.files
+            .update(|files| files.held = whole.into_iter().map(|b| b.id).collect());
+        // A download the last visit did not finish goes on from the pieces it stored, in a
+        // room that still names the file (none left: the pieces stay until removed).
+        for record in partial {
+            let Some(blob) = parse_blob(&record.id) else {
+                continue;
+            };
+            let room = self.held.with_value(|held| {
+                held.iter()
+                    .find(|(_, h)| h.session.file(&blob).is_some())
+                    .map(|(room, _)| room.clone())
+            });
+            if let Some(room) = room {
+                self.download_file(room, record.id);
+            }
         }
+    }
+
+    /// Deletes this device's copy of `blob` and writes "no longer held" in every room whose
+    /// pages count this device as a holder.
+    pub fn remove_file(self, blob: String) {
+        let Some(id) = parse_blob(&blob) else {
+            return;
+        };
+        let (Some(db), Some(me)) = (self.messenger.storage(), self.me()) else {
+            return;
+        };
+        self.spawn(async move {
+            if let Err(e) = db.delete_blob(&blob).await {
+                return self.notice.set(Some(format!(
+                    "Could not remove the file from this device: {e}"
+                )));
+            }
+            self.files.update(|f| {
+                f.held.remove(&blob);
+                f.transfers.remove(&blob);
+            });
+            let rooms: Vec<String> = self.held.with_value(|held| {
+                held.iter()
+                    .filter(|(_, h)| h.session.holders().of(&id).contains(&me.user_id()))
+                    .map(|(room, _)| room.clone())
+                    .collect()
+            });
+            for room in rooms {
+                if let Err(why) = self.write(&room, |s, me, now, nonce| {
+                    s.state_holding(me, id, false, now, nonce)
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                }) {
+                    self.report(
+                        format!("Could not say that this device dropped a file: {why}"),
+                        false,
+                    );
+                }
+            }
+        });
     }
 
     /// Shares `file` into the open room: seals it into storage, then writes its file page.
