@@ -131,3 +131,61 @@ test('Explore lists every shared file with its holders; removing a copy updates 
   await expect(cat).toHaveAttribute('data-state', 'available');
   expect(bob.unexpectedErrors()).toEqual([]);
 });
+
+/** A 1×1 PNG. */
+const PIXEL = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+/** How far `person`'s download of `name` is, in percent. */
+async function percent(person: Person, name: string): Promise<number> {
+  return Number(await card(person, name).getByTestId('file-progress').getAttribute('value'));
+}
+
+test('a paused download stops, and after a reload it goes on from the pieces it stored; an image opens in the viewer', async ({
+  registered,
+}) => {
+  test.setTimeout(300_000);
+  const [alice, bob] = await registered('Alice', 'Bob');
+  await roomWith(alice, 'Lab', [bob]);
+  const data = randomBytes(12 << 20);
+  await share(alice, 'scan.bin', 'application/octet-stream', data);
+  await expect(card(alice, 'scan.bin')).toHaveAttribute('data-state', 'held', { timeout: 60_000 });
+  await share(alice, 'pixel.png', 'image/png', PIXEL);
+  await expect(card(alice, 'pixel.png')).toHaveAttribute('data-state', 'held', { timeout: 60_000 });
+
+  // The image opens in the viewer, and closes.
+  await card(alice, 'pixel.png').getByTestId('file-open').click();
+  const image = alice.id('image-viewer-image');
+  await expect(image).toBeVisible();
+  await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(1);
+  await alice.id('image-viewer-close').click();
+  await expect(alice.id('image-viewer')).toHaveCount(0);
+
+  // Alice's device serves slowly (its CPU throttled), so the download can be caught midway.
+  const cdp = await alice.page.context().newCDPSession(alice.page);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 30 });
+  const bobs = card(bob, 'scan.bin');
+  await expect(bobs).toHaveAttribute('data-state', 'available', { timeout: 60_000 });
+  await bobs.getByTestId('file-download').click();
+  await expect.poll(() => percent(bob, 'scan.bin'), { timeout: 120_000 }).toBeGreaterThanOrEqual(10);
+  await bobs.getByTestId('file-pause').click();
+  await expect(bobs).toHaveAttribute('data-state', 'paused');
+  const paused = await percent(bob, 'scan.bin');
+  expect(paused).toBeGreaterThanOrEqual(10);
+  expect(paused).toBeLessThan(100);
+  // Paused means stopped: nothing more arrives.
+  await bob.page.waitForTimeout(3_000);
+  expect(await percent(bob, 'scan.bin')).toBe(paused);
+
+  // A reload: the download goes on by itself from what it stored, not from the start.
+  await bob.reload();
+  await bob.openRoom('Lab');
+  await expect(bobs).toHaveAttribute('data-state', 'moving', { timeout: 30_000 });
+  expect(await percent(bob, 'scan.bin')).toBeGreaterThanOrEqual(paused);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+  await expect(bobs).toHaveAttribute('data-state', 'held', { timeout: 120_000 });
+  expect(sha256(await save(bob, 'scan.bin'))).toBe(sha256(data));
+  expect(bob.unexpectedErrors()).toEqual([]);
+});

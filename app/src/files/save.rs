@@ -13,6 +13,32 @@ use crate::storage::Storage;
 
 /// Assembles `file` from storage and hands it to the browser's download.
 pub async fn save(storage: &Storage, file: &FileBody) -> Result<(), FileError> {
+    let url = object_url(storage, file).await?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| FileError::Save("no document".to_owned()))?;
+    let anchor: HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|e| save_error(&e))?
+        .unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(&file.name);
+    anchor.click();
+    revoke_later(url);
+    Ok(())
+}
+
+/// Releases an object URL once whatever it was handed to (a download, a new tab) has had
+/// time to read it.
+pub fn revoke_later(url: String) {
+    gloo_timers::callback::Timeout::new(60_000, move || {
+        let _ = Url::revoke_object_url(&url);
+    })
+    .forget();
+}
+
+/// An object URL of `file` assembled from storage (the caller revokes it).
+pub async fn object_url(storage: &Storage, file: &FileBody) -> Result<String, FileError> {
     let info = file.blob_info();
     let key = blob_key(&info.id);
     let parts = js_sys::Array::new();
@@ -39,23 +65,7 @@ pub async fn save(storage: &Storage, file: &FileBody) -> Result<(), FileError> {
     options.set_type(&file.mime);
     let whole =
         Blob::new_with_blob_sequence_and_options(&parts, &options).map_err(|e| save_error(&e))?;
-    let url = Url::create_object_url_with_blob(&whole).map_err(|e| save_error(&e))?;
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or_else(|| FileError::Save("no document".to_owned()))?;
-    let anchor: HtmlAnchorElement = document
-        .create_element("a")
-        .map_err(|e| save_error(&e))?
-        .unchecked_into();
-    anchor.set_href(&url);
-    anchor.set_download(&file.name);
-    anchor.click();
-    // The download has started from the URL; release it once the click was handled.
-    gloo_timers::callback::Timeout::new(60_000, move || {
-        let _ = Url::revoke_object_url(&url);
-    })
-    .forget();
-    Ok(())
+    Url::create_object_url_with_blob(&whole).map_err(|e| save_error(&e))
 }
 
 fn save_error(value: &wasm_bindgen::JsValue) -> FileError {

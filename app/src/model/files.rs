@@ -259,12 +259,18 @@ pub fn human_size(bytes: u64) -> String {
 /// What this device is doing with one blob, for its file card.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transfer {
-    /// Fetching from holders: `done` of `total` pieces, from `sources` holders now.
+    /// Fetching from holders: `done` of `total` pieces, from `sources` holders now, at `rate`
+    /// bytes per second over this run (0 until a piece arrived).
     Downloading {
         done: u64,
         total: u64,
         sources: usize,
+        rate: u64,
+        /// Seconds left at that rate (`None` until known).
+        left_s: Option<u64>,
     },
+    /// Stopped by the user at `done` of `total` pieces (stored pieces kept).
+    Paused { done: u64, total: u64 },
     /// Assembling the file to save it.
     Saving,
     /// Stopped; the sentence says why and what to do (stored pieces are kept).
@@ -297,8 +303,14 @@ pub struct FilesHere {
 pub enum CardState {
     /// Held here: save it (open it).
     Held,
-    /// Moving: a percentage and what is happening.
-    Moving { percent: u8, label: String },
+    /// Moving: a percentage and what is happening (a download can be paused or cancelled).
+    Moving {
+        percent: u8,
+        label: String,
+        downloading: bool,
+    },
+    /// Paused at a percentage: resume or cancel.
+    Paused { percent: u8 },
     /// Stopped with a reason; it can be tried again.
     Failed(String),
     /// Not here; `online` holders could send it now (0: greyed out).
@@ -314,17 +326,37 @@ impl FilesHere {
                     done,
                     total,
                     sources,
+                    rate,
+                    left_s,
                 } => CardState::Moving {
                     percent: percent(*done, *total),
                     label: match sources {
                         0 => "Waiting for someone who has it to come online".to_owned(),
-                        1 => "Downloading from 1 member".to_owned(),
-                        n => format!("Downloading from {n} members"),
+                        n => {
+                            let from = match n {
+                                1 => "Downloading from 1 member".to_owned(),
+                                n => format!("Downloading from {n} members"),
+                            };
+                            match (rate, left_s) {
+                                (0, _) => from,
+                                (rate, None) => format!("{from} · {}/s", human_size(*rate)),
+                                (rate, Some(left)) => format!(
+                                    "{from} · {}/s · {}",
+                                    human_size(*rate),
+                                    time_left(*left)
+                                ),
+                            }
+                        }
                     },
+                    downloading: true,
+                },
+                Transfer::Paused { done, total } => CardState::Paused {
+                    percent: percent(*done, *total),
                 },
                 Transfer::Saving => CardState::Moving {
                     percent: 100,
                     label: "Preparing the file".to_owned(),
+                    downloading: false,
                 },
                 Transfer::Failed(why) => CardState::Failed(why.clone()),
             };
@@ -333,6 +365,28 @@ impl FilesHere {
             return CardState::Held;
         }
         CardState::Available { online }
+    }
+}
+
+/// Transfer speed and time left from `stored` bytes stored in `elapsed_ms` of this run, with
+/// `remaining` bytes to go: `(bytes per second, seconds left)`; nothing before a first piece.
+pub fn pace(stored: u64, elapsed_ms: u64, remaining: u64) -> (u64, Option<u64>) {
+    if stored == 0 || elapsed_ms == 0 {
+        return (0, None);
+    }
+    let rate = stored.saturating_mul(1000) / elapsed_ms;
+    if rate == 0 {
+        return (0, None);
+    }
+    (rate, Some(remaining.div_ceil(rate)))
+}
+
+/// "12 s left", "3 min left", "2 h 5 min left".
+pub fn time_left(seconds: u64) -> String {
+    match seconds {
+        0..=59 => format!("{seconds} s left"),
+        60..=3599 => format!("{} min left", seconds.div_ceil(60)),
+        _ => format!("{} h {} min left", seconds / 3600, seconds % 3600 / 60),
     }
 }
 
@@ -525,21 +579,29 @@ mod tests {
                 done: 3,
                 total: 12,
                 sources: 2,
+                rate: 3 << 20,
+                left_s: Some(75),
             },
         );
         assert_eq!(
             here.card("b", 2),
             CardState::Moving {
                 percent: 25,
-                label: "Downloading from 2 members".into()
+                label: "Downloading from 2 members · 3.00 MB/s · 2 min left".into(),
+                downloading: true,
             }
         );
+        here.transfers
+            .insert("b".into(), Transfer::Paused { done: 6, total: 12 });
+        assert_eq!(here.card("b", 2), CardState::Paused { percent: 50 });
         here.transfers.insert(
             "b".into(),
             Transfer::Downloading {
                 done: 3,
                 total: 12,
                 sources: 0,
+                rate: 0,
+                left_s: None,
             },
         );
         assert!(
@@ -548,6 +610,17 @@ mod tests {
         here.transfers.remove("b");
         here.held.insert("b".into());
         assert_eq!(here.card("b", 0), CardState::Held);
+    }
+
+    #[test]
+    fn speed_and_time_left_come_from_this_runs_pieces() {
+        assert_eq!(pace(0, 1000, 100), (0, None), "nothing stored yet");
+        assert_eq!(pace(2 << 20, 2000, 10 << 20), (1 << 20, Some(10)));
+        assert_eq!(pace(1, 10_000, 5), (0, None), "under a byte a second");
+        assert_eq!(time_left(0), "0 s left");
+        assert_eq!(time_left(59), "59 s left");
+        assert_eq!(time_left(61), "2 min left");
+        assert_eq!(time_left(7_500), "2 h 5 min left");
     }
 
     #[test]

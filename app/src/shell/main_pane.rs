@@ -6,8 +6,9 @@ use leptos::prelude::*;
 use crate::model::ids::room_key;
 use crate::model::room_view::InspectorSnapshot;
 use crate::ui::{
-    BadInviteScreen, CopiesBanner, ExplorePage, Fragment, IdentityStatus, InspectorPage,
-    JoinScreen, Messenger, NoticeBanner, RoomScreen, Rooms, Screen, StorageHealthBanner,
+    BadInviteScreen, CopiesBanner, ExplorePage, Fragment, IdentityStatus, ImageViewer,
+    InspectorPage, JoinScreen, Messenger, NoticeBanner, RoomScreen, Rooms, Screen,
+    StorageHealthBanner,
 };
 
 /// Right column.
@@ -32,6 +33,7 @@ pub fn MainPane() -> impl IntoView {
                     Screen::Join(invite) => view! { <Join invite=*invite /> }.into_any(),
                     Screen::Rooms | Screen::BadInvite(_) => view! { <RoomScreen /> }.into_any(),
                 }}
+                <ImageViewer />
             </main>
         }
         .into_any(),

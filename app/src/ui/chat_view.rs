@@ -238,9 +238,11 @@ pub fn FileCard(file: FileView, #[prop(optional)] room: Option<String>) -> impl 
         }
     };
     let blob = StoredValue::new(file.blob.clone());
+    let mime = file.mime.clone();
     let token = move || match state.get() {
         CardState::Held => "held",
         CardState::Moving { .. } => "moving",
+        CardState::Paused { .. } => "paused",
         CardState::Failed(_) => "failed",
         CardState::Available { online: 0 } => "unavailable",
         CardState::Available { .. } => "available",
@@ -258,6 +260,10 @@ pub fn FileCard(file: FileView, #[prop(optional)] room: Option<String>) -> impl 
             {move || match state.get() {
                 CardState::Held => view! {
                     <span class="file-buttons">
+                        {viewable(&mime).then(|| view! {
+                            <button type="button" data-testid="file-open"
+                                on:click=move |_| act(FileAction::Open { room: room(), blob: blob.get_value() })>"Open"</button>
+                        })}
                         <button type="button" data-testid="file-save"
                             on:click=move |_| act(FileAction::Save { room: room(), blob: blob.get_value() })>"Save"</button>
                         <button type="button" class="link-button" data-testid="file-remove"
@@ -265,10 +271,30 @@ pub fn FileCard(file: FileView, #[prop(optional)] room: Option<String>) -> impl 
                             on:click=move |_| act(FileAction::Remove { blob: blob.get_value() })>"Remove from this device"</button>
                     </span>
                 }.into_any(),
-                CardState::Moving { percent, label } => view! {
+                CardState::Moving { percent, label, downloading } => view! {
                     <span class="file-progress">
                         <progress max="100" value=percent data-testid="file-progress"></progress>
                         <span class="hint" data-testid="file-status">{format!("{label} · {percent} %")}</span>
+                        {downloading.then(|| view! {
+                            <span class="file-buttons">
+                                <button type="button" class="link-button" data-testid="file-pause"
+                                    on:click=move |_| act(FileAction::Pause { blob: blob.get_value() })>"Pause"</button>
+                                <button type="button" class="link-button" data-testid="file-cancel"
+                                    on:click=move |_| act(FileAction::Cancel { blob: blob.get_value() })>"Cancel"</button>
+                            </span>
+                        })}
+                    </span>
+                }.into_any(),
+                CardState::Paused { percent } => view! {
+                    <span class="file-progress">
+                        <progress max="100" value=percent data-testid="file-progress"></progress>
+                        <span class="hint" data-testid="file-status">{format!("Paused · {percent} %")}</span>
+                        <span class="file-buttons">
+                            <button type="button" data-testid="file-resume"
+                                on:click=move |_| act(FileAction::Download { room: room(), blob: blob.get_value() })>"Resume"</button>
+                            <button type="button" class="link-button" data-testid="file-cancel"
+                                on:click=move |_| act(FileAction::Cancel { blob: blob.get_value() })>"Cancel"</button>
+                        </span>
                     </span>
                 }.into_any(),
                 CardState::Failed(why) => view! {
@@ -286,6 +312,12 @@ pub fn FileCard(file: FileView, #[prop(optional)] room: Option<String>) -> impl 
             }}
         </div>
     }
+}
+
+/// Whether the browser shows files of this type itself (images in the viewer, PDFs and plain
+/// text in a new tab); others are saved.
+fn viewable(mime: &str) -> bool {
+    mime.starts_with("image/") || mime == "application/pdf" || mime == "text/plain"
 }
 
 /// "held by 3 members, 2 online now".

@@ -28,6 +28,7 @@ mod rooms;
 mod route;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests;
+mod viewer;
 
 pub use bad_invite::BadInviteScreen;
 pub use chat_view::ChatView;
@@ -51,3 +52,4 @@ pub use room_list::{DamagedRoomItems, RoomListItems};
 pub use room_screen::RoomScreen;
 pub use rooms::Rooms;
 pub use route::{EXPLORE_FRAGMENT, Fragment, INSPECTOR_FRAGMENT, Screen, screen_for};
+pub use viewer::ImageViewer;

@@ -81,11 +81,21 @@ struct TaskSet {
 
 impl Tasks {
     pub(crate) fn spawn(&self, task: impl std::future::Future<Output = ()> + 'static) {
+        self.spawn_handle(task);
+    }
+
+    /// Like [`Self::spawn`], returning a handle that aborts this task alone (`None` once the
+    /// tasks were stopped).
+    pub(crate) fn spawn_handle(
+        &self,
+        task: impl std::future::Future<Output = ()> + 'static,
+    ) -> Option<AbortHandle> {
         let (handle, registration) = AbortHandle::new_pair();
+        let mine = handle.clone();
         let id = {
             let mut set = self.0.borrow_mut();
             if set.stopped {
-                return;
+                return None;
             }
             set.next += 1;
             let id = set.next;
@@ -97,6 +107,7 @@ impl Tasks {
             let _ = Abortable::new(task, registration).await;
             tasks.0.borrow_mut().live.remove(&id);
         });
+        Some(mine)
     }
 
     fn stop(&self) {
@@ -155,6 +166,12 @@ pub enum FileAction {
     Save { room: String, blob: String },
     /// Delete this device's copy, and say so in every room that counts it as a holder.
     Remove { blob: String },
+    /// Stop a download, keeping what it stored.
+    Pause { blob: String },
+    /// Stop a download and delete what it stored.
+    Cancel { blob: String },
+    /// Show a held file (images in the viewer, other viewable types in a new tab).
+    Open { room: String, blob: String },
 }
 
 /// Fills in how many holders of each file in `pane` are linked to this device now.
@@ -200,6 +217,11 @@ pub struct Rooms {
     pub copies: RwSignal<Option<LiveCopies>>,
     /// Shared files on this device: held, moving, being shared.
     pub files: RwSignal<FilesHere>,
+    /// The image shown in the viewer: (object URL, file name).
+    pub viewer: RwSignal<Option<(String, String)>>,
+    /// Running downloads by blob key, to pause or cancel them.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    downloads: StoredValue<BTreeMap<String, AbortHandle>, LocalStorage>,
     messenger: Messenger,
     shell: ShellState,
     held: StoredValue<BTreeMap<String, Held>, LocalStorage>,
@@ -234,6 +256,8 @@ impl Rooms {
             damaged: RwSignal::new(Vec::new()),
             copies: RwSignal::new(None),
             files: RwSignal::new(FilesHere::default()),
+            viewer: RwSignal::new(None),
+            downloads: StoredValue::new_local(BTreeMap::new()),
             messenger,
             shell: ShellState::expect(),
             held: StoredValue::new_local(BTreeMap::new()),
@@ -311,6 +335,9 @@ impl Rooms {
             FileAction::Download { room, blob } => self.download_file(room, blob),
             FileAction::Save { room, blob } => self.save_file(room, blob),
             FileAction::Remove { blob } => self.remove_file(blob),
+            FileAction::Pause { blob } => self.stop_download(blob, false),
+            FileAction::Cancel { blob } => self.stop_download(blob, true),
+            FileAction::Open { room, blob } => self.open_file(room, blob),
         }
         #[cfg(not(target_arch = "wasm32"))]
         let _ = action;
@@ -386,6 +413,15 @@ impl Rooms {
         if let Some(tasks) = self.tasks.try_get_value() {
             tasks.spawn(task);
         }
+    }
+
+    /// Like [`Self::spawn`], with a handle that aborts this task alone.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn spawn_handle(
+        &self,
+        task: impl std::future::Future<Output = ()> + 'static,
+    ) -> Option<AbortHandle> {
+        self.tasks.try_get_value()?.spawn_handle(task)
     }
 
     pub(crate) fn me(&self) -> Option<std::rc::Rc<Identity>> {

@@ -20,7 +20,7 @@ use super::net::{peer_of, user_of};
 use super::{Rooms, now_ms};
 use crate::files::{self, FetchError};
 use crate::model::files::{
-    PieceSet, Sharing, Transfer, blob_key, page_mime, page_name, piece_count, piece_range,
+    PieceSet, Sharing, Transfer, blob_key, pace, page_mime, page_name, piece_count, piece_range,
     room_for, still_needed,
 };
 use crate::model::ids::{parse_room_key, room_key};
@@ -243,11 +243,17 @@ impl Rooms {
                     done: 0,
                     total: 0,
                     sources: 0,
+                    rate: 0,
+                    left_s: None,
                 },
             );
         });
-        self.spawn(async move {
+        let key = blob.clone();
+        let handle = self.spawn_handle(async move {
             let outcome = self.run_download(&room, id).await;
+            self.downloads.update_value(|d| {
+                d.remove(&blob);
+            });
             self.files.update(|f| match outcome {
                 Ok(()) => {
                     f.transfers.remove(&blob);
@@ -257,6 +263,87 @@ impl Rooms {
                     f.transfers.insert(blob.clone(), Transfer::Failed(why));
                 }
             });
+        });
+        if let Some(handle) = handle {
+            self.downloads.update_value(|d| {
+                d.insert(key, handle);
+            });
+        }
+    }
+
+    /// Stops the download of `blob`: `cancel` also deletes what it stored, otherwise it is
+    /// paused (Resume continues from the stored pieces).
+    pub fn stop_download(self, blob: String, cancel: bool) {
+        if let Some(handle) = self
+            .downloads
+            .try_update_value(|d| d.remove(&blob))
+            .flatten()
+        {
+            handle.abort();
+        }
+        let held = self.files.with_untracked(|f| f.held.contains(&blob));
+        if held {
+            return;
+        }
+        if !cancel {
+            let paused = self.files.with_untracked(|f| match f.transfers.get(&blob) {
+                Some(Transfer::Downloading { done, total, .. }) => Some(Transfer::Paused {
+                    done: *done,
+                    total: *total,
+                }),
+                _ => None,
+            });
+            self.files.update(|f| {
+                if let Some(paused) = paused {
+                    f.transfers.insert(blob.clone(), paused);
+                }
+            });
+            return;
+        }
+        self.files.update(|f| {
+            f.transfers.remove(&blob);
+        });
+        let Some(db) = self.messenger.storage() else {
+            return;
+        };
+        self.spawn(async move {
+            if let Err(e) = db.delete_blob(&blob).await {
+                self.report(format!("Could not delete a cancelled download: {e}"), false);
+            }
+        });
+    }
+
+    /// Shows the held file `blob` of `room`: an image in the viewer, another viewable type in
+    /// a new tab.
+    pub fn open_file(self, room: String, blob: String) {
+        let Some(id) = parse_blob(&blob) else {
+            return;
+        };
+        let (Some((file, _)), Some(db)) =
+            (self.file_and_holders(&room, &id), self.messenger.storage())
+        else {
+            return;
+        };
+        self.spawn(async move {
+            match files::object_url(&db, &file).await {
+                Ok(url) if file.mime.starts_with("image/") => {
+                    self.viewer.set(Some((url, file.name.clone())));
+                }
+                Ok(url) => {
+                    let opened = web_sys::window()
+                        .and_then(|w| w.open_with_url_and_target(&url, "_blank").ok())
+                        .flatten();
+                    if opened.is_none() {
+                        self.notice.set(Some(
+                            "The browser blocked the new tab; use Save instead.".to_owned(),
+                        ));
+                    }
+                    files::revoke_later(url);
+                }
+                Err(e) => self
+                    .notice
+                    .set(Some(format!("Could not open “{}”: {e}", file.name))),
+            }
         });
     }
 
@@ -289,6 +376,8 @@ impl Rooms {
             mpsc::channel::<(PeerId, u64, Result<Option<Vec<u8>>, FetchError>)>(16);
         let mut online: BTreeSet<PeerId> = BTreeSet::new();
         let room_id = parse_room_key(room).map_err(|e| e.to_string())?;
+        let started_ms = now_ms();
+        let mut stored_now = 0u64;
         while !download.is_complete() {
             let holders = self
                 .file_and_holders(room, &blob)
@@ -333,6 +422,11 @@ impl Rooms {
             }
             let (done, total) = download.progress();
             let sources = online.len();
+            let (rate, left_s) = pace(
+                stored_now,
+                now_ms().saturating_sub(started_ms),
+                still_needed(&info, &pieces),
+            );
             self.files.update(|f| {
                 f.transfers.insert(
                     blob_key(&blob),
@@ -340,6 +434,8 @@ impl Rooms {
                         done,
                         total,
                         sources,
+                        rate,
+                        left_s,
                     },
                 );
             });
@@ -362,6 +458,7 @@ impl Rooms {
             };
             match download.response(&peer, index, answer.as_deref()) {
                 Outcome::Store { bytes, .. } => {
+                    stored_now += bytes.len() as u64;
                     pieces.insert(index);
                     record.pieces = pieces.as_bytes().to_vec();
                     let piece = PieceRecord {
