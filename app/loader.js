@@ -4,4 +4,6 @@
 // allows scripts from the app's origin only, never inline ones.
 const asset = (name) => document.querySelector(`meta[name="${name}"]`).content;
 const { default: init } = await import(asset('quire-js'));
-await init({ module_or_path: asset('quire-wasm') });
+const wasm = await init({ module_or_path: asset('quire-wasm') });
+// The module's memory, for the shared-files benchmark's memory figures (tests/bench/).
+globalThis.quireWasmMemory = wasm.memory;
