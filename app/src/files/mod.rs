@@ -13,7 +13,7 @@ mod serve;
 pub use fetch::{FetchError, fetch};
 pub use publish::{estimate, share};
 pub use save::{object_url, revoke_later, save};
-pub use serve::{answer, write_answer};
+pub use serve::{Outboards, answer, write_answer};
 
 use quire_core::blob::BlobError;
 

@@ -222,6 +222,9 @@ pub struct Rooms {
     /// Running downloads by blob key, to pause or cancel them.
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     downloads: StoredValue<BTreeMap<String, AbortHandle>, LocalStorage>,
+    /// Hash trees of the blobs served last.
+    #[cfg(target_arch = "wasm32")]
+    outboards: StoredValue<crate::files::Outboards, LocalStorage>,
     messenger: Messenger,
     shell: ShellState,
     held: StoredValue<BTreeMap<String, Held>, LocalStorage>,
@@ -258,6 +261,8 @@ impl Rooms {
             files: RwSignal::new(FilesHere::default()),
             viewer: RwSignal::new(None),
             downloads: StoredValue::new_local(BTreeMap::new()),
+            #[cfg(target_arch = "wasm32")]
+            outboards: StoredValue::new_local(crate::files::Outboards::default()),
             messenger,
             shell: ShellState::expect(),
             held: StoredValue::new_local(BTreeMap::new()),

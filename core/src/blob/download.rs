@@ -24,9 +24,11 @@ use super::{BlobError, BlobInfo, MAX_RANGE_BYTES, SEGMENT_BYTES, decode};
 pub const PIECE_BYTES: u64 = 4 * SEGMENT_BYTES;
 const _: () = assert!(PIECE_BYTES <= MAX_RANGE_BYTES);
 
-/// Requests in flight per holder. Why: enough to keep a WebRTC channel busy across one round
-/// trip (2 × 256 KiB), few enough that a holder that stalls holds back little.
-pub const MAX_IN_FLIGHT: usize = 2;
+/// Requests in flight per holder. Why: each request is a stream of its own and the holder
+/// reads its piece from storage before answering, so a few must overlap to keep a WebRTC
+/// channel busy (4 × 256 KiB = 1 MiB, the streams' send high-water mark); few enough that a
+/// holder that stalls holds back little (its pieces are stolen after `STEAL_AFTER_MS`).
+pub const MAX_IN_FLIGHT: usize = 4;
 
 /// A piece in flight this long may also be asked of an idle holder.
 pub const STEAL_AFTER_MS: u64 = 3_000;

@@ -101,6 +101,7 @@ impl Rooms {
                     "Could not remove the file from this device: {e}"
                 )));
             }
+            self.outboards.get_value().forget(&blob);
             self.files.update(|f| {
                 f.held.remove(&blob);
                 f.transfers.remove(&blob);
@@ -593,7 +594,10 @@ impl Rooms {
             Err(_) => Err(Status::BadRequest),
             Ok(request) if !self.may_serve(&peer, &request) => Err(Status::Refused),
             Ok(request) => match self.messenger.storage() {
-                Some(db) => files::answer(&db, &request).await,
+                Some(db) => {
+                    let outboards = self.outboards.get_value();
+                    files::answer(&db, &outboards, &request).await
+                }
                 None => Err(Status::NotHeld),
             },
         };

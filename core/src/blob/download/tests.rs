@@ -241,7 +241,8 @@ fn downloads_complete_with_the_right_bytes_whatever_the_other_holders_do() {
 
 #[test]
 fn two_honest_holders_share_the_work_and_a_liar_is_caught_and_named() {
-    let plain = vec![7u8; 40 * SEGMENT_PLAIN_BYTES as usize];
+    // More pieces than three holders ask for at once.
+    let plain = vec![7u8; 4 * (3 * MAX_IN_FLIGHT + 1) * SEGMENT_PLAIN_BYTES as usize];
     let key = FileKey::from_bytes([3; 32]);
     let holder = Holder::new(seal(&key, &plain).unwrap());
     let mut download: Download<&str> = Download::new(holder.info(), &BTreeSet::new());
