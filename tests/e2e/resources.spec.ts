@@ -155,6 +155,12 @@ test('a paused download stops, and after a reload it goes on from the pieces it 
   await share(alice, 'pixel.png', 'image/png', PIXEL);
   await expect(card(alice, 'pixel.png')).toHaveAttribute('data-state', 'held', { timeout: 60_000 });
 
+  // Its card shows a preview made when it was shared, on Bob's screen too.
+  const preview = card(bob, 'pixel.png').getByTestId('file-thumbnail');
+  await expect(preview).toBeVisible({ timeout: 60_000 });
+  await expect.poll(() => preview.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(1);
+  await expect(card(bob, 'scan.bin').getByTestId('file-thumbnail')).toHaveCount(0);
+
   // The image opens in the viewer, and closes.
   await card(alice, 'pixel.png').getByTestId('file-open').click();
   const image = alice.id('image-viewer-image');

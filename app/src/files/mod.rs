@@ -11,7 +11,7 @@ mod save;
 mod serve;
 
 pub use fetch::{FetchError, fetch};
-pub use publish::{estimate, share};
+pub use publish::{estimate, share, thumbnail};
 pub use save::{object_url, revoke_later, save};
 pub use serve::{Outboards, answer, write_answer};
 

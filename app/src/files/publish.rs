@@ -8,6 +8,7 @@
 //! (and leave orphans behind a closed tab); a second read of a local file is cheaper.
 
 use quire_core::blob::{BlobInfo, FileKey, MAX_FILE_BYTES, Sealer, sealed_len};
+use quire_core::page::body::MAX_THUMBNAIL_BYTES;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::File;
@@ -118,4 +119,55 @@ async fn read(file: &File, start: u64, end: u64) -> Result<Vec<u8>, FileError> {
         .await
         .map_err(|e| FileError::Read(js_error(&e)))?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Longest side of a thumbnail, in pixels. Why: a card shows it at about 64 px; twice that is
+/// sharp on dense screens and stays well under the file page's 32 KiB cap as a JPEG.
+const THUMBNAIL_PX: f64 = 128.0;
+
+/// A small JPEG preview of an image file for its card, if the browser can decode the image and
+/// the preview fits the file page ([`MAX_THUMBNAIL_BYTES`]); `None` otherwise (the card then
+/// shows the type's symbol).
+pub async fn thumbnail(file: &File) -> Option<Vec<u8>> {
+    if !file.type_().starts_with("image/") {
+        return None;
+    }
+    let window = web_sys::window()?;
+    let bitmap: web_sys::ImageBitmap =
+        JsFuture::from(window.create_image_bitmap_with_blob(file).ok()?)
+            .await
+            .ok()?
+            .unchecked_into();
+    let (width, height) = (f64::from(bitmap.width()), f64::from(bitmap.height()));
+    if width < 1.0 || height < 1.0 {
+        return None;
+    }
+    let scale = (THUMBNAIL_PX / width.max(height)).min(1.0);
+    let (w, h) = (
+        (width * scale).round().max(1.0),
+        (height * scale).round().max(1.0),
+    );
+    let canvas = web_sys::OffscreenCanvas::new(w as u32, h as u32).ok()?;
+    let context: web_sys::OffscreenCanvasRenderingContext2d =
+        canvas.get_context("2d").ok()??.unchecked_into();
+    context
+        .draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, 0.0, 0.0, w, h)
+        .ok()?;
+    bitmap.close();
+    for quality in [0.75, 0.5, 0.3] {
+        let options = web_sys::ImageEncodeOptions::new();
+        options.set_type("image/jpeg");
+        options.set_quality(quality);
+        let blob: web_sys::Blob =
+            JsFuture::from(canvas.convert_to_blob_with_options(&options).ok()?)
+                .await
+                .ok()?
+                .unchecked_into();
+        let bytes =
+            js_sys::Uint8Array::new(&JsFuture::from(blob.array_buffer()).await.ok()?).to_vec();
+        if bytes.len() <= MAX_THUMBNAIL_BYTES {
+            return Some(bytes);
+        }
+    }
+    None
 }

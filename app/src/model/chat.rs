@@ -52,6 +52,8 @@ pub struct FileView {
     pub holders: Vec<String>,
     /// How many of `holders` are linked to this device now (the controller fills it in).
     pub online: usize,
+    /// The image's preview as a `data:` URL (images shared with one).
+    pub thumbnail: Option<String>,
 }
 
 /// What the chat pane shows.

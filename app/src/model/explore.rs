@@ -23,6 +23,8 @@ pub struct Resource {
     /// Members holding a whole copy (user keys), and how many of them are linked now.
     pub holders: Vec<String>,
     pub online: usize,
+    /// The image's preview as a `data:` URL.
+    pub thumbnail: Option<String>,
 }
 
 /// A kind of file, for the type filter (from the MIME type).
@@ -224,6 +226,7 @@ mod tests {
             shared_at_ms: at,
             holders: vec!["ada".into()],
             online: 0,
+            thumbnail: None,
         }
     }
 

@@ -250,7 +250,14 @@ pub fn FileCard(file: FileView, #[prop(optional)] room: Option<String>) -> impl 
     view! {
         <div class="file-card" data-testid="file-card" data-blob=file.blob.clone() data-state=token
             class:unavailable=move || matches!(state.get(), CardState::Available { online: 0 })>
-            <span class="file-icon" aria-hidden="true">{type_icon(&file.mime)}</span>
+            {match file.thumbnail.clone() {
+                Some(url) => view! {
+                    <img class="file-thumb" src=url alt="" data-testid="file-thumbnail" />
+                }.into_any(),
+                None => view! {
+                    <span class="file-icon" aria-hidden="true">{type_icon(&file.mime)}</span>
+                }.into_any(),
+            }}
             <span class="file-meta">
                 <span class="file-name" data-testid="file-name">{file.name.clone()}</span>
                 <span class="file-info" data-testid="file-info">

@@ -115,6 +115,7 @@ pub fn ExplorePage() -> impl IntoView {
                             size: resource.size,
                             holders: resource.holders.clone(),
                             online: resource.online,
+                            thumbnail: resource.thumbnail.clone(),
                         } />
                     </li>
                 </For>

@@ -17,6 +17,15 @@ use crate::model::explore::Resource;
 use crate::model::files::blob_key;
 use crate::model::ids::{room_key, user_key};
 
+/// A JPEG preview as a `data:` URL (the app's content policy allows `data:` images).
+fn thumbnail_url(jpeg: &[u8]) -> String {
+    use base64::Engine as _;
+    format!(
+        "data:image/jpeg;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(jpeg)
+    )
+}
+
 impl RoomSession {
     /// Writes a file page: the file is shared (this device holds its blob, stored before).
     pub fn send_file(
@@ -122,6 +131,7 @@ impl RoomSession {
                     shared_at_ms: page.meta().timestamp_ms,
                     holders: view.holders,
                     online: 0,
+                    thumbnail: view.thumbnail,
                 })
             })
             .collect()
@@ -141,6 +151,7 @@ impl RoomSession {
                 .map(|member| user_key(&member))
                 .collect(),
             online: 0,
+            thumbnail: file.thumbnail.as_deref().map(thumbnail_url),
         }
     }
 }
@@ -178,6 +189,7 @@ mod tests {
             ("report.pdf", "application/pdf", 20 << 20)
         );
         assert_eq!(file.holders, [user_key(&ada.user_id())]);
+        assert_eq!(file.thumbnail, None);
         assert!(room.summary().preview.contains("report.pdf"));
 
         // Bo receives the room, downloads the file and says he holds it: two holders.
@@ -214,6 +226,21 @@ mod tests {
         // Ada wrote no profile here: she is shown by her short id, as in the chat.
         assert_eq!(listed[0].author_name, ada.user_id().short());
         assert_eq!(listed[0].holders, [user_key(&bo.user_id())]);
+    }
+
+    #[test]
+    fn an_image_shared_with_a_preview_shows_it_on_its_card() {
+        let (ada, _, _, mut room, _) = club_with_bo();
+        let mut photo = report(7);
+        photo.mime = "image/jpeg".into();
+        photo.thumbnail = Some(vec![0xff, 0xd8, 0xff]);
+        room.send_file(&ada, photo, 1_003, [4; 24]).unwrap();
+        let file = room.messages().last().unwrap().file.clone().unwrap();
+        assert_eq!(
+            file.thumbnail.as_deref(),
+            Some("data:image/jpeg;base64,/9j/")
+        );
+        assert_eq!(room.resources()[0].thumbnail, file.thumbnail);
     }
 
     #[test]

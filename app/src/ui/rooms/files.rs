@@ -187,7 +187,7 @@ impl Rooms {
                 blob: info.id,
                 key,
                 description: String::new(),
-                thumbnail: None,
+                thumbnail: files::thumbnail(&file).await,
             };
             self.files.update(|f| {
                 f.held.insert(blob_key(&info.id));
