@@ -310,6 +310,23 @@ impl<P: Ord + Clone> Download<P> {
         }
     }
 
+    /// Gives holders set aside as [`SetAside::Unresponsive`] another chance (their timeout
+    /// count starts again): for when no other source is left and they are still online, since
+    /// a holder that was busy or briefly cut off would otherwise never be asked again in this
+    /// download. Liars and holders that said they hold nothing stay set aside. Returns whether
+    /// any holder came back.
+    pub fn retry_unresponsive(&mut self) -> bool {
+        let mut any = false;
+        for source in &mut self.sources {
+            if source.set_aside == Some(SetAside::Unresponsive) {
+                source.set_aside = None;
+                source.timeouts = 0;
+                any = true;
+            }
+        }
+        any
+    }
+
     fn put_aside(&mut self, at: usize, why: SetAside) -> Outcome {
         self.sources[at].set_aside = Some(why.clone());
         self.forget(at);

@@ -31,9 +31,25 @@ use crate::storage::{BlobRecord, PieceRecord};
 /// How often a download looks at who is online and what to ask, while no answer comes.
 const DOWNLOAD_TICK_MS: u32 = 250;
 
+/// A download with holders online but none left to ask (all set aside for not answering)
+/// gives them another chance after this long. Why: a holder that was busy or briefly cut off
+/// is usually back within seconds; asking again every 5 s costs one request each.
+const RETRY_UNRESPONSIVE_MS: u64 = 5_000;
+
 /// Blob requests answered at once. Why: each holds at most one answer (about 1 MiB) in
 /// memory; eight keep several downloaders busy without letting a crowd fill the tab's memory.
 const MAX_SERVING: usize = 8;
+
+/// Blob requests that may wait for a slot beyond [`MAX_SERVING`]. Why: a few downloaders'
+/// worth of requests; a waiting request holds only its stream.
+const MAX_WAITING: usize = 32;
+
+/// How often a waiting request looks for a free slot.
+const SLOT_POLL_MS: u32 = 20;
+
+/// Longest one answer may take, from its request to its last byte written. Why: a piece is
+/// 256 KiB; a requester that does not take it in 30 s has stopped reading (or left).
+const SERVE_DEADLINE_MS: u32 = 30_000;
 
 /// Bytes read from the picked file between two progress updates of the composer's line.
 const SHARE_PROGRESS_STEP: u64 = 4 << 20;
@@ -379,6 +395,7 @@ impl Rooms {
         let room_id = parse_room_key(room).map_err(|e| e.to_string())?;
         let started_ms = now_ms();
         let mut stored_now = 0u64;
+        let mut stalled_since: Option<u64> = None;
         while !download.is_complete() {
             let holders = self
                 .file_and_holders(room, &blob)
@@ -398,6 +415,16 @@ impl Rooms {
                 download.holder_gone(peer);
             }
             online = now;
+            if online.is_empty() || download.has_source() {
+                stalled_since = None;
+            } else {
+                let since = *stalled_since.get_or_insert(now_ms());
+                if now_ms().saturating_sub(since) >= RETRY_UNRESPONSIVE_MS
+                    && download.retry_unresponsive()
+                {
+                    stalled_since = None;
+                }
+            }
             let handle = self.net.get_value().and_then(|net| net.handle());
             for (peer, index, range) in download.requests(now_ms()) {
                 let Some(handle) = handle.clone() else { break };
@@ -562,17 +589,32 @@ impl Rooms {
         })
     }
 
-    /// Answers blob requests (at most [`MAX_SERVING`] at once; more are closed unanswered).
+    /// Answers blob requests: at most [`MAX_SERVING`] at once, up to [`MAX_WAITING`] more wait
+    /// for a slot (a busy holder is slow, not absent), and beyond that a stream is closed
+    /// unanswered. Each answer must be written within [`SERVE_DEADLINE_MS`], so a requester that
+    /// stopped reading does not keep its slot.
     pub(super) async fn serve_blobs(self, mut incoming: libp2p_stream::IncomingStreams) {
         let serving = std::rc::Rc::new(std::cell::Cell::new(0usize));
+        let waiting = std::rc::Rc::new(std::cell::Cell::new(0usize));
         while let Some((peer, stream)) = incoming.next().await {
-            if serving.get() >= MAX_SERVING {
+            if waiting.get() >= MAX_WAITING {
                 continue;
             }
-            serving.set(serving.get() + 1);
-            let serving = std::rc::Rc::clone(&serving);
+            waiting.set(waiting.get() + 1);
+            let (serving, waiting) = (std::rc::Rc::clone(&serving), std::rc::Rc::clone(&waiting));
             self.spawn(async move {
-                self.serve_one(peer, stream).await;
+                while serving.get() >= MAX_SERVING {
+                    gloo_timers::future::TimeoutFuture::new(SLOT_POLL_MS).await;
+                }
+                waiting.set(waiting.get() - 1);
+                serving.set(serving.get() + 1);
+                let serve = self.serve_one(peer, stream).fuse();
+                let deadline = gloo_timers::future::TimeoutFuture::new(SERVE_DEADLINE_MS).fuse();
+                futures::pin_mut!(serve, deadline);
+                futures::select! {
+                    () = serve => {},
+                    () = deadline => tracing::debug!("blob answer to {peer} took too long"),
+                }
                 serving.set(serving.get() - 1);
             });
         }

@@ -279,7 +279,9 @@ fn two_honest_holders_share_the_work_and_a_liar_is_caught_and_named() {
             ));
         }
     }
-    // The liar is never asked again; what it was asked goes to the others.
+    // The liar is never asked again, not even when unresponsive holders get another chance;
+    // what it was asked goes to the others.
+    assert!(!download.retry_unresponsive());
     let next = download.requests(10);
     assert!(next.iter().all(|(h, _, _)| *h != "liar"));
     assert_eq!(download.set_aside().count(), 1);
@@ -328,6 +330,17 @@ fn a_holder_that_keeps_timing_out_is_set_aside_and_its_pieces_go_elsewhere() {
         download.set_aside().next(),
         Some((&"mute", &SetAside::Unresponsive))
     );
+    // It was only busy: given another chance, it is asked again and its answer counts.
+    assert!(download.retry_unresponsive());
+    assert!(download.has_source());
+    let asked = download.requests(now);
+    assert_eq!(asked.len(), 1);
+    let response = holder.encode(asked[0].2.clone()).unwrap();
+    assert!(matches!(
+        download.response(&"mute", asked[0].1, Some(&response)),
+        Outcome::Store { .. }
+    ));
+    assert!(!download.retry_unresponsive(), "nobody left to retry");
 }
 
 #[test]
