@@ -20,6 +20,12 @@ pub fn blob_key(id: &BlobId) -> String {
     hex::encode(id.0)
 }
 
+/// The blob id a [`blob_key`] names (`None` for anything else).
+pub fn parse_blob_key(key: &str) -> Option<BlobId> {
+    let bytes: [u8; 32] = hex::decode(key).ok()?.try_into().ok()?;
+    Some(BlobId(bytes))
+}
+
 /// Pieces of a sealed blob of `size` bytes (the last may be short; a blob is never empty).
 pub fn piece_count(size: u64) -> u64 {
     size.div_ceil(PIECE_BYTES)
@@ -556,6 +562,14 @@ mod tests {
         let mut have = PieceSet::empty(info.size);
         have.insert(1);
         assert_eq!(still_needed(&info, &have), PIECE_BYTES + 10);
+    }
+
+    #[test]
+    fn a_blob_key_reads_back_as_its_blob_and_nothing_else_does() {
+        let id = BlobId([0xab; 32]);
+        assert_eq!(parse_blob_key(&blob_key(&id)), Some(id));
+        assert_eq!(parse_blob_key("ab"), None, "too short");
+        assert_eq!(parse_blob_key(&"zz".repeat(32)), None, "not hex");
     }
 
     #[test]

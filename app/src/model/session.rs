@@ -632,7 +632,8 @@ impl RoomSession {
         let members: Vec<UserId> = self.replica.state().members().keys().copied().collect();
         let names = self.names();
         let saved_len = self.replica.committed_len(&self.me);
-        let holders = self.holders();
+        // Only a room with files needs its holders (they open every file and holding page).
+        let mut holders = None;
         let mut out = Vec::new();
         for position in self.replica.display_order() {
             if !self.replica.counts(position) {
@@ -648,7 +649,8 @@ impl RoomSession {
             let text = match self.replica.open(page.page()) {
                 Ok(Body::Message(MessageBody::Text { text, .. })) => text,
                 Ok(Body::File(body)) => {
-                    file = Some(self.file_view(&body, &holders));
+                    let holders = holders.get_or_insert_with(|| self.holders());
+                    file = Some(self.file_view(&body, holders));
                     body.description
                 }
                 // Edits and retractions are applied by later versions of this view.

@@ -20,8 +20,8 @@ use super::net::{peer_of, user_of};
 use super::{Rooms, now_ms};
 use crate::files::{self, FetchError};
 use crate::model::files::{
-    PieceSet, Sharing, Transfer, blob_key, pace, page_mime, page_name, piece_count, piece_range,
-    room_for, still_needed,
+    PieceSet, Sharing, Transfer, blob_key, pace, page_mime, page_name, parse_blob_key, piece_count,
+    piece_range, room_for, still_needed,
 };
 use crate::model::ids::{parse_room_key, room_key};
 use crate::model::inbound::FIRST_FRAME_DEADLINE_MS;
@@ -61,11 +61,6 @@ fn file_key() -> Result<FileKey, String> {
     Ok(FileKey::from_bytes(key))
 }
 
-fn parse_blob(key: &str) -> Option<BlobId> {
-    let bytes: [u8; 32] = hex::decode(key).ok()?.try_into().ok()?;
-    Some(BlobId(bytes))
-}
-
 impl Rooms {
     /// Reads which blobs are held whole here (at start).
     pub(super) async fn load_files(self) {
@@ -88,7 +83,7 @@ impl Rooms {
         // A download the last visit did not finish goes on from the pieces it stored, in a
         // room that still names the file (none left: the pieces stay until removed).
         for record in partial {
-            let Some(blob) = parse_blob(&record.id) else {
+            let Some(blob) = parse_blob_key(&record.id) else {
                 continue;
             };
             let room = self.held.with_value(|held| {
@@ -105,7 +100,7 @@ impl Rooms {
     /// Deletes this device's copy of `blob` and writes "no longer held" in every room whose
     /// pages count this device as a holder.
     pub fn remove_file(self, blob: String) {
-        let Some(id) = parse_blob(&blob) else {
+        let Some(id) = parse_blob_key(&blob) else {
             return;
         };
         let (Some(db), Some(me)) = (self.messenger.storage(), self.me()) else {
@@ -240,7 +235,7 @@ impl Rooms {
 
     /// Downloads the file `blob` of `room` from its holders (resuming from the pieces stored).
     pub fn download_file(self, room: String, blob: String) {
-        let Some(id) = parse_blob(&blob) else {
+        let Some(id) = parse_blob_key(&blob) else {
             return;
         };
         let busy = self.files.with_untracked(|f| {
@@ -333,7 +328,7 @@ impl Rooms {
     /// Shows the held file `blob` of `room`: an image in the viewer, another viewable type in
     /// a new tab.
     pub fn open_file(self, room: String, blob: String) {
-        let Some(id) = parse_blob(&blob) else {
+        let Some(id) = parse_blob_key(&blob) else {
             return;
         };
         let (Some((file, _)), Some(db)) =
@@ -396,12 +391,22 @@ impl Rooms {
         let started_ms = now_ms();
         let mut stored_now = 0u64;
         let mut stalled_since: Option<u64> = None;
+        // The holder list, recomputed only when the room's pages changed (it opens every file
+        // and holding page of the room).
+        let mut holders: (Option<u64>, BTreeSet<UserId>) = (None, BTreeSet::new());
         while !download.is_complete() {
-            let holders = self
-                .file_and_holders(room, &blob)
-                .map(|(_, h)| h)
-                .unwrap_or_default();
+            let pages = self
+                .held
+                .with_value(|held| held.get(room).map(|h| h.session.replica().page_count()));
+            if pages != holders.0 {
+                let now = self
+                    .file_and_holders(room, &blob)
+                    .map(|(_, h)| h)
+                    .unwrap_or_default();
+                holders = (pages, now);
+            }
             let now: BTreeSet<PeerId> = holders
+                .1
                 .iter()
                 .filter(|user| {
                     matches!(self.presence_of(user), Presence::Direct | Presence::Relayed)
@@ -551,7 +556,7 @@ impl Rooms {
 
     /// Saves the held file `blob` of `room` to the user's disk.
     pub fn save_file(self, room: String, blob: String) {
-        let Some(id) = parse_blob(&blob) else {
+        let Some(id) = parse_blob_key(&blob) else {
             return;
         };
         let Some((file, _)) = self.file_and_holders(&room, &id) else {
