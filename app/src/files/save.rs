@@ -1,6 +1,6 @@
 //! Saving a stored file to the user's disk: each piece is opened and turned into a small
-//! browser `Blob` at once, and the file is the concatenation of those (the browser keeps blob
-//! data out of the page's memory), so the whole file is never held in wasm or JS memory.
+//! browser `Blob` at once, and the file is the concatenation of those, so wasm holds one piece
+//! at a time (where the browser keeps `Blob` data is up to the browser).
 
 use quire_core::blob::{SEGMENT_BYTES, open_segment};
 use quire_core::page::FileBody;
