@@ -45,6 +45,7 @@ fn room(id: &str) -> RoomRecord {
         joined_at_ms: 1_700_000_000_500.0,
         read: vec![("someone".into(), 3)],
         pending_invite: Vec::new(),
+        pending_inviter: String::new(),
         declined: Vec::new(),
         auto_admit_invites: Vec::new(),
         auto_admit_until_ms: Vec::new(),
@@ -622,6 +623,7 @@ fn blob_record(id: &str, pieces: u8) -> BlobRecord {
         pieces: vec![pieces],
         outboard: Vec::new(),
         added_at_ms: 1_700_000_000_000.0,
+        paused: false,
     }
 }
 

@@ -143,7 +143,7 @@ async function percent(person: Person, name: string): Promise<number> {
   return Number(await card(person, name).getByTestId('file-progress').getAttribute('value'));
 }
 
-test('a paused download stops, and after a reload it goes on from the pieces it stored; an image opens in the viewer', async ({
+test('a paused download stops and stays paused across a reload, then resumes from the pieces it stored; an image opens in the viewer', async ({
   registered,
 }) => {
   test.setTimeout(300_000);
@@ -185,11 +185,20 @@ test('a paused download stops, and after a reload it goes on from the pieces it 
   await bob.page.waitForTimeout(3_000);
   expect(await percent(bob, 'scan.bin')).toBe(paused);
 
-  // A reload: the download goes on by itself from what it stored, not from the start.
+  // A reload keeps it paused, with what it stored.
   await bob.reload();
   await bob.openRoom('Lab');
+  await expect(bobs).toHaveAttribute('data-state', 'paused', { timeout: 30_000 });
+  const reloaded = await percent(bob, 'scan.bin');
+  expect(reloaded).toBeGreaterThanOrEqual(paused);
+  await bob.page.waitForTimeout(3_000);
+  await expect(bobs).toHaveAttribute('data-state', 'paused');
+  expect(await percent(bob, 'scan.bin')).toBe(reloaded);
+
+  // Resume goes on from the pieces it stored, not from the start.
+  await bobs.getByTestId('file-resume').click();
   await expect(bobs).toHaveAttribute('data-state', 'moving', { timeout: 30_000 });
-  expect(await percent(bob, 'scan.bin')).toBeGreaterThanOrEqual(paused);
+  expect(await percent(bob, 'scan.bin')).toBeGreaterThanOrEqual(reloaded);
   await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
   await expect(bobs).toHaveAttribute('data-state', 'held', { timeout: 120_000 });
   expect(sha256(await save(bob, 'scan.bin'))).toBe(sha256(data));

@@ -76,6 +76,7 @@ async fn seal_pass(
         pieces: PieceSet::empty(size).as_bytes().to_vec(),
         outboard: Vec::new(),
         added_at_ms: js_sys::Date::now(),
+        paused: false,
     });
     let mut pieces = PieceSet::empty(size);
     while let Some(range) = sealer.next_plain() {

@@ -58,6 +58,11 @@ pub struct RoomRecord {
     /// written or the user's own book arrived.
     #[serde(default, with = "serde_bytes")]
     pub pending_invite: Vec<u8>,
+    /// Who made that invite (user key): a peer's heads count for the waiting join only if they
+    /// name the inviter's book (`model::session::joining`). Empty when stored by an earlier
+    /// version.
+    #[serde(default)]
+    pub pending_inviter: String,
     /// Join requests an owner on this device declined (user keys): hidden from the list. Core
     /// has no "decline" page: a declined requester simply stays outside.
     #[serde(default)]
@@ -149,6 +154,9 @@ pub struct BlobRecord {
     pub outboard: Vec<u8>,
     /// When this device started holding it (ms since the Unix epoch).
     pub added_at_ms: f64,
+    /// The user paused its download: the app does not resume it when it starts.
+    #[serde(default)]
+    pub paused: bool,
 }
 
 /// One piece of a blob's sealed bytes.
@@ -186,6 +194,7 @@ mod tests {
             joined_at_ms: 1.0,
             read: Vec::new(),
             pending_invite: Vec::new(),
+            pending_inviter: String::new(),
             declined: Vec::new(),
             auto_admit_invites: Vec::new(),
             auto_admit_until_ms: Vec::new(),

@@ -52,6 +52,7 @@ use crate::model::files::FilesHere;
 use crate::model::identity::generate_secret;
 use crate::model::ids::{parse_user_key, room_key, user_key};
 use crate::model::room_view::{InspectedError, InspectorSnapshot, Presence, RoomDetails};
+use crate::model::session::PendingJoin;
 use crate::model::{DamagedRoom, RoomPane, RoomSession, RoomSummary, StorageHealth, WriteFailure};
 use crate::shell::ShellState;
 use crate::storage::{BookCut, PageBatch, RoomRecord, Storage, StorageError};
@@ -364,8 +365,9 @@ impl Rooms {
         // A join that was still waiting when the tab closed waits again (`session::joining`).
         for h in held.values_mut() {
             if let Ok(invite) = <[u8; 16]>::try_from(h.record.pending_invite.as_slice()) {
-                h.session
-                    .resume_join(self.my_name(), Some(InviteId(invite)));
+                let inviter = parse_user_key(&h.record.pending_inviter).ok();
+                let request = PendingJoin::new(self.my_name(), Some(InviteId(invite)), inviter);
+                h.session.resume_join(request);
             }
         }
         self.held.set_value(held);
@@ -1059,15 +1061,11 @@ impl Rooms {
         }
         // The request waits until a member says whether this user is in the room already
         // (`session::joining`): written at once, it could fork the user's own book.
-        let session = RoomSession::joining(
-            &me,
-            invite.room,
-            &invite.secret,
-            self.my_name(),
-            Some(invite.id),
-        );
+        let request = PendingJoin::new(self.my_name(), Some(invite.id), Some(invite.inviter));
+        let session = RoomSession::joining(&me, invite.room, &invite.secret, request);
         let mut record = new_record(&id, &invite.secret, invite.room_name.clone());
         record.pending_invite = invite.id.0.to_vec();
+        record.pending_inviter = user_key(&invite.inviter);
         self.adopt(id.clone(), session, record);
         #[cfg(target_arch = "wasm32")]
         if let Some(net) = self.net.get_value() {
@@ -1259,6 +1257,7 @@ impl Rooms {
                     };
                     if failed.is_none() {
                         h.record.pending_invite.clear();
+                        h.record.pending_inviter.clear();
                     }
                     settled.push((h.record.clone(), failed));
                 }
@@ -1379,6 +1378,7 @@ fn new_record(id: &str, secret: &RoomSecret, name: String) -> RoomRecord {
         joined_at_ms: js_sys::Date::now(),
         read: Vec::new(),
         pending_invite: Vec::new(),
+        pending_inviter: String::new(),
         declined: Vec::new(),
         auto_admit_invites: Vec::new(),
         auto_admit_until_ms: Vec::new(),

@@ -48,6 +48,10 @@ pub enum SetAside {
     NotHeld,
     /// It timed out [`MAX_TIMEOUTS`] times in a row.
     Unresponsive,
+    /// Its answer broke the `/quire/blob/1` framing (an unknown status, a length beyond the
+    /// range's cap) or it refused a well-formed request as malformed: it is not a holder this
+    /// download can use, however often it is asked.
+    BrokeProtocol,
 }
 
 /// What to do with a response.
@@ -285,6 +289,21 @@ impl<P: Ord + Clone> Download<P> {
         }
     }
 
+    /// `holder` answered the request for piece `index` outside the protocol
+    /// ([`SetAside::BrokeProtocol`]): it is set aside like a holder that lied, and its pieces
+    /// are asked elsewhere. An answer for a piece not asked of it is ignored.
+    pub fn broke_protocol(&mut self, holder: &P, index: u64) -> Outcome {
+        let at = self.source(holder);
+        let asked = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.pieces.get(i))
+            .is_some_and(|p| matches!(p, Piece::Asked(by) if by.contains_key(&at)));
+        if !asked || self.sources[at].set_aside.is_some() {
+            return Outcome::Ignored;
+        }
+        self.put_aside(at, SetAside::BrokeProtocol)
+    }
+
     /// The request for piece `index` to `holder` failed without an answer (the stream could
     /// not be opened, or broke): the piece is asked elsewhere (or of it again), and the failure
     /// counts like a timeout, so a holder that keeps failing is set aside.
@@ -313,7 +332,8 @@ impl<P: Ord + Clone> Download<P> {
     /// Gives holders set aside as [`SetAside::Unresponsive`] another chance (their timeout
     /// count starts again): for when no other source is left and they are still online, since
     /// a holder that was busy or briefly cut off would otherwise never be asked again in this
-    /// download. Liars and holders that said they hold nothing stay set aside. Returns whether
+    /// download. Liars, holders that broke the protocol and holders that said they hold nothing
+    /// stay set aside. Returns whether
     /// any holder came back.
     pub fn retry_unresponsive(&mut self) -> bool {
         let mut any = false;

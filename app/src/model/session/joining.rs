@@ -10,17 +10,29 @@
 //! - a peer names the user's own book: the device takes it back by sync, and the join is over
 //!   once it holds at least as much of it as any peer named. Nothing is written meanwhile; the
 //!   user then writes after the last page, as a member, with no approval.
-//! - a peer told its heads without naming the user's own book, and none named it: the user is
-//!   new to the room (a member tells a stranger of no book at all), so the request is written.
+//! - a peer that holds the room told its heads without naming the user's own book, and none
+//!   named it: the user is new to the room (a member tells a stranger of no book at all), so
+//!   the request is written.
 //!
+//! "Holds the room": the peer is the inviter, or its heads name a page of the inviter's book.
+//! The inviter was a member when it made the link, so every device holding the room holds
+//! some of its book. Heads from anyone else decide nothing: another requester names only its
+//! own request, and a member tells a stranger of no book at all, which from a device holding
+//! nothing of the room looks the same. So a returning member whose first answer comes from
+//! another requester keeps waiting for a member instead of forking her book, and a newcomer's
+//! request waits for the inviter, who is the one to let it in (or an owner it reaches through
+//! the inviter). A join stored by an earlier version, which did not keep the inviter, takes any
+//! peer's heads.
 //!
 //! A 1:1 chat a peer opens with this device ([`RoomSession::taking_direct`]) waits the same
 //! way, with no request to write: the user may have chatted with that peer before, and the
-//! profile page the device would write at once could fork her book there too.
+//! profile page the device would write at once could fork her book there too. There the peer
+//! itself vouches: it opened the chat, so it holds its own first page.
 //!
-//! What remains possible: a peer that holds nothing of the room (another requester) answering
-//! first makes a returning member write a request; for the room's creator core's root rule
-//! makes that harmless (`quire_core::room::is_room_root`), for anyone else it forks their book.
+//! What remains possible: a member that is behind (it holds the inviter's book but not yet the
+//! user's) answering first makes a returning member write a request; for the room's creator
+//! core's root rule makes that harmless (`quire_core::room::is_room_root`), for anyone else it
+//! forks their book.
 
 use quire_core::identity::{Identity, UserId};
 use quire_core::page::{ControlOp, InviteId, NONCE_LEN};
@@ -34,7 +46,11 @@ pub struct PendingJoin {
     /// The request to write (display name, invite) when the user turns out to be new; `None`
     /// for a 1:1 chat, where there is nothing to ask.
     request: Option<(String, Option<InviteId>)>,
-    /// A peer sent its heads and named no page of the user's own book.
+    /// The peer whose heads count, and whose book other peers' heads must name to count
+    /// (module docs): the inviter, or the peer of a 1:1 chat; `None` when any peer's heads
+    /// count.
+    vouch: Option<UserId>,
+    /// A peer that holds the room sent its heads and named no page of the user's own book.
     heard_without_us: bool,
     /// The first peer that named the user's own book, and the longest length any peer named.
     held: Option<(UserId, u64)>,
@@ -53,14 +69,15 @@ pub enum JoinStatus {
 }
 
 impl PendingJoin {
-    /// A request to write as `display_name`, through `invite`.
-    pub fn new(display_name: String, invite: Option<InviteId>) -> Self {
-        Self::waiting(Some((display_name, invite)))
+    /// A request to write as `display_name`, through `invite`, made by `inviter` (when known).
+    pub fn new(display_name: String, invite: Option<InviteId>, inviter: Option<UserId>) -> Self {
+        Self::waiting(Some((display_name, invite)), inviter)
     }
 
-    fn waiting(request: Option<(String, Option<InviteId>)>) -> Self {
+    fn waiting(request: Option<(String, Option<InviteId>)>, vouch: Option<UserId>) -> Self {
         Self {
             request,
+            vouch,
             heard_without_us: false,
             held: None,
         }
@@ -68,17 +85,16 @@ impl PendingJoin {
 }
 
 impl RoomSession {
-    /// A room the user opened an invite for: nothing is written until a peer says whether it
-    /// holds the user's own book (module docs).
+    /// A room the user opened an invite for: nothing is written until a peer that holds the
+    /// room says whether it holds the user's own book (module docs).
     pub fn joining(
         identity: &Identity,
         room: quire_core::page::RoomId,
         secret: &quire_core::crypto::RoomSecret,
-        display_name: String,
-        invite: Option<InviteId>,
+        request: PendingJoin,
     ) -> Self {
         let mut session = Self::join(identity, room, secret);
-        session.join = Some(PendingJoin::new(display_name, invite));
+        session.join = Some(request);
         session
     }
 
@@ -92,7 +108,7 @@ impl RoomSession {
             .map_err(|_| SendError::BadPeer)?;
         let room = quire_core::room::direct_room_id(&identity.user_id(), peer);
         let mut session = Self::join(identity, room, &secret);
-        session.join = Some(PendingJoin::waiting(None));
+        session.join = Some(PendingJoin::waiting(None, Some(*peer)));
         Ok((session, secret))
     }
 
@@ -103,14 +119,14 @@ impl RoomSession {
     /// fork the book). A join already waiting stays as it is.
     pub fn await_own_book(&mut self) {
         if self.join.is_none() {
-            self.join = Some(PendingJoin::waiting(None));
+            self.join = Some(PendingJoin::waiting(None, None));
         }
     }
 
     /// After a reload: the join was still waiting. Ignored once the user's own book is held.
-    pub fn resume_join(&mut self, display_name: String, invite: Option<InviteId>) {
+    pub fn resume_join(&mut self, request: PendingJoin) {
         if self.own_len() == 0 {
-            self.join = Some(PendingJoin::new(display_name, invite));
+            self.join = Some(request);
         }
     }
 
@@ -132,7 +148,12 @@ impl RoomSession {
                 let (from, len) = join.held.unwrap_or((peer, 0));
                 join.held = Some((from, len.max(head.len)));
             }
-            None => join.heard_without_us = true,
+            None => {
+                let holds_room = join.vouch.is_none_or(|v| {
+                    peer == v || sync.peer_heads().any(|h| h.author == v && h.len > 0)
+                });
+                join.heard_without_us |= holds_room;
+            }
         }
     }
 
@@ -145,8 +166,8 @@ impl RoomSession {
         })
     }
 
-    /// Whether the join request is to be written now: a peer told its heads, none named the
-    /// user's own book, and none of it arrived.
+    /// Whether the join request is to be written now: a peer that holds the room told its
+    /// heads, none named the user's own book, and none of it arrived.
     pub fn request_due(&self) -> bool {
         self.join.as_ref().is_some_and(|j| {
             j.request.is_some() && j.heard_without_us && j.held.is_none() && self.own_len() == 0
@@ -201,7 +222,7 @@ mod tests {
     use quire_core::page::InviteId;
     use quire_core::sync::SyncSession;
 
-    use super::JoinStatus;
+    use super::{JoinStatus, PendingJoin};
     use crate::model::session::tests::{TEST_NOW_MS, club_with_bo, pages, person};
     use crate::model::session::{RoomSession, SendError};
 
@@ -252,8 +273,7 @@ mod tests {
             &bo,
             room.room(),
             &secret,
-            "Bo".into(),
-            Some(InviteId([3; 16])),
+            PendingJoin::new("Bo".into(), Some(InviteId([3; 16])), Some(ada.user_id())),
         );
         assert_eq!(fresh.join_status(), Some(JoinStatus::Looking));
         assert!(!fresh.request_due(), "nothing heard yet");
@@ -278,6 +298,47 @@ mod tests {
         assert_eq!(next.page.seq, 1, "after his last page: no fork");
         assert!(room.receive(pages(&[next]), TEST_NOW_MS).len() == 1);
         assert!(room.replica().proof(&bo.user_id()).is_none());
+    }
+
+    #[test]
+    fn a_returning_member_first_answered_by_another_requester_keeps_waiting_for_a_member() {
+        let (ada, bo, secret, mut room, history) = club_with_bo();
+        let mut bos = RoomSession::join(&bo, room.room(), &secret);
+        bos.receive(pages(&history), TEST_NOW_MS);
+        let said = bos.send_text(&bo, "hi".into(), 1_100, [20; 24]).unwrap();
+        room.receive(pages(&[said]), TEST_NOW_MS);
+        store_all(&mut room);
+        // Cy, a newcomer who has written his request and holds nothing else of the room.
+        let cy = person(3);
+        let request = PendingJoin::new("Cy".into(), Some(InviteId([3; 16])), Some(ada.user_id()));
+        let mut cys = RoomSession::joining(&cy, room.room(), &secret, request);
+        let mut cy_to_ada = SyncSession::new(cys.replica(), ada.user_id(), TEST_NOW_MS);
+        let mut ada_to_cy = SyncSession::new(room.replica(), cy.user_id(), TEST_NOW_MS);
+        pump(&mut cys, &mut cy_to_ada, &mut room, &mut ada_to_cy);
+        cys.write_join_request(&cy, TEST_NOW_MS, [30; 24]).unwrap();
+        store_all(&mut cys);
+        // Bo's restored backup hears from Cy first.
+        let request = PendingJoin::new("Bo".into(), Some(InviteId([3; 16])), Some(ada.user_id()));
+        let mut fresh = RoomSession::joining(&bo, room.room(), &secret, request);
+        let mut to_cy = SyncSession::new(fresh.replica(), cy.user_id(), TEST_NOW_MS);
+        let mut to_bo = SyncSession::new(cys.replica(), bo.user_id(), TEST_NOW_MS);
+        pump(&mut fresh, &mut to_cy, &mut cys, &mut to_bo);
+        assert!(to_cy.heard_heads(), "Cy told what he holds");
+        assert!(
+            !fresh.request_due(),
+            "Cy holds nothing of the room: his heads decide nothing"
+        );
+        assert_eq!(fresh.join_status(), Some(JoinStatus::Looking));
+        // Then Ada answers: Bo's book comes back and nothing was forked.
+        let mut to_ada = SyncSession::new(fresh.replica(), ada.user_id(), TEST_NOW_MS);
+        let mut ada_to_bo = SyncSession::new(room.replica(), bo.user_id(), TEST_NOW_MS);
+        pump(&mut fresh, &mut to_ada, &mut room, &mut ada_to_bo);
+        assert!(!fresh.request_due());
+        assert!(fresh.settle_join());
+        let next = fresh
+            .send_text(&bo, "back again".into(), 1_300, [22; 24])
+            .unwrap();
+        assert_eq!(next.page.seq, 1, "after his last page: no fork");
     }
 
     #[test]
@@ -369,8 +430,7 @@ mod tests {
             &cy,
             room.room(),
             &secret,
-            "Cy".into(),
-            Some(InviteId([3; 16])),
+            PendingJoin::new("Cy".into(), Some(InviteId([3; 16])), Some(ada.user_id())),
         );
         let mut to_ada = SyncSession::new(cys.replica(), ada.user_id(), TEST_NOW_MS);
         let mut to_cy = SyncSession::new(room.replica(), cy.user_id(), TEST_NOW_MS);
@@ -398,5 +458,29 @@ mod tests {
             cys.write_join_request(&cy, TEST_NOW_MS, [31; 24]),
             Err(SendError::NoPendingJoin)
         ));
+    }
+
+    #[test]
+    fn a_newcomers_request_waits_for_a_peer_that_shows_it_holds_the_room() {
+        let (ada, bo, secret, mut room, _) = club_with_bo();
+        store_all(&mut room);
+        let cy = person(3);
+        // Bo made the link; Ada, who tells a stranger of no book, answers first.
+        let request = PendingJoin::new("Cy".into(), Some(InviteId([3; 16])), Some(bo.user_id()));
+        let mut cys = RoomSession::joining(&cy, room.room(), &secret, request);
+        let mut to_ada = SyncSession::new(cys.replica(), ada.user_id(), TEST_NOW_MS);
+        let mut to_cy = SyncSession::new(room.replica(), cy.user_id(), TEST_NOW_MS);
+        pump(&mut cys, &mut to_ada, &mut room, &mut to_cy);
+        assert!(to_ada.heard_heads());
+        assert!(
+            !cys.request_due(),
+            "empty heads from someone other than the inviter decide nothing"
+        );
+        // Bo, the inviter, answers: now the request is due.
+        let mut bos = RoomSession::join(&bo, room.room(), &secret);
+        let mut to_bo = SyncSession::new(cys.replica(), bo.user_id(), TEST_NOW_MS);
+        let mut bo_to_cy = SyncSession::new(bos.replica(), cy.user_id(), TEST_NOW_MS);
+        pump(&mut cys, &mut to_bo, &mut bos, &mut bo_to_cy);
+        assert!(cys.request_due(), "the inviter named no book of Cy's");
     }
 }

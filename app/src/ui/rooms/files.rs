@@ -26,7 +26,7 @@ use crate::model::files::{
 use crate::model::ids::{parse_room_key, room_key};
 use crate::model::inbound::FIRST_FRAME_DEADLINE_MS;
 use crate::model::room_view::Presence;
-use crate::storage::{BlobRecord, PieceRecord};
+use crate::storage::{BlobRecord, PieceRecord, Storage, StorageError};
 
 /// How often a download looks at who is online and what to ask, while no answer comes.
 const DOWNLOAD_TICK_MS: u32 = 250;
@@ -53,6 +53,19 @@ const SERVE_DEADLINE_MS: u32 = 30_000;
 
 /// Bytes read from the picked file between two progress updates of the composer's line.
 const SHARE_PROGRESS_STEP: u64 = 4 << 20;
+
+/// Marks the unfinished download of `blob` as paused by the user, so the next start leaves
+/// it paused.
+async fn keep_paused(db: &Storage, blob: &str) -> Result<(), StorageError> {
+    if let Some(mut record) = db.blob(blob).await?
+        && record.outboard.is_empty()
+        && !record.paused
+    {
+        record.paused = true;
+        db.save_blob(&record).await?;
+    }
+    Ok(())
+}
 
 fn file_key() -> Result<FileKey, String> {
     let mut key = [0u8; 32];
@@ -81,11 +94,22 @@ impl Rooms {
         self.files
             .update(|files| files.held = whole.into_iter().map(|b| b.id).collect());
         // A download the last visit did not finish goes on from the pieces it stored, in a
-        // room that still names the file (none left: the pieces stay until removed).
+        // room that still names the file (none left: the pieces stay until removed), unless
+        // the user paused it.
         for record in partial {
             let Some(blob) = parse_blob_key(&record.id) else {
                 continue;
             };
+            if record.paused {
+                let pieces = PieceSet::from_stored(record.size, &record.pieces);
+                let paused = Transfer::Paused {
+                    done: pieces.len(),
+                    total: piece_count(record.size),
+                };
+                self.files
+                    .update(|files| drop(files.transfers.insert(record.id, paused)));
+                continue;
+            }
             let room = self.held.with_value(|held| {
                 held.iter()
                     .find(|(_, h)| h.session.file(&blob).is_some())
@@ -249,11 +273,16 @@ impl Rooms {
             return;
         }
         self.files.update(|f| {
+            // A resumed download starts from where it was paused, not from 0 %.
+            let (done, total) = match f.transfers.get(&blob) {
+                Some(Transfer::Paused { done, total }) => (*done, *total),
+                _ => (0, 0),
+            };
             f.transfers.insert(
                 blob.clone(),
                 Transfer::Downloading {
-                    done: 0,
-                    total: 0,
+                    done,
+                    total,
                     sources: 0,
                     rate: 0,
                     left_s: None,
@@ -310,6 +339,14 @@ impl Rooms {
                     f.transfers.insert(blob.clone(), paused);
                 }
             });
+            // Kept paused across reloads (`load_files`).
+            if let Some(db) = self.messenger.storage() {
+                self.spawn(async move {
+                    if let Err(e) = keep_paused(&db, &blob).await {
+                        self.report(format!("Could not keep the download paused: {e}"), false);
+                    }
+                });
+            }
             return;
         }
         self.files.update(|f| {
@@ -377,8 +414,14 @@ impl Rooms {
                 pieces: PieceSet::empty(info.size).as_bytes().to_vec(),
                 outboard: Vec::new(),
                 added_at_ms: js_sys::Date::now(),
+                paused: false,
             },
         };
+        if record.paused {
+            // Resumed: a reload from here on continues it by itself.
+            record.paused = false;
+            db.save_blob(&record).await.map_err(|e| e.to_string())?;
+        }
         let mut pieces = PieceSet::from_stored(info.size, &record.pieces);
         room_for(still_needed(&info, &pieces), files::estimate().await)
             .map_err(|e| e.to_string())?;
@@ -481,15 +524,19 @@ impl Rooms {
             let Some((peer, index, result)) = next else {
                 continue;
             };
-            let answer = match result {
-                Ok(answer) => answer,
-                Err(e) => {
+            let outcome = match result {
+                Ok(answer) => download.response(&peer, index, answer.as_deref()),
+                Err(e @ (FetchError::Wire(_) | FetchError::BadRequest)) => {
+                    tracing::debug!("blob request to {peer}: {e}");
+                    download.broke_protocol(&peer, index)
+                }
+                Err(e @ FetchError::Stream(_)) => {
                     tracing::debug!("blob request to {peer}: {e}");
                     download.failed(&peer, index);
                     continue;
                 }
             };
-            match download.response(&peer, index, answer.as_deref()) {
+            match outcome {
                 Outcome::Store { bytes, .. } => {
                     stored_now += bytes.len() as u64;
                     pieces.insert(index);
@@ -508,6 +555,7 @@ impl Rooms {
                         SetAside::Lied(e) => format!("sent data that does not match: {e}"),
                         SetAside::NotHeld => "does not have it".to_owned(),
                         SetAside::Unresponsive => "did not answer".to_owned(),
+                        SetAside::BrokeProtocol => "answered outside the protocol".to_owned(),
                     };
                     self.report(
                         format!("Downloading “{}”: {peer} {what}; asking others", file.name),

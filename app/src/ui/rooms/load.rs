@@ -221,6 +221,7 @@ mod tests {
             joined_at_ms: 1.0,
             read: Vec::new(),
             pending_invite: Vec::new(),
+            pending_inviter: String::new(),
             declined: Vec::new(),
             auto_admit_invites: Vec::new(),
             auto_admit_until_ms: Vec::new(),

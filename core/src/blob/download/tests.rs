@@ -372,3 +372,39 @@ fn a_failed_request_is_asked_again_at_once_and_a_holder_that_keeps_failing_is_se
         Outcome::Store { .. }
     ));
 }
+
+#[test]
+fn a_holder_that_breaks_the_protocol_is_set_aside_for_good_and_its_piece_goes_elsewhere() {
+    let plain = vec![4u8; SEGMENT_PLAIN_BYTES as usize];
+    let holder = Holder::new(seal(&FileKey::from_bytes([7; 32]), &plain).unwrap());
+    let mut download: Download<&str> = Download::new(holder.info(), &BTreeSet::new());
+    download.holder_online(&"rogue");
+    let asked = download.requests(0);
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        download.broke_protocol(&"rogue", 99),
+        Outcome::Ignored,
+        "never asked"
+    );
+    assert_eq!(
+        download.broke_protocol(&"rogue", asked[0].1),
+        Outcome::SetAside(SetAside::BrokeProtocol)
+    );
+    assert!(!download.has_source());
+    assert!(
+        !download.retry_unresponsive(),
+        "a protocol breaker is not given another chance"
+    );
+    assert!(download.requests(REQUEST_TIMEOUT_MS).is_empty());
+    // An honest holder comes online and gets the piece.
+    download.holder_online(&"honest");
+    let asked = download.requests(REQUEST_TIMEOUT_MS);
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].0, "honest");
+    let response = holder.encode(asked[0].2.clone()).unwrap();
+    assert!(matches!(
+        download.response(&"honest", asked[0].1, Some(&response)),
+        Outcome::Store { .. }
+    ));
+    assert!(download.is_complete());
+}
