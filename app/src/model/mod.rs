@@ -3,6 +3,7 @@
 //! them.
 
 pub mod chat;
+pub mod chat_requests;
 pub mod copies;
 pub mod damage;
 pub mod delivery;

@@ -4,8 +4,10 @@
 use leptos::prelude::*;
 
 use super::state::ShellState;
+use crate::model::ids::user_key;
 use crate::ui::{
-    DamagedRoomItems, Fragment, IdentityBackup, Messenger, NewRoom, RoomListItems, Rooms,
+    ChatRequestList, DamagedRoomItems, DirectById, Fragment, IdentityBackup, Messenger, NewRoom,
+    RoomListItems, Rooms,
 };
 
 /// Left column on wide screens, a drawer on narrow ones (closed again after picking a room).
@@ -40,6 +42,18 @@ pub fn Sidebar() -> impl IntoView {
         rooms.create_room(messenger, name);
         state.sidebar_open.set(false);
     });
+    let my_id = Signal::derive(move || {
+        messenger.status.track();
+        messenger
+            .identity()
+            .map(|me| user_key(&me.user_id()))
+            .unwrap_or_default()
+    });
+    let on_direct = Callback::new(move |id: String| {
+        fragment.clear();
+        rooms.open_direct(messenger, id);
+        state.sidebar_open.set(false);
+    });
     let open_explore = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
         fragment.open_explore();
@@ -62,6 +76,7 @@ pub fn Sidebar() -> impl IntoView {
                 <span class="me-name" data-testid="my-display-name">{name}</span>
             </div>
             <NewRoom on_create=on_create />
+            <ChatRequestList />
             <h2 class="section-title" id="rooms-title">"Rooms"</h2>
             <ul class="room-list" data-testid="room-list" aria-labelledby="rooms-title">
                 <RoomListItems rooms=rooms.list selected=rooms.selected on_select=on_select />
@@ -72,6 +87,7 @@ pub fn Sidebar() -> impl IntoView {
                     "No rooms yet. Create one, or open an invite link a friend sent you."
                 </p>
             </Show>
+            <DirectById my_id=my_id on_open=on_direct />
             <a href="#/files" class="explore-link" data-testid="explore-link" on:click=open_explore>
                 "📂 Files shared with you"
             </a>

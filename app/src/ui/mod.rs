@@ -9,6 +9,7 @@
 //! identity; [`Rooms`] is the controller every action goes through.
 
 mod bad_invite;
+mod chat_requests;
 mod chat_view;
 mod composer;
 mod confirm;
@@ -31,6 +32,7 @@ mod tests;
 mod viewer;
 
 pub use bad_invite::BadInviteScreen;
+pub use chat_requests::{ChatRequestList, DirectById, IdError, parse_typed_id};
 pub use chat_view::ChatView;
 pub use composer::Composer;
 pub use confirm::{ConfirmDialog, ConfirmRequest, ConfirmSlot};

@@ -31,6 +31,7 @@ mod frame;
 mod load;
 #[cfg(target_arch = "wasm32")]
 mod net;
+mod requests;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -46,6 +47,7 @@ use quire_core::page::{ControlOp, InviteId, NONCE_LEN, Role};
 use quire_core::room::direct_room_id;
 
 use super::identity_keeper::Messenger;
+use crate::model::chat_requests::ChatRequests;
 use crate::model::copies::LiveCopies;
 use crate::model::damage::damage_notice;
 use crate::model::files::FilesHere;
@@ -56,6 +58,7 @@ use crate::model::session::PendingJoin;
 use crate::model::{DamagedRoom, RoomPane, RoomSession, RoomSummary, StorageHealth, WriteFailure};
 use crate::shell::ShellState;
 use crate::storage::{BookCut, PageBatch, RoomRecord, Storage, StorageError};
+pub use requests::ChatRequestView;
 
 /// How long a made invite works. Why: a link pasted in a group chat should not admit strangers
 /// forever; a week covers "I'll join tonight" while bounding the damage of a leaked link.
@@ -220,6 +223,9 @@ pub struct Rooms {
     pub files: RwSignal<FilesHere>,
     /// The image shown in the viewer: (object URL, file name).
     pub viewer: RwSignal<Option<(String, String)>>,
+    /// 1:1 chats from strangers waiting for the user's answer, oldest first (`requests`).
+    pub chat_requests: RwSignal<Vec<ChatRequestView>>,
+    requests: StoredValue<ChatRequests<requests::Pending>, LocalStorage>,
     /// Running downloads by blob key, to pause or cancel them.
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     downloads: StoredValue<BTreeMap<String, AbortHandle>, LocalStorage>,
@@ -261,6 +267,8 @@ impl Rooms {
             copies: RwSignal::new(None),
             files: RwSignal::new(FilesHere::default()),
             viewer: RwSignal::new(None),
+            chat_requests: RwSignal::new(Vec::new()),
+            requests: StoredValue::new_local(ChatRequests::default()),
             downloads: StoredValue::new_local(BTreeMap::new()),
             #[cfg(target_arch = "wasm32")]
             outboards: StoredValue::new_local(crate::files::Outboards::default()),
@@ -371,6 +379,7 @@ impl Rooms {
             }
         }
         self.held.set_value(held);
+        self.load_ignored();
         for skipped in &loaded.skipped {
             self.report(format!("Loading: {skipped}"), false);
         }
@@ -1181,6 +1190,15 @@ impl Rooms {
             self.selected.set(Some(id));
             return Ok(());
         }
+        // Their request, if one waits, is the chat: accepting it writes no second first page.
+        if self
+            .chat_requests
+            .with_untracked(|list| list.iter().any(|r| r.user == user))
+        {
+            self.accept_chat(user.to_owned());
+            return Ok(());
+        }
+        self.forget_chat_request(&peer);
         let (mut session, secret, _create) =
             RoomSession::create_direct(&me, &peer, now_ms(), nonce()?)
                 .map_err(|e| e.to_string())?;

@@ -46,6 +46,7 @@ use quire_core::sync::{PROTOCOL, SessionState, SyncMessage, SyncSession};
 use quire_core::validate::VerifiedPage;
 
 use super::frame::{FrameError, read_frame, write_frame};
+use super::requests::{DirectStream, read_chat_request};
 use super::{Rooms, now_ms};
 use crate::model::copies::LiveCopies;
 use crate::model::ids::{copy_key, parse_copy_key, room_key, user_key};
@@ -729,10 +730,16 @@ impl Net {
             }
         };
         let held = rooms.held.with_value(|h| h.contains_key(&room));
-        let taken = held || user_of(&peer).is_some_and(|user| rooms.accept_direct(&room, &user));
-        if !taken {
-            // Not a room of ours: say nothing about it (dropping closes the stream).
-            return;
+        if !held {
+            let Some(user) = user_of(&peer) else { return };
+            match rooms.direct_stream(&room, &user) {
+                DirectStream::Taken => {}
+                DirectStream::Read => {
+                    return read_chat_request(rooms, user, stream, first).await;
+                }
+                // Not a room of ours: say nothing about it (dropping closes the stream).
+                DirectStream::Drop => return,
+            }
         }
         let Some(sync) = sync_with(rooms, &peer, &room) else {
             return;
