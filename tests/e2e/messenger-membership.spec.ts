@@ -88,6 +88,13 @@ test("an owner removes a member: the room turns read-only for them, their later 
   const aliceKey = await bob.memberKey('Alice');
   await alice.openInspector();
   const aliceLength = await alice.inspectedBookLength(aliceKey);
+  // The removal's seq in Alice's book; after it she wrote the re-key and a message.
+  const removal = alice.page
+    .locator(`[data-testid="inspector-book"][data-author="${aliceKey}"] [data-testid="inspector-page"]`)
+    .filter({ hasText: 'Remove' });
+  await expect(removal).toHaveCount(1);
+  const removalSeq = Number(await removal.getAttribute('data-seq'));
+  expect(aliceLength, 'Alice wrote after the removal').toBeGreaterThan(removalSeq + 1);
   await alice.closeInspector();
   for (const reload of [false, true]) {
     if (reload) {
@@ -98,8 +105,11 @@ test("an owner removes a member: the room turns read-only for them, their later 
     }
     await carol.openInspector();
     const held = await carol.inspectedBookLength(aliceKey);
-    expect(held, "Carol's device holds Alice's book up to the removal").toBeGreaterThan(0);
-    expect(held, 'and none of the pages Alice wrote after it').toBeLessThan(aliceLength);
+    // Exactly up to the removal: none of the pages Alice wrote after it (the re-key, whose
+    // grants leave Carol out, and the message), and not less either.
+    expect(held, "Carol's device holds Alice's book up to the removal, and nothing after").toBe(
+      removalSeq + 1,
+    );
     await carol.closeInspector();
     await carol.openRoom('Committee');
     await carol.expectReadOnly();

@@ -125,6 +125,12 @@ pub struct InspectedBook {
     pub length: u64,
     /// The book's pages, decoded (newest last; capped at the newest few hundred).
     pub pages: Vec<InspectedPage>,
+    /// The author wrote two pages at one seq: the lowest such seq known here (the book is cut
+    /// there), and whether it is the fork point itself (both pages follow the same page) or
+    /// still being walked down to it.
+    pub forked_at: Option<(u64, bool)>,
+    /// The author was removed or left: its pages from this seq on do not count.
+    pub cut_at: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

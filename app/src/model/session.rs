@@ -961,6 +961,18 @@ mod tests {
             "the notice names the last message still shown: {:?}",
             bos.fork_notices()
         );
+        // The inspector names the fork point on Ada's book, and nothing on Bo's.
+        let inspected = bos.inspect();
+        let forked: Vec<_> = inspected
+            .books
+            .iter()
+            .map(|b| (b.author_name.clone(), b.forked_at))
+            .collect();
+        assert!(
+            forked.contains(&(who.clone(), Some((3, true)))),
+            "{forked:?}"
+        );
+        assert!(inspected.books.iter().all(|b| b.cut_at.is_none()));
     }
 
     /// Ada signs a second page 2 ("goodbye") on the same two pages as "hello".

@@ -170,12 +170,27 @@ fn BookRow(
         .collect_view();
     view! {
         <li class="inspector-book" data-testid="inspector-book" data-author=book.author.clone()
-            data-length=book.length.to_string()>
+            data-length=book.length.to_string()
+            data-forked-at=book.forked_at.map(|(seq, _)| seq.to_string())
+            data-cut-at=book.cut_at.map(|seq| seq.to_string())>
             <details prop:open=is_open on:toggle=on_toggle>
                 <summary>
                     <strong>{book.author_name.clone()}</strong>" "
                     <span class="mono hint">{book.author.clone()}</span>
                     {format!(" — {} page(s)", book.length)}
+                    {book.forked_at.map(|(seq, settled)| view! {
+                        <span class="field-error" data-testid="inspector-fork">
+                            {format!(
+                                " — forked at seq {seq}{}: its pages from there on are hidden",
+                                if settled { "" } else { " or lower (still looking for the fork point)" },
+                            )}
+                        </span>
+                    })}
+                    {book.cut_at.map(|seq| view! {
+                        <span class="hint" data-testid="inspector-cut">
+                            {format!(" — no longer a member: pages from seq {seq} on do not count")}
+                        </span>
+                    })}
                 </summary>
                 <table class="inspector-table">
                     <thead><tr>

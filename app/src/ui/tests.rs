@@ -833,12 +833,16 @@ fn snapshot() -> InspectorSnapshot {
                     author_name: "Ada".into(),
                     length: 2,
                     pages: vec![page(0, true), page(1, true)],
+                    forked_at: None,
+                    cut_at: None,
                 },
                 InspectedBook {
                     author: "bb".into(),
                     author_name: "Bo".into(),
                     length: 3,
                     pages: vec![page(0, true), page(1, true), page(2, false)],
+                    forked_at: Some((2, true)),
+                    cut_at: Some(2),
                 },
             ],
             sessions: vec![],
@@ -882,6 +886,10 @@ async fn inspector_renders_books_pages_links_and_errors() {
     for section in ["inspector-rooms", "inspector-links", "inspector-errors"] {
         assert_eq!(all(&root, section).len(), 1, "{section}");
     }
+    assert_eq!(attrs(&root, "inspector-book", "data-forked-at"), ["", "2"]);
+    assert_eq!(attrs(&root, "inspector-book", "data-cut-at"), ["", "2"]);
+    assert!(texts(&root, "inspector-fork")[0].contains("forked at seq 2"));
+    assert!(texts(&root, "inspector-cut")[0].contains("from seq 2 on"));
     assert_eq!(attrs(&root, "inspector-link-row", "data-state"), ["direct"]);
     assert!(texts(&root, "inspector-error")[0].contains("sync with Bo closed: timeout"));
 

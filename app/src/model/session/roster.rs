@@ -330,6 +330,10 @@ impl RoomSession {
                     author_name: Self::name_of(&names, author),
                     length: book.len(),
                     pages,
+                    forked_at: book
+                        .equivocation()
+                        .map(|proof| (proof.seq(), proof.is_fork_point(book))),
+                    cut_at: self.replica.cut_at(author),
                 }
             })
             .collect();
@@ -511,6 +515,9 @@ mod tests {
             )
             .unwrap();
         bos.receive(pages(&[remove]), TEST_NOW_MS);
+        // The inspector says from where Bo's pages stop counting.
+        let cut: Vec<_> = room.inspect().books.iter().map(|b| b.cut_at).collect();
+        assert!(cut.contains(&Some(1)), "{cut:?}");
         // Bo asks again through the same auto-admitting link.
         let again = bos
             .control(
