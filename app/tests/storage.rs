@@ -49,6 +49,7 @@ fn room(id: &str) -> RoomRecord {
         declined: Vec::new(),
         auto_admit_invites: Vec::new(),
         auto_admit_until_ms: Vec::new(),
+        auto_admit_single_use: Vec::new(),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod identity;
 pub mod ids;
 pub mod inbound;
 pub mod invite_link;
+pub mod invites;
 pub mod lease;
 pub mod presence_schedule;
 pub mod room_view;

@@ -75,6 +75,10 @@ pub struct RoomRecord {
     /// owner approves such requests by hand.
     #[serde(default)]
     pub auto_admit_until_ms: Vec<f64>,
+    /// Whether each of `auto_admit_invites` lets in one person only (same order; missing
+    /// entries, from earlier versions, let in anyone).
+    #[serde(default)]
+    pub auto_admit_single_use: Vec<bool>,
 }
 
 impl std::fmt::Debug for RoomRecord {
@@ -198,6 +202,7 @@ mod tests {
             declined: Vec::new(),
             auto_admit_invites: Vec::new(),
             auto_admit_until_ms: Vec::new(),
+            auto_admit_single_use: Vec::new(),
         };
         for printed in [format!("{identity:?}"), format!("{room:?}")] {
             assert!(!leaks(&printed), "a key in {printed}");

@@ -1,7 +1,9 @@
 //! The invite panel: the open room's invite link, ready to copy.
 //!
-//! The link is made when the panel opens and again whenever "admit automatically" changes
-//! (the choice is signed into the link). Copying tries the asynchronous clipboard API, which
+//! The link is made when the panel opens and again whenever a choice changes (how long it
+//! works, whether it lets people in without asking, and then whether only one person: each is
+//! signed into the link or kept with it, `model::invites`). Below it, the room's links that
+//! let people in without asking and still do, each with Revoke. Copying tries the asynchronous clipboard API, which
 //! browsers only offer on secure origins (https, localhost), then the older copy command on the
 //! selected text; if both fail the panel says so and leaves the link selected, so the user can
 //! copy it by hand.
@@ -12,14 +14,26 @@ use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// The panel. `make_link(auto_admit)` returns the link or the words to show instead.
+use crate::model::invites::{ActiveInvite, Expiry, InviteOptions};
+
+/// The panel. `make_link(options)` returns the link or the words to show instead; `links`
+/// lists the room's working auto-admitting links and `on_revoke` revokes one (by id).
 #[component]
 pub fn InvitePanel(
-    make_link: Callback<bool, Result<String, String>>,
+    make_link: Callback<InviteOptions, Result<String, String>>,
     on_close: Callback<()>,
+    #[prop(optional)] links: Option<Callback<(), Vec<ActiveInvite>>>,
+    #[prop(optional)] on_revoke: Option<Callback<String>>,
 ) -> impl IntoView {
-    let auto_admit = RwSignal::new(false);
-    let link = Memo::new(move |_| make_link.run(auto_admit.get()));
+    let options = RwSignal::new(InviteOptions::default());
+    let link = Memo::new(move |_| make_link.run(options.get()));
+    // Bumped by a revoke, so the list is read again.
+    let revoked = RwSignal::new(0u32);
+    let active = Memo::new(move |_| {
+        link.track();
+        revoked.track();
+        links.map(|l| l.run(())).unwrap_or_default()
+    });
     let copy_state = RwSignal::new(None::<Result<(), ()>>);
     let input = NodeRef::<html::Input>::new();
     // A new link has not been copied yet.
@@ -62,12 +76,33 @@ pub fn InvitePanel(
                 "The link carries the room key: anyone who has it can read the room's messages, "
                 "and can ask to join to write in it. Send it privately."
             </p>
+            <label class="invite-expiry">
+                "Works for "
+                <select data-testid="invite-expiry"
+                    on:change=move |ev| {
+                        if let Some(expiry) = Expiry::from_token(&event_target_value(&ev)) {
+                            options.update(|o| o.expiry = expiry);
+                        }
+                    }>
+                    {Expiry::ALL.into_iter().map(|e| view! {
+                        <option value=e.token() selected=e == Expiry::default()>{e.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
             <label class="checkbox">
                 <input type="checkbox" data-testid="invite-auto-admit"
-                    prop:checked=move || auto_admit.get()
-                    on:change=move |ev| auto_admit.set(event_target_checked(&ev)) />
+                    prop:checked=move || options.get().auto_admit
+                    on:change=move |ev| options.update(|o| o.auto_admit = event_target_checked(&ev)) />
                 "Let people in without asking (your device must be online)"
             </label>
+            <Show when=move || options.get().auto_admit>
+                <label class="checkbox">
+                    <input type="checkbox" data-testid="invite-single-use"
+                        prop:checked=move || options.get().single_use
+                        on:change=move |ev| options.update(|o| o.single_use = event_target_checked(&ev)) />
+                    "Only one person (anyone after them waits for an owner)"
+                </label>
+            </Show>
             {move || match link.get() {
                 Ok(url) => view! {
                     <div class="invite-link-row">
@@ -98,8 +133,39 @@ pub fn InvitePanel(
                     None => "",
                 }}
             </p>
+            <Show when=move || active.with(|a| !a.is_empty())>
+                <h3 class="section-title">"Links that let people in without asking"</h3>
+                <ul class="invite-links" data-testid="invite-links">
+                    <For each=move || active.get() key=|l| l.id.clone() let:l>
+                        <li data-testid="invite-active" data-invite=l.id.clone()>
+                            <span class="hint">{format!(
+                                "{} · until {}",
+                                if l.single_use { "one person" } else { "anyone" },
+                                local_time(l.until_ms),
+                            )}</span>
+                            <button type="button" class="small link-button" data-testid="invite-revoke"
+                                on:click={
+                                    let id = l.id.clone();
+                                    move |_| {
+                                        if let Some(revoke) = on_revoke {
+                                            revoke.run(id.clone());
+                                        }
+                                        revoked.update(|n| *n += 1);
+                                    }
+                                }>"Revoke"</button>
+                        </li>
+                    </For>
+                </ul>
+            </Show>
         </section>
     }
+}
+
+/// A time in the user's locale and time zone.
+fn local_time(ms: u64) -> String {
+    js_sys::Date::new(&JsValue::from_f64(ms as f64))
+        .to_locale_string("default", &JsValue::UNDEFINED)
+        .into()
 }
 
 /// Puts `text` on the clipboard; false when the browser refused every way.

@@ -111,7 +111,13 @@ pub fn RoomScreen() -> impl IntoView {
         approve: Callback::new(move |user: String| rooms.admit(messenger, user)),
         decline: Callback::new(move |user: String| rooms.decline(messenger, user)),
     };
-    let make_link = Callback::new(move |auto_admit: bool| rooms.invite_link(messenger, auto_admit));
+    let make_link = Callback::new(move |options| rooms.invite_link(messenger, options));
+    // Read again whenever the room's details change (a single-use link admitted someone).
+    let invite_links = Callback::new(move |()| {
+        rooms.details.track();
+        rooms.auto_admit_links()
+    });
+    let revoke_link = Callback::new(move |id: String| rooms.revoke_invite(id));
     let close_invite = Callback::new(move |()| panels.invite.set(false));
     let close_rename = Callback::new(move |()| panels.renaming.set(false));
     let close_members = Callback::new(move |()| panels.members.set(false));
@@ -130,7 +136,8 @@ pub fn RoomScreen() -> impl IntoView {
                 </Show>
                 <Show when=move || panels.invite.get() && rights.get().invite>
                     <div id="invite-panel">
-                        <InvitePanel make_link=make_link on_close=close_invite />
+                        <InvitePanel make_link=make_link on_close=close_invite
+                            links=invite_links on_revoke=revoke_link />
                     </div>
                 </Show>
             </ChatView>

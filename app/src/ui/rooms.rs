@@ -53,16 +53,13 @@ use crate::model::damage::damage_notice;
 use crate::model::files::FilesHere;
 use crate::model::identity::generate_secret;
 use crate::model::ids::{parse_user_key, room_key, user_key};
+use crate::model::invites::{ActiveInvite, AutoAdmit, AutoAdmits, InviteOptions};
 use crate::model::room_view::{InspectedError, InspectorSnapshot, Presence, RoomDetails};
 use crate::model::session::PendingJoin;
 use crate::model::{DamagedRoom, RoomPane, RoomSession, RoomSummary, StorageHealth, WriteFailure};
 use crate::shell::ShellState;
 use crate::storage::{BookCut, PageBatch, RoomRecord, Storage, StorageError};
 pub use requests::ChatRequestView;
-
-/// How long a made invite works. Why: a link pasted in a group chat should not admit strangers
-/// forever; a week covers "I'll join tonight" while bounding the damage of a leaked link.
-pub const INVITE_LIFETIME_MS: u64 = 7 * 24 * 60 * 60 * 1000;
 
 /// How often a hand-over to another tab checks whether everything held is stored. Why: a
 /// batch commits in milliseconds; 50 ms keeps the hand-over quick without busy-waiting.
@@ -129,8 +126,8 @@ pub(crate) struct Held {
     pub(crate) session: RoomSession,
     pub(crate) record: RoomRecord,
     declined: BTreeSet<UserId>,
-    /// Auto-admitting invites made here, with when each expires (ms since the Unix epoch).
-    auto_admit: BTreeMap<InviteId, u64>,
+    /// Auto-admitting invites made here, with when each expires and whether it is single-use.
+    auto_admit: AutoAdmits,
     /// Auto-admissions written but not yet seen folded (so each request is admitted once).
     admitting: BTreeSet<UserId>,
 }
@@ -147,7 +144,18 @@ impl Held {
             .auto_admit_invites
             .iter()
             .zip(&record.auto_admit_until_ms)
-            .map(|(id, until)| (InviteId(*id), until.max(0.0) as u64))
+            .enumerate()
+            .map(|(at, (id, until))| {
+                let link = AutoAdmit {
+                    until_ms: until.max(0.0) as u64,
+                    single_use: record
+                        .auto_admit_single_use
+                        .get(at)
+                        .copied()
+                        .unwrap_or(false),
+                };
+                (InviteId(*id), link)
+            })
             .collect();
         Self {
             session,
@@ -156,6 +164,14 @@ impl Held {
             auto_admit,
             admitting: BTreeSet::new(),
         }
+    }
+
+    /// Writes the auto-admitting invites into the record (the caller saves it).
+    fn keep_auto_admits(&mut self) {
+        let links = &self.auto_admit;
+        self.record.auto_admit_invites = links.keys().map(|id| id.0).collect();
+        self.record.auto_admit_until_ms = links.values().map(|l| l.until_ms as f64).collect();
+        self.record.auto_admit_single_use = links.values().map(|l| l.single_use).collect();
     }
 }
 
@@ -951,7 +967,12 @@ impl Rooms {
     /// The invite link for the open room (any member may make one; an owner approves the
     /// request). With `auto_admit` (owners only), this device admits whoever joins through it
     /// without asking (it must be online to do so).
-    pub fn invite_link(self, _messenger: Messenger, auto_admit: bool) -> Result<String, String> {
+    pub fn invite_link(
+        self,
+        _messenger: Messenger,
+        options: InviteOptions,
+    ) -> Result<String, String> {
+        let auto_admit = options.auto_admit;
         let me = self
             .me()
             .ok_or_else(|| "Quire is still starting".to_owned())?;
@@ -985,17 +1006,19 @@ impl Rooms {
                     inviter: me.user_id(),
                     id: InviteId(id),
                     relays,
-                    expires_at_ms: Some(now_ms().saturating_add(INVITE_LIFETIME_MS)),
+                    expires_at_ms: Some(now_ms().saturating_add(options.expiry.ms())),
                     auto_admit,
                 };
                 let link = invite
                     .to_link(&base_url(), &me)
                     .map_err(|e| e.to_string())?;
                 let record = auto_admit.then(|| {
-                    let until = invite.expires_at_ms.unwrap_or(0);
-                    h.auto_admit.insert(InviteId(id), until);
-                    h.record.auto_admit_invites.push(id);
-                    h.record.auto_admit_until_ms.push(until as f64);
+                    let link = AutoAdmit {
+                        until_ms: invite.expires_at_ms.unwrap_or(0),
+                        single_use: options.single_use,
+                    };
+                    h.auto_admit.insert(InviteId(id), link);
+                    h.keep_auto_admits();
                     h.record.clone()
                 });
                 Ok((link, record))
@@ -1006,6 +1029,46 @@ impl Rooms {
             self.save_record(record);
         }
         Ok(link)
+    }
+
+    /// The open room's links made here that let people in without asking and still do,
+    /// soonest to expire first.
+    pub fn auto_admit_links(self) -> Vec<ActiveInvite> {
+        let Some(room) = self.selected.get_untracked() else {
+            return Vec::new();
+        };
+        self.held.with_value(|held| {
+            held.get(&room).map_or_else(Vec::new, |h| {
+                crate::model::invites::active(&h.auto_admit, now_ms())
+                    .into_iter()
+                    .map(|(id, link)| ActiveInvite {
+                        id: hex::encode(id.0),
+                        until_ms: link.until_ms,
+                        single_use: link.single_use,
+                    })
+                    .collect()
+            })
+        })
+    }
+
+    /// Revokes the open room's auto-admitting link `invite` (hex id): this device no longer
+    /// lets anyone in through it (requests through it wait for an owner, like any other).
+    pub fn revoke_invite(self, invite: String) {
+        let Some(room) = self.selected.get_untracked() else {
+            return;
+        };
+        let Ok(Ok(id)) = hex::decode(&invite).map(<[u8; 16]>::try_from) else {
+            return;
+        };
+        let record = self.held.try_update_value(|held| {
+            let h = held.get_mut(&room)?;
+            h.auto_admit.remove(&InviteId(id))?;
+            h.keep_auto_admits();
+            Some(h.record.clone())
+        });
+        if let Some(Some(record)) = record {
+            self.save_record(record);
+        }
     }
 
     /// This copy of the account writes again after another wrote: every room first takes in
@@ -1321,22 +1384,26 @@ impl Rooms {
                 self.report(format!("Could not write your profile: {why}"), false);
             }
         }
-        let due: Vec<(String, UserId)> = self.held.with_value(|held| {
+        let due: Vec<(String, UserId, InviteId)> = self.held.with_value(|held| {
             held.iter()
                 .flat_map(|(id, h)| {
                     h.session
                         .auto_admittable(&h.auto_admit, now_ms())
                         .into_iter()
-                        .filter(|u| !h.admitting.contains(u))
-                        .map(|u| (id.clone(), u))
+                        .filter(|(u, _)| !h.admitting.contains(u))
+                        .map(|(u, invite)| (id.clone(), u, invite))
                         .collect::<Vec<_>>()
                 })
                 .collect()
         });
-        for (room, member) in due {
+        for (room, member, invite) in due {
             let Ok(nonce) = nonce() else { return };
             let written = self.held.try_update_value(|held| {
                 let h = held.get_mut(&room)?;
+                // A single-use link that admitted someone already admits no one else.
+                if !h.auto_admit.contains_key(&invite) {
+                    return None;
+                }
                 h.admitting.insert(member);
                 h.session
                     .control(
@@ -1348,11 +1415,19 @@ impl Rooms {
                         now_ms(),
                         nonce,
                     )
-                    .ok()
+                    .ok()?;
+                let used_up = crate::model::invites::admitted(&mut h.auto_admit, &invite);
+                Some(used_up.then(|| {
+                    h.keep_auto_admits();
+                    h.record.clone()
+                }))
             });
-            if written.flatten().is_some() {
+            if let Some(Some(record)) = written {
                 self.wake_persister();
                 self.schedule_refresh();
+                if let Some(record) = record {
+                    self.save_record(record);
+                }
             }
         }
     }
@@ -1400,6 +1475,7 @@ fn new_record(id: &str, secret: &RoomSecret, name: String) -> RoomRecord {
         declined: Vec::new(),
         auto_admit_invites: Vec::new(),
         auto_admit_until_ms: Vec::new(),
+        auto_admit_single_use: Vec::new(),
     }
 }
 

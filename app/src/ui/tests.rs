@@ -505,8 +505,11 @@ fn room_rights_follow_role_and_room_kind() {
 async fn invite_panel_shows_the_link_for_the_chosen_admission() {
     let root = container();
     let made = RwSignal::new(Vec::<bool>::new());
-    let make_link = Callback::new(move |auto: bool| {
+    let chosen = RwSignal::new(Vec::<crate::model::invites::InviteOptions>::new());
+    let make_link = Callback::new(move |options: crate::model::invites::InviteOptions| {
+        let auto = options.auto_admit;
         made.update(|m| m.push(auto));
+        chosen.update(|c| c.push(options));
         Ok(format!(
             "http://192.0.2.10:8080/#/join/{}",
             if auto { "AUTO" } else { "ASK" }
@@ -531,15 +534,44 @@ async fn invite_panel_shows_the_link_for_the_chosen_admission() {
         all(&root, "invite-auto-admit").remove(0).unchecked_into();
     assert!(!checkbox.checked(), "by default an owner approves");
     assert!(all(&root, "invite-link")[0].has_attribute("readonly"));
+    assert!(
+        all(&root, "invite-single-use").is_empty(),
+        "only for auto-admit links"
+    );
     checkbox.click();
     until("the auto-admit link", || link().ends_with("#/join/AUTO")).await;
     assert_eq!(made.get_untracked(), [false, true]);
+    until("the single-use choice", || {
+        !all(&root, "invite-single-use").is_empty()
+    })
+    .await;
+    let single: web_sys::HtmlInputElement =
+        all(&root, "invite-single-use").remove(0).unchecked_into();
+    assert!(!single.checked());
+    single.click();
+    let expiry: web_sys::HtmlSelectElement = all(&root, "invite-expiry").remove(0).unchecked_into();
+    assert_eq!(expiry.value(), "week", "a week unless chosen otherwise");
+    expiry.set_value("hour");
+    expiry
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    until("a link for the new choices", || {
+        chosen.with_untracked(|c| {
+            c.last()
+                .is_some_and(|o| o.expiry == crate::model::invites::Expiry::Hour)
+        })
+    })
+    .await;
+    let last = chosen.with_untracked(|c| c.last().copied()).unwrap();
+    assert!(last.auto_admit && last.single_use, "{last:?}");
 }
 
 #[wasm_bindgen_test]
 async fn invite_panel_explains_why_there_is_no_link() {
     let root = container();
-    let make_link = Callback::new(|_: bool| Err("Only members can invite.".to_owned()));
+    let make_link = Callback::new(|_: crate::model::invites::InviteOptions| {
+        Err("Only members can invite.".to_owned())
+    });
     let _mounted = mount_to(root.clone(), move || {
         view! { <InvitePanel make_link=make_link on_close=Callback::new(|()| {}) /> }
     });

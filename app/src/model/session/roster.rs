@@ -185,31 +185,27 @@ impl RoomSession {
     /// Join requests that came through one of `invites` and are still unanswered: the ones an
     /// auto-admitting inviter's device admits on its own.
     ///
-    /// `invites` holds each auto-admitting invite with when it expires: at `now_ms` or later it
-    /// admits no one (this device's clock decides, never the requester's). Someone an owner
-    /// removed is never let back in this way: an owner decides by hand.
+    /// `invites` holds each auto-admitting invite with when it expires (at `now_ms` or later it
+    /// admits no one: this device's clock decides, never the requester's) and whether it lets
+    /// in one person only (`model::invites::admittable`). Someone an owner removed is never let
+    /// back in this way: an owner decides by hand. Each requester comes with the invite it
+    /// named.
     pub fn auto_admittable(
         &self,
-        invites: &BTreeMap<quire_core::page::InviteId, u64>,
+        invites: &crate::model::invites::AutoAdmits,
         now_ms: u64,
-    ) -> Vec<UserId> {
+    ) -> Vec<(UserId, quire_core::page::InviteId)> {
         let state = self.replica.state();
         if !state.is_owner(&self.me) || state.is_deleted() {
             return Vec::new();
         }
         let removed = self.removals();
-        state
+        let requests = state
             .join_requests()
             .iter()
-            .filter(|(_, request)| {
-                request
-                    .invite
-                    .and_then(|id| invites.get(&id))
-                    .is_some_and(|until| now_ms < *until)
-            })
             .filter(|(user, _)| !removed.contains_key(user))
-            .map(|(user, _)| *user)
-            .collect()
+            .map(|(user, request)| (*user, request.invite));
+        crate::model::invites::admittable(invites, requests, now_ms)
     }
 
     /// Everyone this room gives a reason to sync with: current and former members and anyone
@@ -452,13 +448,27 @@ mod tests {
         assert_eq!(bos.summary().name, "Book club", "the room's own name wins");
     }
 
+    /// One auto-admitting, multi-use invite `[n; 16]` until `until_ms`.
+    fn auto_admits(n: u8, until_ms: u64) -> crate::model::invites::AutoAdmits {
+        BTreeMap::from([(
+            quire_core::page::InviteId([n; 16]),
+            crate::model::invites::AutoAdmit {
+                until_ms,
+                single_use: false,
+            },
+        )])
+    }
+
     #[test]
     fn only_requests_through_an_auto_admit_invite_are_admitted_on_their_own() {
         let (ada, bo, mut room, _) = club();
-        let other = BTreeMap::from([(quire_core::page::InviteId([6; 16]), u64::MAX)]);
+        let other = auto_admits(6, u64::MAX);
         assert!(room.auto_admittable(&other, TEST_NOW_MS).is_empty());
-        let invite = BTreeMap::from([(quire_core::page::InviteId([5; 16]), TEST_NOW_MS + 1)]);
-        assert_eq!(room.auto_admittable(&invite, TEST_NOW_MS), [bo.user_id()]);
+        let invite = auto_admits(5, TEST_NOW_MS + 1);
+        assert_eq!(
+            room.auto_admittable(&invite, TEST_NOW_MS),
+            [(bo.user_id(), quire_core::page::InviteId([5; 16]))]
+        );
         assert!(
             room.auto_admittable(&invite, TEST_NOW_MS + 1).is_empty(),
             "an expired invite admits no one"
@@ -490,7 +500,7 @@ mod tests {
     #[test]
     fn a_removed_member_is_not_let_back_in_by_an_auto_admit_link() {
         let (ada, bo, mut room, mut bos) = club();
-        let invite = BTreeMap::from([(quire_core::page::InviteId([5; 16]), u64::MAX)]);
+        let invite = auto_admits(5, u64::MAX);
         let admit = room
             .control(
                 &ada,

@@ -225,6 +225,7 @@ mod tests {
             declined: Vec::new(),
             auto_admit_invites: Vec::new(),
             auto_admit_until_ms: Vec::new(),
+            auto_admit_single_use: Vec::new(),
         }
     }
 

@@ -1,0 +1,242 @@
+//! Invite links an owner makes: how long they work, whether they let in one person or anyone,
+//! and the auto-admitting ones this device keeps until they expire, are used up or revoked.
+//!
+//! The expiry is signed into the link, so the joiner's device refuses an expired link by itself;
+//! the admitting device checks it again with its own clock. A single-use link admits the first
+//! requester through it on its own; anyone after that waits for an owner, like any request.
+//! Revoking a link stops this device from admitting through it (requests through it still
+//! reach the owners, who decide by hand).
+
+use std::collections::BTreeMap;
+
+use quire_core::identity::UserId;
+use quire_core::page::InviteId;
+
+const HOUR_MS: u64 = 60 * 60 * 1000;
+
+/// How long a new link works. The default, a week, covers "I'll join tonight" while bounding
+/// the damage of a leaked link: a link pasted in a group chat should not admit strangers
+/// forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Expiry {
+    Hour,
+    Day,
+    #[default]
+    Week,
+    Month,
+}
+
+impl Expiry {
+    /// Every choice, shortest first (the invite panel's list).
+    pub const ALL: [Self; 4] = [Self::Hour, Self::Day, Self::Week, Self::Month];
+
+    pub fn ms(self) -> u64 {
+        match self {
+            Self::Hour => HOUR_MS,
+            Self::Day => 24 * HOUR_MS,
+            Self::Week => 7 * 24 * HOUR_MS,
+            Self::Month => 30 * 24 * HOUR_MS,
+        }
+    }
+
+    /// The words in the panel's list.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Hour => "1 hour",
+            Self::Day => "1 day",
+            Self::Week => "7 days",
+            Self::Month => "30 days",
+        }
+    }
+
+    /// The value of its `<option>`.
+    pub fn token(self) -> &'static str {
+        match self {
+            Self::Hour => "hour",
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+        }
+    }
+
+    pub fn from_token(token: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.token() == token)
+    }
+}
+
+/// What the owner chose for a new link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InviteOptions {
+    pub expiry: Expiry,
+    /// Whether this device lets requesters through the link in without asking.
+    pub auto_admit: bool,
+    /// With `auto_admit`: only the first requester (the rest wait for an owner).
+    pub single_use: bool,
+}
+
+/// An auto-admitting link as the invite panel lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveInvite {
+    /// The invite id (hex): the argument of revoke.
+    pub id: String,
+    pub until_ms: u64,
+    pub single_use: bool,
+}
+
+/// An auto-admitting link this device keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoAdmit {
+    /// When it stops admitting (ms since the Unix epoch, this device's clock).
+    pub until_ms: u64,
+    /// Whether it admits one requester only (it is dropped once it has).
+    pub single_use: bool,
+}
+
+/// The auto-admitting links of one room, by invite id.
+pub type AutoAdmits = BTreeMap<InviteId, AutoAdmit>;
+
+/// Which of `requests` (requester, the invite it names) this device admits now: those naming a
+/// link it keeps that has not expired at `now_ms`, at most one per single-use link (the lowest
+/// user id, so the choice does not depend on arrival order). The caller has already left out
+/// anyone an owner removed.
+pub fn admittable(
+    links: &AutoAdmits,
+    requests: impl IntoIterator<Item = (UserId, Option<InviteId>)>,
+    now_ms: u64,
+) -> Vec<(UserId, InviteId)> {
+    let mut requests: Vec<_> = requests
+        .into_iter()
+        .filter_map(|(user, invite)| Some((user, invite?)))
+        .filter(|(_, invite)| links.get(invite).is_some_and(|l| now_ms < l.until_ms))
+        .collect();
+    requests.sort();
+    let mut taken: Vec<InviteId> = Vec::new();
+    requests.retain(|(_, invite)| {
+        let single = links.get(invite).is_some_and(|l| l.single_use);
+        if single && taken.contains(invite) {
+            return false;
+        }
+        taken.push(*invite);
+        true
+    });
+    requests
+}
+
+/// The admission of `user` through `invite` was written: a single-use link is used up.
+/// Returns whether the links changed (the caller stores them).
+pub fn admitted(links: &mut AutoAdmits, invite: &InviteId) -> bool {
+    if links.get(invite).is_some_and(|l| l.single_use) {
+        links.remove(invite);
+        return true;
+    }
+    false
+}
+
+/// Links that still admit at `now_ms`, soonest to expire first: the invite panel's list.
+pub fn active(links: &AutoAdmits, now_ms: u64) -> Vec<(InviteId, AutoAdmit)> {
+    let mut list: Vec<_> = links
+        .iter()
+        .filter(|(_, l)| now_ms < l.until_ms)
+        .map(|(id, l)| (*id, *l))
+        .collect();
+    list.sort_by_key(|(id, l)| (l.until_ms, *id));
+    list
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use quire_core::identity::Identity;
+
+    use super::*;
+
+    fn user(n: u8) -> UserId {
+        Identity::from_secret_bytes([n; 32]).unwrap().user_id()
+    }
+
+    const NOW: u64 = 1_000_000;
+
+    fn links() -> AutoAdmits {
+        BTreeMap::from([
+            (
+                InviteId([1; 16]),
+                AutoAdmit {
+                    until_ms: NOW + 10,
+                    single_use: false,
+                },
+            ),
+            (
+                InviteId([2; 16]),
+                AutoAdmit {
+                    until_ms: NOW + 10,
+                    single_use: true,
+                },
+            ),
+        ])
+    }
+
+    #[test]
+    fn a_multi_use_link_admits_everyone_through_it_until_it_expires() {
+        let requests = [
+            (user(1), Some(InviteId([1; 16]))),
+            (user(2), Some(InviteId([1; 16]))),
+            (user(3), None),
+            (user(4), Some(InviteId([9; 16]))),
+        ];
+        let now = admittable(&links(), requests, NOW);
+        assert_eq!(now.len(), 2);
+        assert!(
+            admittable(&links(), requests, NOW + 10).is_empty(),
+            "expired"
+        );
+    }
+
+    #[test]
+    fn a_single_use_link_admits_one_requester_then_is_used_up() {
+        let mut links = links();
+        let (a, b) = (user(1), user(2));
+        let requests = [(a, Some(InviteId([2; 16]))), (b, Some(InviteId([2; 16])))];
+        let now = admittable(&links, requests, NOW);
+        assert_eq!(now.len(), 1, "one of the two");
+        let reversed = admittable(&links, [requests[1], requests[0]], NOW);
+        assert_eq!(now, reversed, "the same one whatever the order");
+        assert!(admitted(&mut links, &InviteId([2; 16])));
+        assert!(admittable(&links, requests, NOW).is_empty(), "used up");
+        assert!(!admitted(&mut links, &InviteId([1; 16])), "multi-use stays");
+        assert_eq!(links.len(), 1);
+    }
+
+    #[test]
+    fn the_panel_lists_links_that_still_admit_soonest_first() {
+        let mut links = links();
+        links.insert(
+            InviteId([3; 16]),
+            AutoAdmit {
+                until_ms: NOW + 5,
+                single_use: false,
+            },
+        );
+        links.insert(
+            InviteId([4; 16]),
+            AutoAdmit {
+                until_ms: NOW - 1,
+                single_use: false,
+            },
+        );
+        let ids: Vec<_> = active(&links, NOW).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(
+            ids,
+            [InviteId([3; 16]), InviteId([1; 16]), InviteId([2; 16])]
+        );
+    }
+
+    #[test]
+    fn expiry_choices_round_trip_and_default_to_a_week() {
+        assert_eq!(Expiry::default(), Expiry::Week);
+        for e in Expiry::ALL {
+            assert_eq!(Expiry::from_token(e.token()), Some(e));
+        }
+        assert_eq!(Expiry::from_token("forever"), None);
+        assert!(Expiry::ALL.windows(2).all(|w| w[0].ms() < w[1].ms()));
+    }
+}
