@@ -1,5 +1,9 @@
 import { test, expect, expectSameHistory, roomWith, DELIVERY_TIMEOUT_MS } from './fixtures/messenger';
 
+// People are cut off the network (or the relay killed) on purpose here: the browser's console
+// errors for the refused sockets are expected.
+test.use({ networkNoise: true });
+
 // Issue 6, journeys 6 and 7: leaving, removal and deletion do what they say; a bad invite link
 // explains itself and changes nothing.
 

@@ -1,5 +1,9 @@
 import { test, expect, expectSameHistory, roomWith } from './fixtures/messenger';
 
+// People are cut off the network (or the relay killed) on purpose here: the browser's console
+// errors for the refused sockets are expected.
+test.use({ networkNoise: true });
+
 // Issue 6, journeys 3, 4 and 5: the relay dies, tabs reload, people go offline; nothing
 // acknowledged is lost and messages find their way.
 
