@@ -259,15 +259,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_returning_member_takes_her_book_back_and_writes_no_request() {
+    /// Ada's club, in which Bo joined and wrote "hi": Ada's session holds (and stored) it all.
+    fn bo_said_hi() -> (
+        quire_core::identity::Identity,
+        quire_core::identity::Identity,
+        quire_core::crypto::RoomSecret,
+        RoomSession,
+    ) {
         let (ada, bo, secret, mut room, history) = club_with_bo();
-        // Bo joined and wrote; his device holds everything.
         let mut bos = RoomSession::join(&bo, room.room(), &secret);
         bos.receive(pages(&history), TEST_NOW_MS);
         let said = bos.send_text(&bo, "hi".into(), 1_100, [20; 24]).unwrap();
         room.receive(pages(&[said]), TEST_NOW_MS);
         store_all(&mut room);
+        (ada, bo, secret, room)
+    }
+
+    #[test]
+    fn a_returning_member_takes_her_book_back_and_writes_no_request() {
+        let (ada, bo, secret, mut room) = bo_said_hi();
         // Bo's backup in a fresh browser opens a link to the room.
         let mut fresh = RoomSession::joining(
             &bo,
@@ -302,12 +312,7 @@ mod tests {
 
     #[test]
     fn a_returning_member_first_answered_by_another_requester_keeps_waiting_for_a_member() {
-        let (ada, bo, secret, mut room, history) = club_with_bo();
-        let mut bos = RoomSession::join(&bo, room.room(), &secret);
-        bos.receive(pages(&history), TEST_NOW_MS);
-        let said = bos.send_text(&bo, "hi".into(), 1_100, [20; 24]).unwrap();
-        room.receive(pages(&[said]), TEST_NOW_MS);
-        store_all(&mut room);
+        let (ada, bo, secret, mut room) = bo_said_hi();
         // Cy, a newcomer who has written his request and holds nothing else of the room.
         let cy = person(3);
         let request = PendingJoin::new("Cy".into(), Some(InviteId([3; 16])), Some(ada.user_id()));
