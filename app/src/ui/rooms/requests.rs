@@ -112,6 +112,12 @@ impl Rooms {
         let Ok(from) = parse_user_key(&user) else {
             return;
         };
+        // Refused before it leaves the list, so the user can accept again once storage works.
+        if let Err(why) = self.may_store() {
+            return self
+                .notice
+                .set(Some(format!("Could not accept the chat: {why}")));
+        }
         let Some(request) = self
             .requests
             .try_update_value(|r| r.accept(&from))
@@ -120,11 +126,6 @@ impl Rooms {
             return;
         };
         self.show_requests();
-        if let Err(why) = self.may_store() {
-            return self
-                .notice
-                .set(Some(format!("Could not accept the chat: {why}")));
-        }
         let (session, secret) = request.state;
         let id = room_key(&session.room());
         if self.held.with_value(|held| held.contains_key(&id)) {
