@@ -140,6 +140,24 @@ impl<S> ChatRequests<S> {
         requests
     }
 
+    /// The ignored senders as the driver stores them: user keys, one per line, oldest first.
+    pub fn ignored_text(&self) -> String {
+        self.ignored()
+            .iter()
+            .map(crate::model::ids::user_key)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Requests with no state yet, ignoring the senders of `text` ([`Self::ignored_text`]); a
+    /// line that is not a user key is skipped.
+    pub fn from_ignored_text(text: &str) -> Self {
+        Self::with_ignored(
+            text.lines()
+                .filter_map(|line| crate::model::ids::parse_user_key(line).ok()),
+        )
+    }
+
     /// The waiting requests, oldest first.
     pub fn waiting(&self) -> Vec<&ChatRequest<S>> {
         let mut list: Vec<_> = self.waiting.values().collect();
@@ -229,6 +247,19 @@ mod tests {
         let again: ChatRequests<()> = ChatRequests::with_ignored(requests.ignored());
         assert_eq!(again.ignored(), requests.ignored());
         assert_eq!(again.ask(&user(1)), Asked::Ignored);
+    }
+
+    #[test]
+    fn ignored_senders_survive_their_stored_text_and_a_damaged_line_costs_only_itself() {
+        let mut requests: ChatRequests<()> = ChatRequests::default();
+        for n in [3, 1] {
+            requests.ignore(&user(n));
+        }
+        let text = format!("{}\nnot a key", requests.ignored_text());
+        let again: ChatRequests<()> = ChatRequests::from_ignored_text(&text);
+        assert_eq!(again.ignored(), vec![user(3), user(1)]);
+        assert_eq!(again.ask(&user(3)), Asked::Ignored);
+        assert_eq!(again.ask(&user(2)), Asked::Read);
     }
 
     #[test]

@@ -1277,21 +1277,14 @@ impl Rooms {
         Ok(())
     }
 
-    /// A peer opened a sync stream for a room this device does not hold: if it is the 1:1 room
-    /// between us, take it (the peer's create page arrives over that stream).
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-    pub(crate) fn accept_direct(self, room: &str, peer: &UserId) -> bool {
-        let Some(me) = self.me() else {
-            return false;
-        };
-        if room_key(&direct_room_id(&me.user_id(), peer)) != room || self.not_damaged(room).is_err()
-        {
-            return false;
-        }
+    /// Takes `room`, the 1:1 room between `me` and `peer`, which opened a sync stream for it
+    /// (the peer's create page arrives over that stream). The caller checked that it is that
+    /// room and not a damaged one (`requests::Rooms::direct_stream`).
+    pub(super) fn take_direct(self, room: &str, me: &Identity, peer: &UserId) -> bool {
         // Nothing is written until the peer says whether it holds our book there
         // (`session::joining`); then our profile page follows the peer's create page (see
         // `auto_admit`).
-        let Ok((session, secret)) = RoomSession::taking_direct(&me, peer) else {
+        let Ok((session, secret)) = RoomSession::taking_direct(me, peer) else {
             return false;
         };
         let record = new_record(room, &secret, String::new());

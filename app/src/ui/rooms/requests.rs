@@ -67,7 +67,7 @@ impl Rooms {
             return DirectStream::Drop;
         }
         if self.shares_a_room(peer) {
-            return if self.accept_direct(room, peer) {
+            return if self.take_direct(room, &me, peer) {
                 DirectStream::Taken
             } else {
                 DirectStream::Drop
@@ -160,21 +160,12 @@ impl Rooms {
         else {
             return;
         };
-        let senders = text.lines().filter_map(|line| parse_user_key(line).ok());
         self.requests
-            .set_value(crate::model::chat_requests::ChatRequests::with_ignored(
-                senders,
-            ));
+            .set_value(crate::model::chat_requests::ChatRequests::from_ignored_text(&text));
     }
 
     fn keep_ignored(self) {
-        let text = self.requests.with_value(|r| {
-            r.ignored()
-                .iter()
-                .map(user_key)
-                .collect::<Vec<_>>()
-                .join("\n")
-        });
+        let text = self.requests.with_value(|r| r.ignored_text());
         if let Some(storage) = local_storage()
             && storage.set_item(IGNORED_KEY, &text).is_err()
         {
