@@ -35,6 +35,16 @@
 //! wins over a settled one (a third branch may have forked lower). The order is total, so
 //! peers exchanging proofs never swap back and forth.
 //!
+//! # Pages others built on stay
+//!
+//! The pages a cut removes are not thrown away: they are held above the fork point (at most
+//! [`MAX_ABOVE_FORK_PAGES`]), next to the proof's own two pages and any page of the book at or
+//! past the cut that a peer sends later. Which of them count again is the room's decision, made
+//! from what other members referenced ([`crate::room`]): [`Book::keep`] rebuilds the book above
+//! the cut as the one chain that ends at the page the room chose, and [`Book::chain_to`] and
+//! [`Book::descends`] tell whether such a chain can be built from what is held. The book stays
+//! frozen for its author whatever is kept.
+//!
 //! A common honest cause is a user restoring an old backup and writing again. [`Book::append`]
 //! refuses to write while it knows of later pages of its own book ([`AppendError::Behind`]);
 //! the app should sync the user's own books before writing after a restore.
@@ -50,7 +60,7 @@ use thiserror::Error;
 use crate::crypto::{CryptoError, PageKey};
 use crate::identity::{Identity, UserId};
 use crate::page::{
-    Body, BookId, MAX_REFS, NONCE_LEN, Page, PageContent, PageHead, PageMeta, PageRef,
+    Body, BookId, MAX_REFS, NONCE_LEN, Page, PageContent, PageHash, PageHead, PageMeta, PageRef,
 };
 use crate::validate::{
     Equivocation, ProofError, ValidationError, VerifiedPage, check_successor, detect_equivocation,
@@ -66,6 +76,13 @@ pub const MAX_PENDING_PAGES: usize = 1024;
 /// range per peer; 16 pages (~5 KiB of text pages) keep an answer small, and an author who
 /// forked further back costs one round per 16 seqs rather than an unbounded reply.
 pub const FORK_WALK_PAGES: u64 = 16;
+
+/// Cap on pages held above a fork point per book (both branches together). Why: only pages
+/// other members referenced, and the chains below them, can ever count again; 1,024 pages
+/// (at most 64 MiB, typically ~300 KiB) is far more than members build on during the few
+/// seconds a fork goes unnoticed, and bounds what a forking author can make peers hold. When
+/// full, the highest pages go first: a chain is only ever kept from the fork point up.
+pub const MAX_ABOVE_FORK_PAGES: usize = 1024;
 
 /// What [`Book::accept_proof`] did with an equivocation proof.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +166,9 @@ pub enum InsertStatus {
     /// The out-of-order buffer is full and this page is the furthest ahead: not kept; it will be
     /// fetched again when the gap closes.
     Dropped,
+    /// It lies at or past the cut of a frozen book: held above the fork point, where the room
+    /// may choose to keep it ([`Book::keep`]). Nothing to persist yet.
+    AboveFork,
     /// It conflicts with a page held for the same seq: the author equivocated (first proof, or
     /// a lower one replacing the proof held). The driver must delete every stored page of this
     /// book with seq `>= truncated_from` and keep the proof (replacing any earlier one).
@@ -179,6 +199,8 @@ pub struct Book {
     pages: Vec<VerifiedPage>,
     pending: BTreeMap<u64, VerifiedPage>,
     equivocation: Option<Equivocation>,
+    /// Pages at or past the cut of a frozen book that are not kept (module docs), by seq.
+    above: BTreeMap<(u64, PageHash), VerifiedPage>,
 }
 
 impl Book {
@@ -189,25 +211,34 @@ impl Book {
             pages: Vec::new(),
             pending: BTreeMap::new(),
             equivocation: None,
+            above: BTreeMap::new(),
         }
     }
 
     /// Rebuilds a book from what the driver persisted: its pages in seq order and, if the
     /// author was caught equivocating, the proof. The chain is re-checked (cheap: hashes only).
+    /// Pages at or past the proof are held above the fork point: which of them count is
+    /// decided again ([`Book::keep`]).
     pub fn restore(
         id: BookId,
         pages: impl IntoIterator<Item = VerifiedPage>,
         equivocation: Option<Equivocation>,
     ) -> Result<Self, ValidationError> {
         let mut book = Self::new(id);
+        let cut = equivocation.as_ref().map_or(u64::MAX, Equivocation::seq);
         for page in pages {
             book.check_belongs(&page)?;
+            if page.seq() >= cut {
+                book.hold_above(page);
+                continue;
+            }
             check_successor(book.tip().as_ref(), &page)?;
             book.pages.push(page);
         }
         if let Some(proof) = &equivocation {
             book.pages
                 .truncate(usize::try_from(proof.seq()).unwrap_or(usize::MAX));
+            book.hold_proof_pages(proof);
         }
         book.equivocation = equivocation;
         Ok(book)
@@ -293,9 +324,16 @@ impl Book {
             },
         };
         let at = proof.seq();
-        self.pages
-            .truncate(usize::try_from(at).unwrap_or(usize::MAX));
-        self.pending.retain(|&seq, _| seq < at);
+        let cut = self.pages.split_off(
+            usize::try_from(at)
+                .unwrap_or(usize::MAX)
+                .min(self.pages.len()),
+        );
+        let pending = self.pending.split_off(&at);
+        for page in cut.into_iter().chain(pending.into_values()) {
+            self.hold_above(page);
+        }
+        self.hold_proof_pages(&proof);
         self.equivocation = Some(proof);
         Ok(outcome)
     }
@@ -448,25 +486,28 @@ impl Book {
     }
 
     /// Offers a verified page from a peer. Errors: [`ValidationError::WrongBook`],
-    /// [`ValidationError::WrongPrev`] (it is the next page but does not chain), and
-    /// [`ValidationError::Equivocated`] (the book is frozen at or before its seq).
+    /// [`ValidationError::WrongPrev`] (it is the next page but does not chain). A page at or
+    /// past the cut of a frozen book is held above it ([`InsertStatus::AboveFork`]).
     pub fn insert(&mut self, page: VerifiedPage) -> Result<Inserted, ValidationError> {
         self.check_belongs(&page)?;
-        if let Some(proof) = &self.equivocation
-            && page.seq() >= proof.seq()
-        {
-            return Err(ValidationError::Equivocated {
-                author: self.id.author,
-                frozen_at: proof.seq(),
-                seq: page.seq(),
-            });
-        }
         let seq = page.seq();
         let outcome = |status, stored, discarded| Inserted {
             status,
             stored,
             discarded,
         };
+        if let Some(proof) = &self.equivocation
+            && seq >= proof.seq()
+        {
+            let status = if self.lookup(seq, &page.hash()).is_some() {
+                InsertStatus::Duplicate
+            } else if self.hold_above(page) {
+                InsertStatus::AboveFork
+            } else {
+                InsertStatus::Dropped
+            };
+            return Ok(outcome(status, Vec::new(), Vec::new()));
+        }
         if let Some(existing) = self.get(seq).or_else(|| self.pending.get(&seq)) {
             return Ok(match detect_equivocation(existing, &page) {
                 None => outcome(InsertStatus::Duplicate, Vec::new(), Vec::new()),
@@ -502,7 +543,128 @@ impl Book {
         self.pages
             .truncate(usize::try_from(len).unwrap_or(usize::MAX));
         self.pending.retain(|&seq, _| seq < len);
+        self.above.retain(|&(seq, _), _| seq < len);
         before != (self.pages.len(), self.pending.len())
+    }
+
+    /// Holds a page at or past the cut (module docs). Returns whether it is held: when full,
+    /// the highest page held goes to make room for a lower one.
+    fn hold_above(&mut self, page: VerifiedPage) -> bool {
+        let key = (page.seq(), page.hash());
+        if self.above.contains_key(&key) {
+            return true;
+        }
+        if self.above.len() >= MAX_ABOVE_FORK_PAGES {
+            match self.above.keys().next_back().copied() {
+                Some(highest) if highest > key => {
+                    self.above.remove(&highest);
+                }
+                _ => return false,
+            }
+        }
+        self.above.insert(key, page);
+        true
+    }
+
+    /// Holds both pages of `proof` above the cut: each may begin a chain others built on.
+    fn hold_proof_pages(&mut self, proof: &Equivocation) {
+        let (a, b) = proof.pages();
+        for page in [a, b] {
+            if self.lookup(page.seq(), &page.hash()).is_none() {
+                // The proof's pages were verified when it was (it is only built from two).
+                self.hold_above(VerifiedPage::assume_verified(page.clone()));
+            }
+        }
+    }
+
+    /// The page at `seq` with `hash`, kept or held above the cut.
+    fn lookup(&self, seq: u64, hash: &PageHash) -> Option<&VerifiedPage> {
+        self.get(seq)
+            .filter(|page| page.hash() == *hash)
+            .or_else(|| self.above.get(&(seq, *hash)))
+    }
+
+    /// The pages held at or past the cut that are not kept, with seqs in `range`, in seq order.
+    pub fn above_fork(&self, range: Range<u64>) -> impl Iterator<Item = &VerifiedPage> + '_ {
+        self.above
+            .range((range.start, PageHash([0; crate::page::HASH_LEN]))..)
+            .take_while(move |((seq, _), _)| *seq < range.end)
+            .map(|(_, page)| page)
+    }
+
+    /// Number of pages held at or past the cut that are not kept.
+    pub fn above_fork_len(&self) -> usize {
+        self.above.len()
+    }
+
+    /// The pages from `from` up to `target`, walking down from `target` through the pages
+    /// held (kept or above the cut), in seq order; `None` if one of them is not held.
+    fn walk_down(&self, target: &PageRef, from: u64) -> Option<Vec<&VerifiedPage>> {
+        if target.author != self.id.author || target.seq < from {
+            return None;
+        }
+        let mut chain = Vec::new();
+        let mut at = self.lookup(target.seq, &target.hash)?;
+        loop {
+            chain.push(at);
+            if at.seq() == from {
+                break;
+            }
+            let prev = at.head().prev?;
+            at = self.lookup(at.seq() - 1, &prev)?;
+        }
+        chain.reverse();
+        Some(chain)
+    }
+
+    /// The chain from the cut up to `target`, if every page of it is held and it follows the
+    /// page held just below the cut (the fork point's predecessor). `None` without a proof.
+    pub fn chain_to(&self, target: &PageRef) -> Option<Vec<&VerifiedPage>> {
+        let cut = self.equivocation.as_ref()?.seq();
+        let chain = self.walk_down(target, cut)?;
+        let below = cut.checked_sub(1).map(|seq| self.get(seq));
+        let follows = match below {
+            None => chain.first()?.head().prev.is_none(),
+            Some(held) => held.map(|page| page.hash()) == chain.first()?.head().prev,
+        };
+        follows.then_some(chain)
+    }
+
+    /// Whether `page` is held and its chain, walked down through pages held, passes `through`.
+    pub fn descends(&self, page: &PageRef, through: &PageRef) -> bool {
+        self.walk_down(page, through.seq)
+            .and_then(|chain| chain.first().map(|p| p.hash() == through.hash))
+            .unwrap_or(false)
+    }
+
+    /// Rebuilds a frozen book above its cut as the chain from the cut up to `target` (none:
+    /// nothing past the cut counts). Pages no longer kept are held above the cut again. Returns
+    /// the first seq whose page changed, if any did (the driver replaces what it stored from
+    /// there on). Does nothing without a proof, or when the chain is not held whole.
+    pub fn keep(&mut self, target: Option<&PageRef>) -> Option<u64> {
+        let cut = self.equivocation.as_ref()?.seq();
+        let chain: Vec<VerifiedPage> = match target {
+            None => Vec::new(),
+            Some(target) => self.chain_to(target)?.into_iter().cloned().collect(),
+        };
+        let start = usize::try_from(cut).ok()?.min(self.pages.len());
+        let same = self.pages[start..]
+            .iter()
+            .zip(&chain)
+            .take_while(|(a, b)| a.hash() == b.hash())
+            .count();
+        if same == chain.len() && start + same == self.pages.len() {
+            return None;
+        }
+        let changed = cut + same as u64;
+        for page in self.pages.split_off(start + same) {
+            self.hold_above(page);
+        }
+        for page in chain.into_iter().skip(same) {
+            self.above.remove(&(page.seq(), page.hash()));
+            self.pages.push(page);
+        }
+        Some(changed)
     }
 
     fn hold(&mut self, page: VerifiedPage) -> InsertStatus {

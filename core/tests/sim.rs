@@ -146,24 +146,30 @@ fn sixty_four_members_all_receive_every_page_over_few_links() {
 const FORK_SEEDS: u64 = 1000;
 
 #[test]
-fn a_forked_book_is_cut_at_its_fork_point_on_every_peer() {
+fn a_forked_book_is_cut_at_its_fork_point_and_keeps_what_the_fork_rule_names_on_every_peer() {
     use quire_core::sim::fork::{ForkScenario, ForkSim};
     let seeds = seeds("QUIRE_FORK", FORK_SEEDS);
-    let walked = across_threads(&seeds, |seed| {
+    let runs = across_threads(&seeds, |seed| {
         let mut sim = ForkSim::new(ForkScenario::random(seed));
         if let Err(violation) = sim.run() {
             panic!(
                 "{violation}\nreplay: QUIRE_FORK_SEED={seed} cargo test -p quire-core --test sim"
             );
         }
-        sim.walked()
-    })
-    .into_iter()
-    .filter(|w| *w)
-    .count();
+        (sim.walked(), sim.both_branches_built_on())
+    });
+    if seeds.len() < 100 {
+        return; // a replay: too few runs to judge the scenario's range
+    }
+    let walked = runs.iter().filter(|(w, _)| *w).count();
     assert!(
         walked * 2 >= seeds.len(),
         "only {walked} runs compared the branches above the fork: the scenario is too tame"
+    );
+    let chose = runs.iter().filter(|(_, both)| *both).count();
+    assert!(
+        chose * 4 >= seeds.len(),
+        "only {chose} runs had both branches built on: the fork rule was hardly exercised"
     );
 }
 

@@ -126,6 +126,8 @@ struct SeenBook {
     /// Hash of its first page.
     first: Option<PageHash>,
     proof: Option<Equivocation>,
+    /// Hashes of the pages it keeps past its proof (core's fork rule may change them).
+    past_cut: Vec<PageHash>,
 }
 
 impl RoomSession {
@@ -200,10 +202,16 @@ impl RoomSession {
         let seen: BTreeMap<UserId, SeenBook> = books
             .iter()
             .map(|(author, pages, proof)| {
+                let cut = proof.as_ref().map_or(u64::MAX, Equivocation::seq);
                 let seen = SeenBook {
                     len: pages.len() as u64,
                     first: pages.first().map(Page::hash),
                     proof: proof.clone(),
+                    past_cut: pages
+                        .iter()
+                        .filter(|p| p.seq() >= cut)
+                        .map(Page::hash)
+                        .collect(),
                 };
                 (*author, seen)
             })
@@ -440,10 +448,28 @@ impl RoomSession {
             let len = book.len();
             let first = book.get(0).map(|p| p.hash());
             let proof = book.equivocation();
+            let past_cut: Vec<PageHash> = proof.map_or(Vec::new(), |p| {
+                book.range(p.seq()..len).iter().map(|p| p.hash()).collect()
+            });
             let seen = self.seen.entry(*author).or_default();
             let mut from = None;
+            // The fork rule chose other pages past the cut: stored ones from the first that
+            // changed go (growing the kept chain changes none).
+            if let Some(proof) = proof
+                && seen.proof.as_ref() == Some(proof)
+            {
+                let same = seen
+                    .past_cut
+                    .iter()
+                    .zip(&past_cut)
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                if same < seen.past_cut.len() {
+                    from = Some(proof.seq() + same as u64);
+                }
+            }
             if len < seen.len {
-                from = Some(len);
+                from = Some(from.map_or(len, |f: u64| f.min(len)));
             }
             // The room's root replaced another first page (core's root rule): everything
             // stored of the book was of the other branch.
@@ -458,6 +484,7 @@ impl RoomSession {
             }
             seen.len = len;
             seen.first = first.or(seen.first);
+            seen.past_cut = past_cut;
             if let Some(from) = from {
                 let cut = self.cuts.entry(*author).or_insert(from);
                 *cut = (*cut).min(from);
@@ -989,6 +1016,69 @@ mod tests {
     fn proof_of(record: &ProofRecord) -> Equivocation {
         let decode = |bytes: &[u8]| Page::decode(bytes).unwrap();
         Equivocation::verify(decode(&record.first), decode(&record.second)).unwrap()
+    }
+
+    #[test]
+    fn a_forked_page_bo_built_on_stays_shown_stored_and_kept_across_a_reload() {
+        let (ada, bo, secret, room, history) = club_with_bo();
+        let goodbye = forked_hello(&ada, &secret, &history);
+        let mut bos = RoomSession::join(&bo, room.room(), &secret);
+        bos.receive(pages(&history), TEST_NOW_MS);
+        bos.mark_stored(ada.user_id(), 3);
+        let reply = bos.send_text(&bo, "hi Ada".into(), 1_010, [9; 24]).unwrap();
+        bos.mark_stored(bo.user_id(), 1);
+
+        bos.receive(pages(std::slice::from_ref(&goodbye)), TEST_NOW_MS);
+        let shown: Vec<String> = bos.messages().into_iter().map(|m| m.text).collect();
+        assert_eq!(shown, ["hello", "hi Ada"], "Bo built on hello: it stays");
+        let cuts = bos.pending_cuts();
+        assert_eq!(cuts.len(), 1);
+        assert_eq!(
+            cuts[0].book.length, 2,
+            "stored pages from the fork on are replaced"
+        );
+        let again: Vec<u64> = bos
+            .unstored()
+            .iter()
+            .filter(|o| o.page.book == history[2].page.book)
+            .map(|o| o.page.seq)
+            .collect();
+        assert_eq!(again, [2], "the kept page is stored again after the cut");
+        let who = ada.user_id().short();
+        assert!(
+            matches!(bos.pane(), RoomPane::Open { forks, .. } if forks == [format!(
+                "{who}'s device wrote two different histories, so what {who} wrote after \
+                 “hello” is hidden."
+            )]),
+            "{:?}",
+            bos.fork_notices()
+        );
+
+        // A reload: what storage holds after the cut and the store (Ada's three pages, the
+        // proof, Bo's reply) loads with hello kept and nothing left to store or cut.
+        let proof = proof_of(cuts[0].proof.as_ref().unwrap());
+        let mut stored = stored_book(&ada, &history, 3, Some(proof.clone()));
+        stored.push((bo.user_id(), pages(std::slice::from_ref(&reply)), None));
+        let back =
+            RoomSession::restore(&bo, room.room(), &secret, stored, ReadMarker::default()).unwrap();
+        let shown: Vec<String> = back.messages().into_iter().map(|m| m.text).collect();
+        assert_eq!(shown, ["hello", "hi Ada"]);
+        assert!(!back.has_pending_cuts());
+        assert!(back.unstored().is_empty());
+
+        // Without Bo's reply nobody built on hello: on load it is cut from storage.
+        let lone = RoomSession::restore(
+            &bo,
+            room.room(),
+            &secret,
+            stored_book(&ada, &history, 3, Some(proof)),
+            ReadMarker::default(),
+        )
+        .unwrap();
+        assert!(lone.messages().is_empty());
+        let cuts = lone.pending_cuts();
+        assert_eq!(cuts.len(), 1);
+        assert_eq!(cuts[0].book.length, 2);
     }
 
     #[test]

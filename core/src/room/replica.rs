@@ -31,8 +31,10 @@
 //!
 //! The pages held are each book's chain-checked prefix. An author caught equivocating has its
 //! book truncated at the fork point, walked down to from wherever two branches were first
-//! compared ([`crate::book`]); references into a frozen book at or beyond the cut are treated
-//! as satisfied, and the display order is rebuilt from the remaining pages so that it stays a
+//! compared ([`crate::book`]), and then extended past it by the fork rule
+//! ([`Replica::kept_target`]): the chain other members built on keeps counting. References into
+//! a frozen book at or beyond the cut to pages it does not keep are treated as satisfied, and
+//! the display order is rebuilt whenever a cut or the kept chain changes, so that it stays a
 //! function of the page set on every peer.
 //!
 //! The room's root ([`is_room_root`]: seq 0 of a group room's creator, the page its id commits
@@ -208,6 +210,15 @@ pub struct Replica {
     committed: BTreeMap<UserId, u64>,
     /// Per book, the servable length [`Replica::take_servable`] last handed out.
     offered: BTreeMap<UserId, u64>,
+    /// Per forked book, the seqs to ask peers for: the chains up to pages other members
+    /// referenced past the cut that this peer cannot build yet ([`Replica::settle_forks`]).
+    fork_wants: BTreeMap<UserId, std::ops::Range<u64>>,
+    /// Per forked book, the references other members' stored pages make to it at or past its
+    /// cut, each with the referencing page's hash: the fork rule's anchors. Kept up to date as
+    /// pages are indexed, rebuilt by every reindex (which every cut causes).
+    anchors: BTreeMap<UserId, BTreeSet<(PageHash, PageRef)>>,
+    /// Something the fork rule depends on changed since [`Replica::settle_forks`] last ran.
+    forks_dirty: bool,
     /// Verified pages stamped too far in the future, by (timestamp, page), until their time.
     held: BTreeMap<(u64, PageRef), VerifiedPage>,
     /// Former members' store limits as of the last complete fold: refs at or past them are
@@ -237,6 +248,9 @@ impl Replica {
             changes: DisplayChanges::default(),
             committed: BTreeMap::new(),
             offered: BTreeMap::new(),
+            fork_wants: BTreeMap::new(),
+            anchors: BTreeMap::new(),
+            forks_dirty: false,
             held: BTreeMap::new(),
             cut_limits: BTreeMap::new(),
             opened: BTreeMap::new(),
@@ -254,8 +268,17 @@ impl Replica {
         books: impl IntoIterator<Item = (UserId, Vec<VerifiedPage>, Option<Equivocation>)>,
     ) -> Result<Self, ValidationError> {
         let mut replica = Self::new(room, secret);
+        let mut stored_past_cut: BTreeMap<UserId, Vec<PageHash>> = BTreeMap::new();
         for (author, pages, proof) in books {
             let (pages, proof, from_proof) = without_root_fork(&room, pages, proof);
+            if let Some(cut) = proof.as_ref().map(Equivocation::seq) {
+                let past: Vec<PageHash> = pages
+                    .iter()
+                    .filter(|p| p.seq() >= cut)
+                    .map(|p| p.hash())
+                    .collect();
+                stored_past_cut.insert(author, past);
+            }
             let book = Book::restore(BookId { room, author }, pages, proof)?;
             // A root taken back from a proof is not stored as a page yet: the driver stores it.
             let committed = if from_proof { 0 } else { book.len() };
@@ -263,6 +286,22 @@ impl Replica {
             replica.books.insert(author, book);
         }
         replica.reindex();
+        replica.settle_forks();
+        // What a forked book keeps is decided again: the part of it that storage already holds
+        // in the same place is committed, the rest is for the driver to store.
+        for (author, stored) in stored_past_cut {
+            let Some(book) = replica.books.get(&author) else {
+                continue;
+            };
+            let cut = book.equivocation().map_or(0, Equivocation::seq);
+            let same = book
+                .range(cut..book.len())
+                .iter()
+                .zip(&stored)
+                .take_while(|(page, hash)| page.hash() == **hash)
+                .count() as u64;
+            replica.committed.insert(author, cut + same);
+        }
         replica.enforce_limits();
         Ok(replica)
     }
@@ -801,6 +840,7 @@ impl Replica {
         self.retry_unindexed();
         self.unlock();
         self.enforce_limits();
+        self.settle_forks();
         Ok(page)
     }
 
@@ -938,6 +978,7 @@ impl Replica {
                 .accept_proof(proof.clone())
                 .is_ok_and(|outcome| outcome.changed())
             {
+                self.after_cut(&author, proof.seq());
                 out.equivocations.push(proof);
                 self.reindex();
             }
@@ -1012,6 +1053,7 @@ impl Replica {
         self.retry_unindexed();
         self.unlock();
         self.enforce_limits();
+        out.stored.extend(self.settle_forks());
         if !self.changes.dropped.is_empty() {
             out.stored.retain(|p| {
                 self.books
@@ -1050,6 +1092,104 @@ impl Replica {
             self.changes.dropped.extend(dropped);
             self.reindex();
         }
+    }
+
+    /// A proof cut `author`'s book at `at`: what was committed or offered past it is decided
+    /// again (the driver deletes it and stores what the book keeps there).
+    fn after_cut(&mut self, author: &UserId, at: u64) {
+        for lens in [&mut self.committed, &mut self.offered] {
+            if let Some(len) = lens.get_mut(author) {
+                *len = (*len).min(at);
+            }
+        }
+    }
+
+    /// Applies the fork rule to every forked book: each keeps, past its cut, the chain the
+    /// room chose ([`Replica::kept_target`]). Returns the pages that became kept, for the
+    /// driver to store; a book whose kept pages changed is named in
+    /// [`DisplayChanges::dropped`] from the first changed seq, and the order is rebuilt.
+    fn settle_forks(&mut self) -> Vec<VerifiedPage> {
+        let mut kept = Vec::new();
+        // A kept chain's own refs may anchor another forked book: repeat while one changes
+        // (bounded; what is left is settled by the next call).
+        for _ in 0..4 {
+            if !self.forks_dirty {
+                break;
+            }
+            self.forks_dirty = false;
+            let forked: Vec<(UserId, u64)> = self
+                .books
+                .iter()
+                .filter_map(|(author, book)| Some((*author, book.equivocation()?.seq())))
+                .collect();
+            self.fork_wants.clear();
+            for (author, cut) in forked {
+                let (target, wants) = self.kept_target(&author, cut);
+                if let Some(wants) = wants {
+                    self.fork_wants.insert(author, wants);
+                }
+                let Some(book) = self.books.get_mut(&author) else {
+                    continue;
+                };
+                let Some(from) = book.keep(target.as_ref()) else {
+                    continue;
+                };
+                kept.extend(book.range(from..book.len()).iter().cloned());
+                self.after_cut(&author, from);
+                self.changes.dropped.push((author, from));
+                self.reindex();
+            }
+        }
+        kept
+    }
+
+    /// The fork rule: which page past the cut at `cut` of `author`'s book the chain it keeps
+    /// ends at, and the seqs still to fetch to decide it.
+    ///
+    /// Anchors are the references other members' pages held here make to the book at or past
+    /// the cut. Taken in order of the referencing page's hash (never the forking author's to
+    /// choose), the first anchor whose chain down to the cut is held decides the branch; then,
+    /// repeatedly, the first anchor further up whose chain passes through the chosen page
+    /// extends it. The result is a function of the pages held, so every peer holding the same
+    /// pages keeps the same chain, whichever it saw first.
+    fn kept_target(
+        &self,
+        author: &UserId,
+        cut: u64,
+    ) -> (Option<PageRef>, Option<std::ops::Range<u64>>) {
+        let Some(book) = self.books.get(author) else {
+            return (None, None);
+        };
+        let mut anchors: Vec<(PageHash, PageRef)> = self
+            .anchors
+            .get(author)
+            .into_iter()
+            .flatten()
+            .filter(|(_, r)| r.seq >= cut)
+            .copied()
+            .collect();
+        // One walk per referenced page, at its first (least) anchor.
+        let mut seen = BTreeSet::new();
+        anchors.retain(|(_, r)| seen.insert(*r));
+        let mut wants: Option<std::ops::Range<u64>> = None;
+        let mut tip: Option<PageRef> = None;
+        for (_, r) in &anchors {
+            if book.chain_to(r).is_none() {
+                let end = r.seq.saturating_add(1);
+                wants = Some(wants.map_or(cut..end, |w| cut..w.end.max(end)));
+            }
+        }
+        loop {
+            let next = anchors.iter().find(|(_, r)| match &tip {
+                None => book.chain_to(r).is_some(),
+                Some(t) => r.seq > t.seq && book.descends(r, t),
+            });
+            match next {
+                Some((_, r)) => tip = Some(*r),
+                None => break,
+            }
+        }
+        (tip, wants)
     }
 
     /// Whether the membership policy lets `page` be stored; a join request that displaces a
@@ -1105,10 +1245,27 @@ impl Replica {
         });
         match book.insert(page) {
             Ok(inserted) => {
-                if let InsertStatus::Equivocation { proof, .. } = inserted.status {
-                    out.equivocations.push(proof);
-                    self.reindex();
-                    return;
+                match inserted.status {
+                    InsertStatus::Equivocation { proof, .. } => {
+                        self.after_cut(&author, proof.seq());
+                        out.equivocations.push(proof);
+                        self.reindex();
+                        return;
+                    }
+                    // A peer that sends both pages of the proof along with pages past the cut
+                    // has it; one that sends pages past the cut otherwise does not.
+                    InsertStatus::AboveFork => {
+                        let has_proof = self.proof(&author).is_some_and(|proof| {
+                            let (a, b) = proof.pages();
+                            batch.contains(&a.hash()) && batch.contains(&b.hash())
+                        });
+                        if !has_proof {
+                            out.peer_lacks_proof.insert(author);
+                        }
+                        self.forks_dirty = true;
+                        return;
+                    }
+                    _ => {}
                 }
                 for stored in inserted.stored {
                     self.index(stored.page_ref());
@@ -1125,17 +1282,6 @@ impl Replica {
                 // Either the peer's chain forked from ours (an equivocation we have not seen
                 // yet: fetching its version of the predecessor reveals it) or it is garbage.
                 out.refetch.push((author, seq.saturating_sub(1)..seq));
-            }
-            Err(ValidationError::Equivocated { .. }) => {
-                // A peer that sends both pages of the proof together has it; one that sends
-                // pages past the fork otherwise does not.
-                let has_proof = self.proof(&author).is_some_and(|proof| {
-                    let (a, b) = proof.pages();
-                    batch.contains(&a.hash()) && batch.contains(&b.hash())
-                });
-                if !has_proof {
-                    out.peer_lacks_proof.insert(author);
-                }
             }
             Err(fault) => out.faults.push(fault),
         }
@@ -1176,6 +1322,7 @@ impl Replica {
 
     /// Feeds a stored page to the causal buffer and, when released, to the room fold.
     fn index(&mut self, r: PageRef) {
+        self.note_anchors(&r);
         let Some(page) = self.page(&r) else { return };
         let timestamp = page.meta().timestamp_ms;
         let deps = self.deps_of(page);
@@ -1188,6 +1335,38 @@ impl Replica {
             }
             Err(_) => {
                 self.unindexed.insert(r);
+            }
+        }
+    }
+
+    /// Records the fork rule's anchors among the refs of stored page `r` (and notes that the
+    /// rule must run again when `r` is one of a forked book's own pages).
+    fn note_anchors(&mut self, r: &PageRef) {
+        // A page of a forked book below its cut may complete a chain the rule can keep.
+        if self.proof(&r.author).is_some() {
+            self.forks_dirty = true;
+        }
+        let Some(page) = self.page(r) else { return };
+        let hash = page.hash();
+        let found: Vec<PageRef> = page
+            .refs()
+            .iter()
+            .filter(|to| {
+                to.author != r.author
+                    && self
+                        .proof(&to.author)
+                        .is_some_and(|proof| to.seq >= proof.seq())
+            })
+            .copied()
+            .collect();
+        for to in found {
+            if self
+                .anchors
+                .entry(to.author)
+                .or_default()
+                .insert((hash, to))
+            {
+                self.forks_dirty = true;
             }
         }
     }
@@ -1213,11 +1392,13 @@ impl Replica {
             });
         }
         for r in page.refs() {
+            // Past a fork only the pages the room keeps count (module docs).
             let frozen = self
                 .books
                 .get(&r.author)
                 .and_then(Book::equivocation)
-                .is_some_and(|proof| r.seq >= proof.seq());
+                .is_some_and(|proof| r.seq >= proof.seq())
+                && self.page(r).is_none();
             // Pages of a former member beyond what may be stored are gone everywhere too.
             let past_cut = self.cut_limits.get(&r.author).is_some_and(|l| r.seq >= *l);
             // A seq-0 page of the creator's book other than the root never counts anywhere.
@@ -1331,7 +1512,10 @@ impl Replica {
             .values()
             .flat_map(|b| b.range(0..b.len()).iter().map(|p| p.page_ref()))
             .collect();
+        self.anchors.clear();
+        self.forks_dirty = true;
         for r in all {
+            self.note_anchors(&r);
             let Some(page) = self.page(&r) else { continue };
             let timestamp = page.meta().timestamp_ms;
             let deps = self.deps_of(page);
@@ -1391,6 +1575,15 @@ impl Replica {
                 wanted
             }
         };
+        // Chains up to pages past a fork that other members referenced: the peer serves what it
+        // holds of them, kept or not.
+        if let Some(want) = self.fork_wants.get(&head.author)
+            && (head.frozen_at.is_some() || head.len > want.start)
+        {
+            // It covers the peer's tip there, asked above when it conflicts with ours.
+            wanted.retain(|r| r.end <= want.start || want.end <= r.start);
+            wanted.push(want.clone());
+        }
         if let Some(at) = head.frozen_at
             && book
                 .and_then(Book::equivocation)
@@ -1423,22 +1616,35 @@ impl Replica {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         let served = range.start..range.end.min(self.served_len(right, author));
-        for page in book.range(served) {
+        // Past a fork, to a member: what is kept, then the other pages held there (a peer
+        // deciding the fork rule needs the chains others referenced), then the proof, so the
+        // peer never takes pages past the cut for a book it believes whole.
+        let proof = book.equivocation().filter(|_| right == SyncRight::Full);
+        let above = proof
+            .into_iter()
+            .flat_map(|_| book.above_fork(range.clone()));
+        let proof_room = usize::from(proof.is_some_and(|p| range.end > p.seq())) * 2;
+        for page in book.range(served).iter().chain(above) {
             let len = page.encoded_len();
-            if !out.is_empty() && (out.len() >= max_pages || bytes + len > max_bytes) {
-                return out;
+            if !out.is_empty() && (out.len() + proof_room >= max_pages || bytes + len > max_bytes) {
+                break;
             }
             bytes += len;
             out.push(page.page().clone());
         }
-        if let Some(proof) = book.equivocation()
-            && right == SyncRight::Full
-            && range.contains(&proof.seq())
+        if let Some(proof) = proof
+            && range.end > proof.seq()
             && out.len() + 2 <= max_pages.max(2)
         {
             let (a, b) = proof.pages();
-            out.push(a.clone());
-            out.push(b.clone());
+            let fits = bytes + a.encoded_len() + b.encoded_len() <= max_bytes;
+            if out.is_empty() || fits {
+                for page in [a, b] {
+                    if !out.iter().any(|p| p.hash() == page.hash()) {
+                        out.push(page.clone());
+                    }
+                }
+            }
         }
         out
     }

@@ -1098,3 +1098,162 @@ mod root {
         assert_eq!(shown(&loaded), 8);
     }
 }
+
+/// The fork rule ([`crate::room`]): pages of a forked book that other members built on keep
+/// counting; where both branches were built on, the referencing page with the least hash
+/// decides, the same on every peer.
+mod fork {
+    use crate::crypto::RoomSecret;
+    use crate::identity::Identity;
+    use crate::page::{Body, ControlOp, MessageBody, Page, PageRef, Role};
+    use crate::room::{Replica, group_room_id};
+    use crate::validate::VerifiedPage;
+
+    const SECRET: [u8; 32] = [11; 32];
+    const CREATE_NONCE: [u8; 24] = [1; 24];
+    const NOW: u64 = 10_000;
+
+    fn id(n: u8) -> Identity {
+        Identity::from_secret_bytes([n; 32]).unwrap()
+    }
+
+    fn text(t: &str) -> Body {
+        Body::Message(MessageBody::Text {
+            text: t.into(),
+            reply_to: None,
+        })
+    }
+
+    fn admit(who: &Identity) -> Body {
+        Body::Control(ControlOp::Admit {
+            member: who.user_id(),
+            role: Role::Member,
+        })
+    }
+
+    fn pages(r: &Replica) -> Vec<Page> {
+        r.books()
+            .flat_map(|(_, book)| book.range(0..book.len()).to_vec())
+            .map(VerifiedPage::into_page)
+            .collect()
+    }
+
+    /// Every replica takes every page every other one holds, until nothing changes.
+    fn exchange(replicas: &mut [&mut Replica]) {
+        for _ in 0..6 {
+            let all: Vec<Page> = replicas.iter().flat_map(|r| pages(r)).collect();
+            for r in replicas.iter_mut() {
+                r.ingest_at(all.clone(), NOW);
+            }
+        }
+    }
+
+    /// The pages that count, in display order. (Where the fork rule undid an admit, a peer
+    /// that stored the newcomer's pages before keeps them, counting nowhere.)
+    fn view(r: &Replica) -> Vec<PageRef> {
+        r.display_order()
+            .filter(|k| r.counts(k))
+            .map(|k| k.id)
+            .collect()
+    }
+
+    /// Alice creates the room and admits Bob and Cy, then her book forks at seq 3: on one
+    /// device she admits Dee (Bob sees that branch), on another she writes a message. Returns
+    /// the two devices and Bob's, Cy's and Dee's replicas: Bob's and Dee's each with a message
+    /// written on the admitting branch, Cy's holding only what came before the fork.
+    fn forked(alice: &Identity, bob: &Identity, cy: &Identity, dee: &Identity) -> [Replica; 5] {
+        let room = group_room_id(&alice.user_id(), &CREATE_NONCE);
+        let secret = RoomSecret::from_bytes(SECRET);
+        let mut a = Replica::new(room, &secret).with_member(alice);
+        let create = Body::Control(ControlOp::Create {
+            name: "Trip".into(),
+            direct: None,
+        });
+        a.write(alice, &create, 1, CREATE_NONCE).unwrap();
+        a.write(alice, &admit(bob), 2, [2; 24]).unwrap();
+        a.write(alice, &admit(cy), 3, [3; 24]).unwrap();
+        let mut other_device = a.clone();
+        a.write(alice, &admit(dee), 4, [4; 24]).unwrap();
+        other_device
+            .write(alice, &text("the other story"), 4, [5; 24])
+            .unwrap();
+        let member = |who: &Identity, from: &Replica| {
+            let mut r = Replica::new(room, &secret).with_member(who);
+            r.ingest_at(pages(from), NOW);
+            r
+        };
+        let mut b = member(bob, &a);
+        b.write(bob, &text("welcome Dee"), 10, [10; 24]).unwrap();
+        let mut d = member(dee, &a);
+        d.ingest_at(pages(&b), NOW);
+        d.write(dee, &text("hi all"), 11, [11; 24]).unwrap();
+        let mut c = Replica::new(room, &secret).with_member(cy);
+        c.ingest_at(pages(&a).into_iter().filter(|p| p.seq() < 3).collect(), NOW);
+        [a, other_device, b, c, d]
+    }
+
+    #[test]
+    fn an_admit_others_built_on_survives_its_authors_fork() {
+        let (alice, bob, cy, dee) = (id(1), id(2), id(3), id(4));
+        let [mut a, mut other_device, mut b, mut c, mut d] = forked(&alice, &bob, &cy, &dee);
+        // Cy sees only what came before the fork, then talks.
+        c.write(&cy, &text("hello"), 12, [12; 24]).unwrap();
+        exchange(&mut [&mut a, &mut other_device, &mut b, &mut c, &mut d]);
+        for r in [&b, &c, &d] {
+            assert_eq!(r.proof(&alice.user_id()).map(|p| p.seq()), Some(3));
+            let book = r.book(&alice.user_id()).unwrap();
+            assert_eq!(book.len(), 4, "the admit Bob built on is kept");
+            assert!(r.state().is_member(&dee.user_id()), "Dee is still a member");
+            assert!(
+                r.display_order().all(|k| r.counts(k)),
+                "every page kept counts, Dee's message too"
+            );
+            assert_eq!(view(r), view(&b), "one room on every peer");
+            let mut as_alice = r.clone();
+            assert!(as_alice.write(&alice, &text("more"), 20, [20; 24]).is_err());
+        }
+        // The other branch's message is shown nowhere.
+        let other = other_device.book(&alice.user_id()).unwrap();
+        let hidden = other.range(3..4).iter().chain(other.above_fork(3..4));
+        for page in hidden.filter(|p| p.kind() == crate::page::PageKind::Message) {
+            assert!(b.display_order().all(|k| k.id != page.page_ref()));
+        }
+    }
+
+    #[test]
+    fn where_both_branches_were_built_on_the_least_referencing_page_decides_everywhere() {
+        let (alice, bob, cy, dee) = (id(1), id(2), id(3), id(4));
+        let [mut a, mut other_device, mut b, mut c, mut d] = forked(&alice, &bob, &cy, &dee);
+        // Cy holds the other branch and builds on it.
+        c.ingest_at(pages(&other_device), NOW);
+        let cys = c.write(&cy, &text("a story!"), 12, [12; 24]).unwrap();
+        let bobs = b.book(&bob.user_id()).unwrap().get(0).unwrap().clone();
+        let (cys_tip, bobs_tip) = (cys.refs()[0], bobs.refs()[0]);
+        assert_eq!((cys_tip.seq, bobs_tip.seq), (3, 3));
+        assert_ne!(cys_tip.hash, bobs_tip.hash, "each built on another branch");
+        let chosen = if cys.hash() < bobs.hash() {
+            cys_tip
+        } else {
+            bobs_tip
+        };
+        exchange(&mut [&mut a, &mut other_device, &mut b, &mut c, &mut d]);
+        for r in [&b, &c, &d, &a, &other_device] {
+            let book = r.book(&alice.user_id()).unwrap();
+            assert_eq!(book.get(3).map(|p| p.page_ref()), Some(chosen));
+            assert_eq!(book.len(), 4);
+            assert_eq!(view(r), view(&b), "one room on every peer");
+            for page in [&bobs, &cys] {
+                let key = r.display_order().find(|k| k.id == page.page_ref());
+                assert!(
+                    key.is_some_and(|k| r.counts(k)),
+                    "no member's page is hidden"
+                );
+            }
+            assert_eq!(
+                r.state().is_member(&dee.user_id()),
+                chosen == bobs_tip,
+                "Dee's admit counts only where its branch is kept"
+            );
+        }
+    }
+}

@@ -10,7 +10,11 @@
 //! random order); then the network heals.
 //!
 //! [`ForkSim::check`] then requires every honest peer to hold the author's book cut at exactly
-//! `k` with a proof at `k`, the same pages in every book, and the same display order.
+//! `k` with a proof at `k`, the same pages in every book, and the same display order; every
+//! honest page shown and counting; and past the cut exactly the chain the fork rule names
+//! ([`crate::room`]), worked out here from the branches as written: the branch of the reference
+//! (into the book past `k`) whose referencing page has the least hash, up to the highest page of
+//! that branch any honest page referenced.
 
 use std::collections::BTreeMap;
 
@@ -85,6 +89,8 @@ pub struct ForkSim {
     now: u64,
     chaos: bool,
     cheater: UserId,
+    /// Each branch's pages from the fork on.
+    sides: [Vec<PageRef>; 2],
     peers: Vec<Peer>,
     network: Wire<usize>,
     /// Proofs the honest peers reported (new or lower), for the report.
@@ -177,6 +183,14 @@ impl ForkSim {
         };
         let left = branch(author.clone(), "left", scenario.branches.0, &mut rng);
         let right = branch(author, "right", scenario.branches.1, &mut rng);
+        let past_fork = |pages: &[Page]| -> Vec<PageRef> {
+            pages
+                .iter()
+                .filter(|p| p.seq() >= scenario.common)
+                .map(Page::page_ref)
+                .collect()
+        };
+        let sides = [past_fork(&left), past_fork(&right)];
 
         // Who holds what: peers alternate sides from a random start, so both sides have at
         // least one peer; the first of each side holds its whole branch.
@@ -230,6 +244,7 @@ impl ForkSim {
             now: 0,
             chaos: true,
             cheater: cheater.user_id(),
+            sides,
             peers,
             network: Wire::new(),
             proofs_reported: 0,
@@ -340,8 +355,42 @@ impl ForkSim {
         }
     }
 
-    /// Every honest peer cut the author's book at exactly the fork, holds the same pages and
-    /// shows them in the same order.
+    /// What the fork rule keeps past the fork, worked out from the branches as written and the
+    /// honest pages `replica` holds (module docs).
+    fn expected_kept(&self, replica: &Replica) -> Vec<PageRef> {
+        let k = self.scenario.common;
+        let mut anchors: Vec<(crate::page::PageHash, PageRef)> = Vec::new();
+        for peer in &self.peers {
+            let Some(book) = replica.book(&peer.identity.user_id()) else {
+                continue;
+            };
+            for page in book.range(0..book.len()) {
+                for r in page.refs() {
+                    if r.author == self.cheater && r.seq >= k {
+                        anchors.push((page.hash(), *r));
+                    }
+                }
+            }
+        }
+        anchors.sort();
+        let Some((_, first)) = anchors.first() else {
+            return Vec::new();
+        };
+        let Some(side) = self.sides.iter().find(|side| side.contains(first)) else {
+            return Vec::new();
+        };
+        let top = anchors
+            .iter()
+            .filter(|(_, r)| side.contains(r))
+            .map(|(_, r)| r.seq)
+            .max()
+            .unwrap_or(k);
+        side.iter().filter(|r| r.seq <= top).copied().collect()
+    }
+
+    /// Every honest peer cut the author's book at exactly the fork, keeps past it what the fork
+    /// rule names, holds the same pages, shows every honest page, and shows them all in the
+    /// same order.
     pub fn check(&self) -> Result<(), Violation> {
         let k = self.scenario.common;
         let pages = |replica: &Replica| -> Vec<PageRef> {
@@ -373,11 +422,32 @@ impl ForkSim {
                     "peer {i} cut the forked book at {cut:?}, not at the fork {k}"
                 )));
             }
-            let held = replica.book(&self.cheater).map_or(0, |b| b.len());
-            if held != k {
+            let kept: Vec<PageRef> = replica.book(&self.cheater).map_or(Vec::new(), |b| {
+                b.range(k..b.len()).iter().map(|p| p.page_ref()).collect()
+            });
+            let expected = self.expected_kept(replica);
+            if kept != expected {
                 return Err(self.violation(format!(
-                    "peer {i} holds {held} pages of the forked book, not {k}"
+                    "peer {i} keeps {} pages past the fork, the rule names {}",
+                    kept.len(),
+                    expected.len()
                 )));
+            }
+            for other in &self.peers {
+                let Some(book) = replica.book(&other.identity.user_id()) else {
+                    continue;
+                };
+                for page in book.range(0..book.len()) {
+                    let shown = replica
+                        .display_order()
+                        .find(|key| key.id == page.page_ref());
+                    if !shown.is_some_and(|key| replica.counts(key)) {
+                        return Err(self.violation(format!(
+                            "peer {i} hides page {} of an honest member",
+                            page.seq()
+                        )));
+                    }
+                }
             }
             if replica.pending_len() > 0 {
                 return Err(self.violation(format!(
@@ -402,6 +472,25 @@ impl ForkSim {
     /// The scenario simulated.
     pub fn scenario(&self) -> &ForkScenario {
         &self.scenario
+    }
+
+    /// Whether honest pages referenced both branches past the fork (the fork rule had to
+    /// choose), as peer 0 holds them after [`ForkSim::run`].
+    pub fn both_branches_built_on(&self) -> bool {
+        let k = self.scenario.common;
+        let replica = &self.peers[0].replica;
+        let mut built_on = [false, false];
+        for peer in &self.peers {
+            let Some(book) = replica.book(&peer.identity.user_id()) else {
+                continue;
+            };
+            for r in book.range(0..book.len()).iter().flat_map(|p| p.refs()) {
+                for (side, pages) in self.sides.iter().enumerate() {
+                    built_on[side] |= r.author == self.cheater && r.seq >= k && pages.contains(r);
+                }
+            }
+        }
+        built_on == [true, true]
     }
 
     /// Whether some peer had to walk down after [`ForkSim::run`]: the peers reported more new

@@ -175,20 +175,109 @@ fn an_equivocating_author_is_caught_and_the_book_frozen() {
     let (a, b) = proof.pages();
     assert!([a.hash(), b.hash()].contains(&honest[2].hash()));
     assert!([a.hash(), b.hash()].contains(&fork.hash()));
-    assert_eq!(book.len(), 2, "pages from the fork on are dropped");
+    assert_eq!(book.len(), 2, "pages from the fork on no longer count");
     assert_eq!(book.equivocation(), Some(&proof));
-    assert!(matches!(
-        book.insert(honest[3].clone()),
-        Err(ValidationError::Equivocated {
-            frozen_at: 2,
-            seq: 3,
-            ..
-        })
-    ));
-    // Restoring from storage keeps the verdict.
-    let restored = Book::restore(book.id(), book.range(0..2).to_vec(), Some(proof)).unwrap();
+    assert_eq!(
+        book.above_fork(0..10).count(),
+        3,
+        "the cut pages and the other branch's page are held above the fork"
+    );
+    assert_eq!(
+        book.insert(honest[3].clone()).unwrap().status,
+        InsertStatus::Duplicate
+    );
+    // Restoring from storage keeps the verdict; stored pages past it are held above.
+    let restored = Book::restore(book.id(), honest.clone(), Some(proof)).unwrap();
     assert_eq!(restored.len(), 2);
     assert!(restored.equivocation().is_some());
+    assert_eq!(restored.above_fork(0..10).count(), 3);
+}
+
+#[test]
+fn a_frozen_book_keeps_only_a_whole_chain_from_its_fork_point() {
+    let alice = identity(1);
+    let honest = written_pages(&alice, 5);
+    let mut other = book_of(&alice);
+    for page in &honest[..2] {
+        other.insert(page.clone()).unwrap();
+    }
+    let forked: Vec<VerifiedPage> = (0..3)
+        .map(|i| {
+            other
+                .append(
+                    &alice,
+                    &room_key(),
+                    &text(&format!("the other story {i}")),
+                    vec![],
+                    Default::default(),
+                    nonce(20 + i),
+                )
+                .unwrap()
+        })
+        .collect();
+    let mut book = reader_book(1);
+    for page in &honest {
+        book.insert(page.clone()).unwrap();
+    }
+    book.insert(forked[0].clone()).unwrap();
+    assert_eq!(book.len(), 2);
+    let honest_tip = honest[4].page_ref();
+    let forked_tip = forked[2].page_ref();
+    assert!(
+        book.chain_to(&honest_tip).is_some(),
+        "held since before the cut"
+    );
+    assert!(
+        book.chain_to(&forked_tip).is_none(),
+        "pages 3 and 4 of the other branch are not held"
+    );
+    assert_eq!(
+        book.keep(Some(&forked_tip)),
+        None,
+        "nothing to keep it from"
+    );
+    assert_eq!(book.len(), 2);
+
+    // The other branch arrives past the cut: held, not counted.
+    for page in &forked[1..] {
+        assert_eq!(
+            book.insert(page.clone()).unwrap().status,
+            InsertStatus::AboveFork
+        );
+    }
+    assert_eq!(book.len(), 2);
+    assert!(book.descends(&forked_tip, &forked[0].page_ref()));
+    assert!(!book.descends(&forked_tip, &honest[2].page_ref()));
+
+    // Keeping one branch, then the other, then nothing: each time the first changed seq.
+    assert_eq!(book.keep(Some(&honest[3].page_ref())), Some(2));
+    assert_eq!(book.len(), 4);
+    assert_eq!(
+        book.keep(Some(&honest_tip)),
+        Some(4),
+        "extended by one page"
+    );
+    assert_eq!(book.keep(Some(&honest_tip)), None, "already kept");
+    assert_eq!(book.keep(Some(&forked_tip)), Some(2));
+    assert_eq!(book.get(4).map(|p| p.hash()), Some(forked[2].hash()));
+    assert_eq!(book.keep(None), Some(2));
+    assert_eq!(book.len(), 2);
+    assert_eq!(
+        book.above_fork(0..10).count(),
+        6,
+        "every page is still held"
+    );
+    assert!(matches!(
+        book.append(
+            &alice,
+            &room_key(),
+            &text("more"),
+            vec![],
+            Default::default(),
+            nonce(40)
+        ),
+        Err(AppendError::Frozen(2))
+    ));
 }
 
 #[test]
@@ -302,11 +391,13 @@ fn a_proof_far_above_the_fork_is_walked_down_to_it_round_by_round() {
             ..
         })
     ));
-    assert!(
-        statuses[1..]
-            .iter()
-            .all(|s| matches!(s, Err(ValidationError::Equivocated { frozen_at: 18, .. })))
-    );
+    assert!(statuses[1..].iter().all(|s| matches!(
+        s,
+        Ok(Inserted {
+            status: InsertStatus::AboveFork,
+            ..
+        })
+    )));
 
     // Round 2 reaches the fork: below it the branches are the same pages.
     assert_eq!(book.fork_walk(), Some(2..18));

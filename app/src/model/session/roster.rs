@@ -220,7 +220,8 @@ impl RoomSession {
     }
 
     /// What the room says about authors caught writing two different histories: their book is
-    /// cut where it forked, so what they wrote from there on is hidden on every device.
+    /// cut where it forked, so what they wrote from there on is hidden on every device, but for
+    /// the pages other members built on that core's fork rule keeps.
     pub fn fork_notices(&self) -> Vec<String> {
         let names = self.names();
         self.replica
@@ -229,7 +230,8 @@ impl RoomSession {
                 book.equivocation()?;
                 let who = Self::name_of(&names, author);
                 // Where the hidden part starts, in words the reader recognises: the last of
-                // the author's messages still shown (the book holds only pages below the fork).
+                // the author's messages still shown (the book holds only pages below the fork
+                // and those kept past it).
                 let last_shown = book
                     .range(0..book.len())
                     .iter()
