@@ -375,6 +375,7 @@ async fn the_fragment_routes_to_inspector_bad_invite_and_join() {
         relays: vec![],
         expires_at_ms: None,
         auto_admit: false,
+        link_secret: None,
     };
     let link = invite.to_link("http://192.0.2.10:8080/", &owner).unwrap();
     set_fragment(&link[link.find('#').unwrap() + 1..]);

@@ -144,6 +144,11 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// Whether every byte was consumed (an optional trailing field is absent).
+    pub(crate) fn is_at_end(&self) -> bool {
+        self.pos >= self.input.len()
+    }
+
     pub(crate) fn take(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
         let end = self
             .pos

@@ -6,10 +6,17 @@
 //! needs no escaping in a fragment).
 //!
 //! ```text
-//! body    := version:u8 (=1) room:[32] room_name:str secret:[32] inviter:[32] invite_id:[16]
+//! body    := version:u8 (=2) room:[32] room_name:str secret:[32] inviter:[32] invite_id:[16]
 //!            relays: count:varint { multiaddr:str }*  expires_at_ms: 0 | 1 varint  auto_admit:u8
+//!            link_secret:[32]      -- absent in version 1
 //! payload := body signature:[64]       -- ed25519 by `inviter` over INVITE_SIGNATURE_DOMAIN || body
 //! ```
+//!
+//! The link secret is random per link and appears in no page: a join request proves its
+//! author holds the link by a keyed hash of the room and the requester under it
+//! ([`Invite::proof_for`], checked with [`link_proof`]), so someone who only saw the invite id
+//! (in another member's request) cannot claim the link, and a request cannot be replayed for
+//! another identity.
 //!
 //! The signature makes any alteration (a typo, a truncated copy-paste, a tampered relay
 //! address or expiry) fail with a clear error instead of producing a subtly different invite.
@@ -24,10 +31,15 @@ use crate::codec::{DecodeError, Reader, Writer};
 use crate::crypto::{ROOM_SECRET_LEN, RoomSecret};
 use crate::identity::{Identity, Signature, UserId};
 use crate::page::body::MAX_NAME_BYTES;
-use crate::page::{InviteId, RoomId};
+use crate::page::{InviteId, LinkProof, RoomId};
 
-/// The invite format version this build writes and reads.
-pub const INVITE_FORMAT_VERSION: u8 = 1;
+/// The invite format version this build writes (it also reads version 1, without a link
+/// secret).
+pub const INVITE_FORMAT_VERSION: u8 = 2;
+/// Length of a link's secret.
+pub const LINK_SECRET_LEN: usize = 32;
+/// Context of the keyed hash that proves holding a link.
+const LINK_PROOF_CONTEXT: &str = "quire 2026 join request link proof v1";
 /// Prefix of the message an inviter signs, so an invite signature is never valid for a page.
 pub const INVITE_SIGNATURE_DOMAIN: &[u8; 26] = b"quire/invite/v1/signature\0";
 /// Cap on relay addresses in an invite. Why: a room needs one reachable relay; a few more give
@@ -104,6 +116,17 @@ pub struct Invite {
     pub expires_at_ms: Option<u64>,
     /// Whether the inviter's device admits whoever joins through this invite without asking.
     pub auto_admit: bool,
+    /// Random per link, in no page ([`Invite::proof_for`]); `None` in a version-1 link.
+    pub link_secret: Option<[u8; LINK_SECRET_LEN]>,
+}
+
+/// The proof that `requester` holds the link whose secret is `secret`, for `room`.
+pub fn link_proof(secret: &[u8; LINK_SECRET_LEN], room: &RoomId, requester: &UserId) -> LinkProof {
+    let key = blake3::derive_key(LINK_PROOF_CONTEXT, secret);
+    let mut hasher = blake3::Hasher::new_keyed(&key);
+    hasher.update(&room.0);
+    hasher.update(requester.as_bytes());
+    LinkProof(*hasher.finalize().as_bytes())
 }
 
 /// Exactly the bytes an inviter signs. The only place they are built.
@@ -115,6 +138,14 @@ fn signed_message(body: &[u8]) -> Vec<u8> {
 }
 
 impl Invite {
+    /// What a join request by `requester` through this link carries to prove it holds the link
+    /// (`None` for a version-1 link, which has no secret).
+    pub fn proof_for(&self, requester: &UserId) -> Option<LinkProof> {
+        self.link_secret
+            .as_ref()
+            .map(|secret| link_proof(secret, &self.room, requester))
+    }
+
     fn encode_body(&self) -> Result<Vec<u8>, InviteError> {
         if self.room_name.len() > MAX_NAME_BYTES {
             return Err(InviteError::FieldTooLong { what: "room name" });
@@ -128,7 +159,13 @@ impl Invite {
             });
         }
         let mut w = Writer::default();
-        w.u8(INVITE_FORMAT_VERSION);
+        // A link without a secret is written as version 1, which has no place for one.
+        let version = if self.link_secret.is_some() {
+            INVITE_FORMAT_VERSION
+        } else {
+            1
+        };
+        w.u8(version);
         w.raw(&self.room.0);
         w.str(&self.room_name);
         w.raw(self.secret.as_bytes());
@@ -146,6 +183,9 @@ impl Invite {
             }
         }
         w.bool(self.auto_admit);
+        if let Some(secret) = &self.link_secret {
+            w.raw(secret);
+        }
         Ok(w.finish())
     }
 
@@ -210,13 +250,16 @@ impl Invite {
         };
         let mut r = Reader::new(bytes);
         let version = r.u8("invite version").map_err(malformed)?;
-        if version != INVITE_FORMAT_VERSION {
+        if !(1..=INVITE_FORMAT_VERSION).contains(&version) {
             return Err(InviteError::Malformed(DecodeError::UnknownVersion {
                 what: "invite",
                 found: version,
             }));
         }
-        let invite = Self::read_fields(&mut r).map_err(malformed)?;
+        let mut invite = Self::read_fields(&mut r).map_err(malformed)?;
+        if version >= 2 {
+            invite.link_secret = Some(r.array("invite link secret").map_err(malformed)?);
+        }
         let body_len = r.position();
         let signature = Signature::from_bytes(r.array("invite signature").map_err(malformed)?);
         r.finish("invite").map_err(malformed)?;
@@ -256,6 +299,7 @@ impl Invite {
             relays,
             expires_at_ms,
             auto_admit,
+            link_secret: None,
         })
     }
 }

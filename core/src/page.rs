@@ -46,7 +46,9 @@ use core::fmt;
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::identity::{Identity, SIGNATURE_LEN, Signature, USER_ID_LEN, UserId, hex_prefix};
 
-pub use body::{Body, ControlOp, FileBody, Grant, InviteId, KeysBody, MessageBody, Profile, Role};
+pub use body::{
+    Body, ControlOp, FileBody, Grant, InviteId, KeysBody, LinkProof, MessageBody, Profile, Role,
+};
 
 /// The page format version this build writes for pages sealed under the room's original secret
 /// (no [`KeyId`]).

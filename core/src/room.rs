@@ -137,6 +137,8 @@ pub struct JoinRequest {
     pub display_name: String,
     /// The invite used, if any.
     pub invite: Option<InviteId>,
+    /// Proof of holding that invite's link, if given ([`crate::page::LinkProof`]).
+    pub proof: Option<crate::page::LinkProof>,
 }
 
 /// What a valid operation changed (for the UI and for the caller's bookkeeping).
@@ -308,6 +310,7 @@ impl RoomState {
         if let ControlOp::JoinRequest {
             display_name,
             invite,
+            proof,
         } = op
         {
             if self.direct.is_some() {
@@ -321,6 +324,7 @@ impl RoomState {
                 JoinRequest {
                     display_name: display_name.clone(),
                     invite: *invite,
+                    proof: *proof,
                 },
             );
             let last = self.last_request.entry(author).or_insert(seq);

@@ -103,6 +103,7 @@ mod tests {
             relays: vec!["/ip4/192.0.2.10/tcp/8080/ws".into()],
             expires_at_ms,
             auto_admit: false,
+            link_secret: None,
         };
         (
             invite.to_link("http://192.0.2.10:8080/", &owner).unwrap(),

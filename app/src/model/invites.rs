@@ -6,11 +6,17 @@
 //! requester through it on its own; anyone after that waits for an owner, like any request.
 //! Revoking a link stops this device from admitting through it (requests through it still
 //! reach the owners, who decide by hand).
+//!
+//! A request is let in only with proof that its author holds the link itself, not merely its
+//! id (`quire_core::invite::link_proof`, under the link's secret that this device keeps): a
+//! member or former member who saw the id in someone's request cannot use it. A link kept by
+//! an earlier version, without a secret, admits no one by itself any more.
 
 use std::collections::BTreeMap;
 
 use quire_core::identity::UserId;
-use quire_core::page::InviteId;
+use quire_core::invite::{LINK_SECRET_LEN, link_proof};
+use quire_core::page::{InviteId, LinkProof, RoomId};
 
 const HOUR_MS: u64 = 60 * 60 * 1000;
 
@@ -90,24 +96,39 @@ pub struct AutoAdmit {
     pub until_ms: u64,
     /// Whether it admits one requester only (it is dropped once it has).
     pub single_use: bool,
+    /// The link's secret, which a request must prove it holds (`None`: kept by an earlier
+    /// version; admits no one).
+    pub secret: Option<[u8; LINK_SECRET_LEN]>,
 }
+
+/// One join request as the admitting device weighs it: who, through which invite, with what
+/// proof of holding its link.
+pub type Request = (UserId, Option<InviteId>, Option<LinkProof>);
 
 /// The auto-admitting links of one room, by invite id.
 pub type AutoAdmits = BTreeMap<InviteId, AutoAdmit>;
 
-/// Which of `requests` (requester, the invite it names) this device admits now: those naming a
-/// link it keeps that has not expired at `now_ms`, at most one per single-use link (the lowest
-/// user id, so the choice does not depend on arrival order). The caller has already left out
-/// anyone an owner removed.
+/// Which of `requests` to `room` this device admits now: those naming a link it keeps that has
+/// not expired at `now_ms`, with proof of holding that link, at most one per single-use link
+/// (the lowest user id, so the choice does not depend on arrival order). The caller has
+/// already left out anyone an owner removed.
 pub fn admittable(
     links: &AutoAdmits,
-    requests: impl IntoIterator<Item = (UserId, Option<InviteId>)>,
+    room: &RoomId,
+    requests: impl IntoIterator<Item = Request>,
     now_ms: u64,
 ) -> Vec<(UserId, InviteId)> {
+    let holds_link = |user: &UserId, link: &AutoAdmit, proof: Option<LinkProof>| {
+        link.secret
+            .is_some_and(|secret| proof == Some(link_proof(&secret, room, user)))
+    };
     let mut requests: Vec<_> = requests
         .into_iter()
-        .filter_map(|(user, invite)| Some((user, invite?)))
-        .filter(|(_, invite)| links.get(invite).is_some_and(|l| now_ms < l.until_ms))
+        .filter_map(|(user, invite, proof)| {
+            let invite = invite?;
+            let link = links.get(&invite)?;
+            (now_ms < link.until_ms && holds_link(&user, link, proof)).then_some((user, invite))
+        })
         .collect();
     requests.sort();
     let mut taken: Vec<InviteId> = Vec::new();
@@ -155,53 +176,86 @@ mod tests {
     }
 
     const NOW: u64 = 1_000_000;
+    const ROOM: RoomId = RoomId([7; 32]);
+
+    /// The secret of invite `[n; 16]`'s link.
+    fn secret(n: u8) -> [u8; LINK_SECRET_LEN] {
+        [n + 100; LINK_SECRET_LEN]
+    }
+
+    fn link(n: u8, single_use: bool) -> (InviteId, AutoAdmit) {
+        let link = AutoAdmit {
+            until_ms: NOW + 10,
+            single_use,
+            secret: Some(secret(n)),
+        };
+        (InviteId([n; 16]), link)
+    }
 
     fn links() -> AutoAdmits {
-        BTreeMap::from([
-            (
-                InviteId([1; 16]),
-                AutoAdmit {
-                    until_ms: NOW + 10,
-                    single_use: false,
-                },
-            ),
-            (
-                InviteId([2; 16]),
-                AutoAdmit {
-                    until_ms: NOW + 10,
-                    single_use: true,
-                },
-            ),
-        ])
+        BTreeMap::from([link(1, false), link(2, true)])
+    }
+
+    /// `who`'s request through invite `[n; 16]`, holding its link.
+    fn through(who: u8, n: u8) -> Request {
+        let user = user(who);
+        let proof = link_proof(&secret(n), &ROOM, &user);
+        (user, Some(InviteId([n; 16])), Some(proof))
     }
 
     #[test]
     fn a_multi_use_link_admits_everyone_through_it_until_it_expires() {
         let requests = [
-            (user(1), Some(InviteId([1; 16]))),
-            (user(2), Some(InviteId([1; 16]))),
-            (user(3), None),
-            (user(4), Some(InviteId([9; 16]))),
+            through(1, 1),
+            through(2, 1),
+            (user(3), None, None),
+            through(4, 9),
         ];
-        let now = admittable(&links(), requests, NOW);
+        let now = admittable(&links(), &ROOM, requests, NOW);
         assert_eq!(now.len(), 2);
         assert!(
-            admittable(&links(), requests, NOW + 10).is_empty(),
+            admittable(&links(), &ROOM, requests, NOW + 10).is_empty(),
             "expired"
+        );
+    }
+
+    #[test]
+    fn only_a_requester_holding_the_link_is_admitted_through_it() {
+        let (bo, proof) = (user(2), through(1, 1).2);
+        let requests = [
+            (user(2), Some(InviteId([1; 16])), None),
+            (bo, Some(InviteId([1; 16])), through(2, 2).2),
+            (user(3), Some(InviteId([1; 16])), proof),
+        ];
+        assert!(
+            admittable(&links(), &ROOM, requests, NOW).is_empty(),
+            "no proof, another link's proof, another requester's proof"
+        );
+        let other_room = RoomId([8; 32]);
+        assert!(admittable(&links(), &other_room, [through(1, 1)], NOW).is_empty());
+        let mut legacy = links();
+        for link in legacy.values_mut() {
+            link.secret = None;
+        }
+        assert!(
+            admittable(&legacy, &ROOM, [through(1, 1)], NOW).is_empty(),
+            "a link kept without a secret admits no one by itself"
         );
     }
 
     #[test]
     fn a_single_use_link_admits_one_requester_then_is_used_up() {
         let mut links = links();
-        let (a, b) = (user(1), user(2));
-        let requests = [(a, Some(InviteId([2; 16]))), (b, Some(InviteId([2; 16])))];
-        let now = admittable(&links, requests, NOW);
+        let requests = [through(1, 2), through(2, 2)];
+        let now = admittable(&links, &ROOM, requests, NOW);
         assert_eq!(now.len(), 1, "one of the two");
-        let reversed = admittable(&links, [requests[1], requests[0]], NOW);
+        let reversed = admittable(&links, &ROOM, [requests[1], requests[0]], NOW);
         assert_eq!(now, reversed, "the same one whatever the order");
         assert!(admitted(&mut links, &InviteId([2; 16])));
-        assert!(admittable(&links, requests, NOW).is_empty(), "used up");
+        assert!(
+            admittable(&links, &ROOM, requests, NOW).is_empty(),
+            "used up"
+        );
         assert!(!admitted(&mut links, &InviteId([1; 16])), "multi-use stays");
         assert_eq!(links.len(), 1);
     }
@@ -214,6 +268,7 @@ mod tests {
             AutoAdmit {
                 until_ms: NOW + 5,
                 single_use: false,
+                secret: None,
             },
         );
         links.insert(
@@ -221,6 +276,7 @@ mod tests {
             AutoAdmit {
                 until_ms: NOW - 1,
                 single_use: false,
+                secret: None,
             },
         );
         let ids: Vec<_> = active(&links, NOW).into_iter().map(|(id, _)| id).collect();

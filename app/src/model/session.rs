@@ -1213,6 +1213,7 @@ mod tests {
                 ControlOp::JoinRequest {
                     display_name: "Ada".into(),
                     invite: None,
+                    proof: None,
                 },
                 2_000,
                 [8; 24],

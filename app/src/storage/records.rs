@@ -63,6 +63,10 @@ pub struct RoomRecord {
     /// version.
     #[serde(default)]
     pub pending_inviter: String,
+    /// Proof that the user holds that invite's link (32 bytes; `model::invites`), written with
+    /// the request. Empty for a link without a secret, or when stored by an earlier version.
+    #[serde(default, with = "serde_bytes")]
+    pub pending_proof: Vec<u8>,
     /// Join requests an owner on this device declined (user keys): hidden from the list. Core
     /// has no "decline" page: a declined requester simply stays outside.
     #[serde(default)]
@@ -79,6 +83,10 @@ pub struct RoomRecord {
     /// entries, from earlier versions, let in anyone).
     #[serde(default)]
     pub auto_admit_single_use: Vec<bool>,
+    /// The secret of each of `auto_admit_invites`' links (same order), which a request must
+    /// prove it holds. Missing entries, from earlier versions, admit no one by themselves.
+    #[serde(default)]
+    pub auto_admit_secrets: Vec<[u8; 32]>,
 }
 
 impl std::fmt::Debug for RoomRecord {
@@ -203,6 +211,8 @@ mod tests {
             auto_admit_invites: Vec::new(),
             auto_admit_until_ms: Vec::new(),
             auto_admit_single_use: Vec::new(),
+            auto_admit_secrets: Vec::new(),
+            pending_proof: Vec::new(),
         };
         for printed in [format!("{identity:?}"), format!("{room:?}")] {
             assert!(!leaks(&printed), "a key in {printed}");

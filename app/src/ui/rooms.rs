@@ -43,7 +43,7 @@ use leptos::task::spawn_local;
 use quire_core::crypto::RoomSecret;
 use quire_core::identity::{Identity, UserId};
 use quire_core::invite::Invite;
-use quire_core::page::{ControlOp, InviteId, NONCE_LEN, Role};
+use quire_core::page::{ControlOp, InviteId, LinkProof, NONCE_LEN, Role};
 use quire_core::room::direct_room_id;
 
 use super::identity_keeper::Messenger;
@@ -153,6 +153,7 @@ impl Held {
                         .get(at)
                         .copied()
                         .unwrap_or(false),
+                    secret: record.auto_admit_secrets.get(at).copied(),
                 };
                 (InviteId(*id), link)
             })
@@ -172,6 +173,12 @@ impl Held {
         self.record.auto_admit_invites = links.keys().map(|id| id.0).collect();
         self.record.auto_admit_until_ms = links.values().map(|l| l.until_ms as f64).collect();
         self.record.auto_admit_single_use = links.values().map(|l| l.single_use).collect();
+        // Links kept without a secret are written with a zero one, which no proof matches;
+        // none is made any more.
+        self.record.auto_admit_secrets = links
+            .values()
+            .map(|l| l.secret.unwrap_or([0; 32]))
+            .collect();
     }
 }
 
@@ -390,7 +397,11 @@ impl Rooms {
         for h in held.values_mut() {
             if let Ok(invite) = <[u8; 16]>::try_from(h.record.pending_invite.as_slice()) {
                 let inviter = parse_user_key(&h.record.pending_inviter).ok();
-                let request = PendingJoin::new(self.my_name(), Some(InviteId(invite)), inviter);
+                let proof = <[u8; 32]>::try_from(h.record.pending_proof.as_slice())
+                    .ok()
+                    .map(LinkProof);
+                let request = PendingJoin::new(self.my_name(), Some(InviteId(invite)), inviter)
+                    .with_proof(proof);
                 h.session.resume_join(request);
             }
         }
@@ -981,7 +992,9 @@ impl Rooms {
             .get_untracked()
             .ok_or_else(|| "Open a room first".to_owned())?;
         let mut id = [0u8; 16];
+        let mut link_secret = [0u8; 32];
         getrandom::fill(&mut id)
+            .and_then(|()| getrandom::fill(&mut link_secret))
             .map_err(|_| "this browser cannot generate secure randomness".to_owned())?;
         let relays = self.relay_addrs();
         let made = self
@@ -1008,6 +1021,7 @@ impl Rooms {
                     relays,
                     expires_at_ms: Some(now_ms().saturating_add(options.expiry.ms())),
                     auto_admit,
+                    link_secret: Some(link_secret),
                 };
                 let link = invite
                     .to_link(&base_url(), &me)
@@ -1016,6 +1030,7 @@ impl Rooms {
                     let link = AutoAdmit {
                         until_ms: invite.expires_at_ms.unwrap_or(0),
                         single_use: options.single_use,
+                        secret: Some(link_secret),
                     };
                     h.auto_admit.insert(InviteId(id), link);
                     h.keep_auto_admits();
@@ -1133,11 +1148,14 @@ impl Rooms {
         }
         // The request waits until a member says whether this user is in the room already
         // (`session::joining`): written at once, it could fork the user's own book.
-        let request = PendingJoin::new(self.my_name(), Some(invite.id), Some(invite.inviter));
+        let proof = invite.proof_for(&me.user_id());
+        let request = PendingJoin::new(self.my_name(), Some(invite.id), Some(invite.inviter))
+            .with_proof(proof);
         let session = RoomSession::joining(&me, invite.room, &invite.secret, request);
         let mut record = new_record(&id, &invite.secret, invite.room_name.clone());
         record.pending_invite = invite.id.0.to_vec();
         record.pending_inviter = user_key(&invite.inviter);
+        record.pending_proof = proof.map(|p| p.0.to_vec()).unwrap_or_default();
         self.adopt(id.clone(), session, record);
         #[cfg(target_arch = "wasm32")]
         if let Some(net) = self.net.get_value() {
@@ -1332,6 +1350,7 @@ impl Rooms {
                     if failed.is_none() {
                         h.record.pending_invite.clear();
                         h.record.pending_inviter.clear();
+                        h.record.pending_proof.clear();
                     }
                     settled.push((h.record.clone(), failed));
                 }
@@ -1469,6 +1488,8 @@ fn new_record(id: &str, secret: &RoomSecret, name: String) -> RoomRecord {
         auto_admit_invites: Vec::new(),
         auto_admit_until_ms: Vec::new(),
         auto_admit_single_use: Vec::new(),
+        auto_admit_secrets: Vec::new(),
+        pending_proof: Vec::new(),
     }
 }
 

@@ -967,6 +967,7 @@ fn fragments_route_to_rooms_inspector_join_or_bad_invite() {
         relays: vec![],
         expires_at_ms: Some(10_000),
         auto_admit: false,
+        link_secret: None,
     };
     let link = invite.to_link("http://192.0.2.10:8080/", &owner).unwrap();
     let fragment = &link[link.find('#').unwrap()..];

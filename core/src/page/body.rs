@@ -51,6 +51,15 @@ pub const MAX_THUMBNAIL_BYTES: usize = 32 * 1024;
 )]
 pub struct InviteId(pub [u8; 16]);
 
+/// Proof that a join request's author holds the invite link it names, not merely its id
+/// ([`crate::invite::Invite::proof_for`]): a keyed hash under the link's secret of the room and
+/// the requester. Bound to the requester, so a member who saw another's request cannot replay
+/// it for itself; needing the link's secret, so one who saw only the invite id cannot make one.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize,
+)]
+pub struct LinkProof(pub [u8; 32]);
+
 /// A member's role.
 #[derive(
     Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize,
@@ -80,6 +89,9 @@ pub enum ControlOp {
         display_name: String,
         /// The invite used, if any, so its issuer can auto-admit.
         invite: Option<InviteId>,
+        /// Proof of holding that invite's link (links made before links had a secret give
+        /// none). On the wire: 32 bytes after the invite id, or nothing.
+        proof: Option<LinkProof>,
     },
     /// Makes `member` a member with `role` (also changes the role of an existing member).
     Admit {
@@ -494,6 +506,7 @@ fn write_control(w: &mut Writer, op: &ControlOp) {
         ControlOp::JoinRequest {
             display_name,
             invite,
+            proof,
         } => {
             w.u8(1);
             w.str(display_name);
@@ -502,6 +515,9 @@ fn write_control(w: &mut Writer, op: &ControlOp) {
                 Some(id) => {
                     w.u8(1);
                     w.raw(&id.0);
+                    if let Some(proof) = proof {
+                        w.raw(&proof.0);
+                    }
                 }
             }
         }
@@ -542,14 +558,25 @@ fn read_control(r: &mut Reader<'_>) -> Result<ControlOp, DecodeError> {
                 None
             },
         },
-        1 => ControlOp::JoinRequest {
-            display_name: r.string(MAX_NAME_BYTES, "display name")?,
-            invite: if read_option_tag(r, "join invite")? {
+        1 => {
+            let display_name = r.string(MAX_NAME_BYTES, "display name")?;
+            let invite = if read_option_tag(r, "join invite")? {
                 Some(InviteId(r.array("join invite id")?))
             } else {
                 None
-            },
-        },
+            };
+            // A request written before links had a secret ends here.
+            let proof = if invite.is_some() && !r.is_at_end() {
+                Some(LinkProof(r.array("join link proof")?))
+            } else {
+                None
+            };
+            ControlOp::JoinRequest {
+                display_name,
+                invite,
+                proof,
+            }
+        }
         2 => ControlOp::Admit {
             member: read_user(r, "admit member")?,
             role: read_role(r)?,

@@ -121,6 +121,7 @@ fn membership_is_judged_in_the_authors_seq_space() {
     let request = ControlOp::JoinRequest {
         display_name: "Bo".into(),
         invite: None,
+        proof: None,
     };
     log.insert(15, entry(2, 0, request)).unwrap();
     log.insert(20, entry(1, 20, admit(2, Role::Member)))
@@ -182,6 +183,7 @@ fn join_request_then_admission() {
     let request = ControlOp::JoinRequest {
         display_name: "Ann".into(),
         invite: None,
+        proof: None,
     };
     log.insert(20, entry(4, 0, request.clone())).unwrap();
     assert!(log.state().join_requests().contains_key(&user(4)));
@@ -295,6 +297,7 @@ mod replica {
         let request = Body::Control(ControlOp::JoinRequest {
             display_name: "out".into(),
             invite: None,
+            proof: None,
         });
         let mut book = Book::new(BookId {
             room: room.room(),
@@ -909,6 +912,7 @@ mod root {
         let request = Body::Control(ControlOp::JoinRequest {
             display_name: "Alice".into(),
             invite: None,
+            proof: None,
         });
         let page = fresh.write(alice, &request, 50, [50; 24]).unwrap();
         (fresh, page.into_page())

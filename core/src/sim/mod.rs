@@ -664,6 +664,7 @@ impl Sim {
                 let body = Body::Control(ControlOp::JoinRequest {
                     display_name: format!("joiner {i}"),
                     invite: None,
+                    proof: None,
                 });
                 if let Some(page) = self.write(i, &body) {
                     self.nodes[i].joined = true;

@@ -428,6 +428,7 @@ impl RemovalSim {
             let request = Body::Control(ControlOp::JoinRequest {
                 display_name: format!("stranger {k}"),
                 invite: None,
+                proof: None,
             });
             let rename = Body::Control(ControlOp::Rename {
                 name: "taken".into(),

@@ -637,6 +637,7 @@ fn a_requester_is_sent_nothing_until_admitted_then_heads_at_once() {
     let request = Body::Control(ControlOp::JoinRequest {
         display_name: "c".into(),
         invite: None,
+        proof: None,
     });
     theirs.write(&requester, &request, 5, [30; 24]).unwrap();
     commit_all(&mut theirs);
@@ -754,6 +755,7 @@ fn a_restored_creator_gets_its_own_book_back_and_nobody_sees_a_fork() {
     let request = Body::Control(ControlOp::JoinRequest {
         display_name: "a".into(),
         invite: None,
+        proof: None,
     });
     fresh.write(&identity(1), &request, 30, [50; 24]).unwrap();
     commit_all(&mut fresh);
@@ -795,6 +797,7 @@ fn a_refused_page_is_reported_with_why() {
     let request = Body::Control(ControlOp::JoinRequest {
         display_name: "a".into(),
         invite: None,
+        proof: None,
     });
     fresh.write(&identity(1), &request, 30, [50; 24]).unwrap();
     let committed = commit_all(&mut fresh);

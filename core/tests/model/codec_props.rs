@@ -7,7 +7,7 @@ use quire_core::crypto::RoomSecret;
 use quire_core::identity::{Signature, UserId};
 use quire_core::invite::Invite;
 use quire_core::page::{
-    Body, BookId, ControlOp, FileBody, Grant, InviteId, KeyId, KeysBody, MAX_DATA_BYTES,
+    Body, BookId, ControlOp, FileBody, Grant, InviteId, KeyId, KeysBody, LinkProof, MAX_DATA_BYTES,
     MAX_PAGE_BYTES, MAX_REFS, MessageBody, Page, PageContent, PageHash, PageHead, PageKind,
     PageMeta, PageRef, Profile, Role, RoomId,
 };
@@ -71,12 +71,15 @@ fn body() -> impl Strategy<Value = Body> {
     let control = prop_oneof![
         (name(), proptest::option::of(user()))
             .prop_map(|(name, direct)| ControlOp::Create { name, direct }),
-        (name(), proptest::option::of(any::<[u8; 16]>())).prop_map(|(display_name, invite)| {
-            ControlOp::JoinRequest {
+        (
+            name(),
+            proptest::option::of((any::<[u8; 16]>(), proptest::option::of(any::<[u8; 32]>())))
+        )
+            .prop_map(|(display_name, invite)| ControlOp::JoinRequest {
                 display_name,
-                invite: invite.map(InviteId),
-            }
-        }),
+                invite: invite.map(|(id, _)| InviteId(id)),
+                proof: invite.and_then(|(_, proof)| proof.map(LinkProof)),
+            }),
         (user(), any::<bool>()).prop_map(|(member, owner)| ControlOp::Admit {
             member,
             role: if owner { Role::Owner } else { Role::Member },
@@ -165,6 +168,7 @@ prop_compose! {
         relays in proptest::collection::vec("/ip4/[0-9.]{7,15}/tcp/[0-9]{1,5}/ws", 0..=4),
         expires_at_ms in proptest::option::of(1u64..),
         auto_admit in any::<bool>(),
+        link_secret in proptest::option::of(any::<[u8; 32]>()),
     ) -> Invite {
         Invite {
             room: RoomId(room),
@@ -175,6 +179,7 @@ prop_compose! {
             relays,
             expires_at_ms,
             auto_admit,
+            link_secret,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Invite links survive copy-paste, and damage or tampering is reported clearly.
 
 use quire_core::crypto::RoomSecret;
-use quire_core::invite::{Invite, InviteError};
+use quire_core::invite::{Invite, InviteError, link_proof};
 use quire_core::page::InviteId;
 
 use crate::fixtures::{ROOM, identity};
@@ -16,6 +16,7 @@ fn invite(expires_at_ms: Option<u64>) -> Invite {
         relays: vec!["/ip4/192.0.2.10/tcp/8081/ws".into()],
         expires_at_ms,
         auto_admit: false,
+        link_secret: None,
     }
 }
 
@@ -88,4 +89,39 @@ fn junk_is_not_an_invite() {
         Invite::parse(&"A".repeat(5000), 0),
         Err(InviteError::TooLong { .. })
     ));
+}
+
+#[test]
+fn a_links_secret_survives_the_link_and_proves_holding_it_for_one_requester_only() {
+    let mut with_secret = invite(None);
+    with_secret.link_secret = Some([0x5e; 32]);
+    let link = with_secret
+        .to_link("http://192.0.2.10:8080/", &identity(1))
+        .unwrap();
+    let opened = Invite::parse(&link, 5).unwrap();
+    assert_eq!(opened, with_secret);
+    let (bo, cy) = (identity(2).user_id(), identity(3).user_id());
+    let proof = opened.proof_for(&bo).unwrap();
+    assert_eq!(
+        proof,
+        link_proof(&[0x5e; 32], &ROOM, &bo),
+        "the owner checks it"
+    );
+    assert_ne!(Some(proof), opened.proof_for(&cy), "bound to the requester");
+    assert_ne!(
+        proof,
+        link_proof(&[0x5f; 32], &ROOM, &bo),
+        "and to the link"
+    );
+    assert_ne!(
+        proof,
+        link_proof(&[0x5e; 32], &quire_core::page::RoomId([1; 32]), &bo),
+        "and to the room"
+    );
+    // A link made before links had a secret still opens, and proves nothing.
+    let old = invite(None).to_payload(&identity(1)).unwrap();
+    let old = Invite::parse(&old, 5).unwrap();
+    assert_eq!(old.link_secret, None);
+    assert_eq!(old.proof_for(&bo), None);
+    assert!(link.len() < 2048, "still a link every app handles");
 }

@@ -140,6 +140,7 @@ fn invite_payload_is_stable() {
         relays: vec!["/ip4/192.0.2.10/tcp/8081/ws/p2p/12D3KooWExample".into()],
         expires_at_ms: Some(1_800_000_000_000),
         auto_admit: true,
+        link_secret: None,
     };
     let payload = invite.to_payload(&alice).unwrap();
     assert_snapshot("invite_v1.txt", &payload);

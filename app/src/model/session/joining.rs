@@ -35,7 +35,7 @@
 //! forks their book.
 
 use quire_core::identity::{Identity, UserId};
-use quire_core::page::{ControlOp, InviteId, NONCE_LEN};
+use quire_core::page::{ControlOp, InviteId, LinkProof, NONCE_LEN};
 use quire_core::sync::SyncSession;
 
 use super::{Outgoing, RoomSession, SendError};
@@ -46,6 +46,8 @@ pub struct PendingJoin {
     /// The request to write (display name, invite) when the user turns out to be new; `None`
     /// for a 1:1 chat, where there is nothing to ask.
     request: Option<(String, Option<InviteId>)>,
+    /// Proof that the user holds the invite's link, written with the request.
+    proof: Option<LinkProof>,
     /// The peer whose heads count, and whose book other peers' heads must name to count
     /// (module docs): the inviter, or the peer of a 1:1 chat; `None` when any peer's heads
     /// count.
@@ -74,9 +76,17 @@ impl PendingJoin {
         Self::waiting(Some((display_name, invite)), inviter)
     }
 
+    /// The same request, carrying `proof` that the user holds the invite's link (see
+    /// `model::invites`): without it an auto-admitting link does not let the user in.
+    pub fn with_proof(mut self, proof: Option<LinkProof>) -> Self {
+        self.proof = proof;
+        self
+    }
+
     fn waiting(request: Option<(String, Option<InviteId>)>, vouch: Option<UserId>) -> Self {
         Self {
             request,
+            proof: None,
             vouch,
             heard_without_us: false,
             held: None,
@@ -190,6 +200,7 @@ impl RoomSession {
         let op = ControlOp::JoinRequest {
             display_name,
             invite,
+            proof: join.proof.filter(|_| invite.is_some()),
         };
         self.write(
             identity,

@@ -189,7 +189,7 @@ impl RoomSession {
     /// admits no one: this device's clock decides, never the requester's) and whether it lets
     /// in one person only (`model::invites::admittable`). Someone an owner removed is never let
     /// back in this way: an owner decides by hand. Each requester comes with the invite it
-    /// named.
+    /// named, and its proof of holding the link.
     pub fn auto_admittable(
         &self,
         invites: &crate::model::invites::AutoAdmits,
@@ -204,8 +204,8 @@ impl RoomSession {
             .join_requests()
             .iter()
             .filter(|(user, _)| !removed.contains_key(user))
-            .map(|(user, request)| (*user, request.invite));
-        crate::model::invites::admittable(invites, requests, now_ms)
+            .map(|(user, request)| (*user, request.invite, request.proof));
+        crate::model::invites::admittable(invites, &self.room(), requests, now_ms)
     }
 
     /// Everyone this room gives a reason to sync with: current and former members and anyone
@@ -357,7 +357,11 @@ mod tests {
         Presence::Offline { last_seen_ms: None }
     }
 
-    /// Ada creates "Book club" with her profile; Bo asks to join through invite 5.
+    /// The secret of the link of invite 5.
+    const LINK_SECRET: [u8; 32] = [9; 32];
+
+    /// Ada creates "Book club" with her profile; Bo asks to join through invite 5, with proof
+    /// that he holds its link.
     fn club() -> (Identity, Identity, RoomSession, RoomSession) {
         let (ada, bo) = (person(1), person(2));
         let secret = RoomSecret::from_bytes([7; 32]);
@@ -365,12 +369,14 @@ mod tests {
             RoomSession::create(&ada, "Book club", &secret, 1_000, [1; 24]).unwrap();
         let profile = room.set_profile(&ada, "Ada", 1_001, [2; 24]).unwrap();
         let mut bos = RoomSession::join(&bo, room.room(), &secret);
+        let proof = quire_core::invite::link_proof(&LINK_SECRET, &room.room(), &bo.user_id());
         let request = bos
             .control(
                 &bo,
                 ControlOp::JoinRequest {
                     display_name: "Bo".into(),
                     invite: Some(quire_core::page::InviteId([5; 16])),
+                    proof: Some(proof),
                 },
                 1_002,
                 [3; 24],
@@ -457,8 +463,50 @@ mod tests {
             crate::model::invites::AutoAdmit {
                 until_ms,
                 single_use: false,
+                secret: Some(LINK_SECRET),
             },
         )])
+    }
+
+    #[test]
+    fn a_request_naming_an_auto_admit_invite_without_holding_its_link_waits_for_an_owner() {
+        let (_, bo, mut room, _) = club();
+        let cy = person(3);
+        let mut cys = RoomSession::join(&cy, room.room(), &RoomSecret::from_bytes([7; 32]));
+        // Cy saw invite 5 named in Bo's request: she names it too, with Bo's proof or none.
+        let bos_proof = quire_core::invite::link_proof(&LINK_SECRET, &room.room(), &bo.user_id());
+        let request = cys
+            .control(
+                &cy,
+                ControlOp::JoinRequest {
+                    display_name: "Cy".into(),
+                    invite: Some(quire_core::page::InviteId([5; 16])),
+                    proof: Some(bos_proof),
+                },
+                1_002,
+                [7; 24],
+            )
+            .unwrap();
+        room.receive(pages(&[request]), TEST_NOW_MS);
+        let invite = auto_admits(5, u64::MAX);
+        assert_eq!(
+            room.auto_admittable(&invite, TEST_NOW_MS),
+            [(bo.user_id(), quire_core::page::InviteId([5; 16]))],
+            "Bo's proof is his own: only he is let in"
+        );
+        assert!(
+            room.replica()
+                .state()
+                .join_requests()
+                .contains_key(&cy.user_id()),
+            "Cy's request waits for an owner"
+        );
+        // A link kept by an earlier version (no secret) admits no one by itself.
+        let mut legacy = invite.clone();
+        for link in legacy.values_mut() {
+            link.secret = None;
+        }
+        assert!(room.auto_admittable(&legacy, TEST_NOW_MS).is_empty());
     }
 
     #[test]
@@ -537,6 +585,7 @@ mod tests {
                 ControlOp::JoinRequest {
                     display_name: "Bo".into(),
                     invite: Some(quire_core::page::InviteId([5; 16])),
+                    proof: None,
                 },
                 1_005,
                 [6; 24],

@@ -226,6 +226,8 @@ mod tests {
             auto_admit_invites: Vec::new(),
             auto_admit_until_ms: Vec::new(),
             auto_admit_single_use: Vec::new(),
+            auto_admit_secrets: Vec::new(),
+            pending_proof: Vec::new(),
         }
     }
 
