@@ -132,6 +132,55 @@ test('Explore lists every shared file with its holders; removing a copy updates 
   expect(bob.unexpectedErrors()).toEqual([]);
 });
 
+/**
+ * Turns `person`'s device into a holder that lies: from now on every large message its data
+ * channels send (each piece of a file it serves is sent as such messages) has its last byte
+ * flipped, after the bytes left the app's own checks.
+ */
+async function serveWrongBytes(person: Person) {
+  await person.page.evaluate(() => {
+    const send = RTCDataChannel.prototype.send;
+    RTCDataChannel.prototype.send = function (data: any) {
+      if (data instanceof Uint8Array && data.length >= 8192) {
+        const copy = new Uint8Array(data);
+        copy[copy.length - 1] ^= 0xff;
+        return send.call(this, copy);
+      }
+      return send.call(this, data);
+    };
+  });
+}
+
+test('a holder that serves wrong bytes is set aside and the download completes from an honest one', async ({
+  registered,
+}) => {
+  test.setTimeout(300_000);
+  const [alice, bob, carol] = await registered('Alice', 'Bob', 'Carol');
+  await roomWith(alice, 'Lab', [bob, carol]);
+  const data = randomBytes(8 << 20);
+  await share(alice, 'survey.bin', 'application/octet-stream', data);
+  await expect(card(alice, 'survey.bin')).toHaveAttribute('data-state', 'held', { timeout: 60_000 });
+  const carols = card(carol, 'survey.bin');
+  await expect(carols).toHaveAttribute('data-state', 'available', { timeout: 60_000 });
+  await carols.getByTestId('file-download').click();
+  await expect(carols).toHaveAttribute('data-state', 'held', { timeout: 120_000 });
+
+  // Bob sees both copies online; then Carol's turns bad.
+  const bobs = card(bob, 'survey.bin');
+  await expect(bobs.getByTestId('file-info')).toContainText('available from 2 of 2 now', { timeout: 60_000 });
+  await serveWrongBytes(carol);
+  await bobs.getByTestId('file-download').click();
+  await expect(bobs).toHaveAttribute('data-state', 'held', { timeout: 120_000 });
+  expect(sha256(await save(bob, 'survey.bin'))).toBe(sha256(data));
+
+  // Bob's inspector says which holder lied.
+  await bob.openInspector();
+  await expect(
+    bob.id('inspector-error').filter({ hasText: /Downloading “survey\.bin”: .* sent data that does not match/ }),
+  ).not.toHaveCount(0);
+  expect(bob.unexpectedErrors()).toEqual([]);
+});
+
 /** A 1×1 PNG. */
 const PIXEL = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
