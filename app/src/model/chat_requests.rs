@@ -28,9 +28,10 @@ pub const MAX_IGNORED: usize = 256;
 /// What to do with a stream from a stranger, before reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Asked {
-    /// Read the sender's first pages and list the request.
+    /// Read the sender's first pages and list the request (or, if it is listed without the
+    /// sender's name, read them again: the name may have been written since).
     Read,
-    /// It is listed already: nothing more to do.
+    /// It is listed already, with its name: nothing more to do.
     Waiting,
     /// The user ignored this sender: drop it quietly.
     Ignored,
@@ -75,8 +76,12 @@ impl<S> ChatRequests<S> {
     pub fn ask(&self, from: &UserId) -> Asked {
         if self.ignored.contains_key(from) {
             Asked::Ignored
-        } else if self.waiting.contains_key(from) {
-            Asked::Waiting
+        } else if let Some(listed) = self.waiting.get(from) {
+            if listed.name.is_some() {
+                Asked::Waiting
+            } else {
+                Asked::Read
+            }
         } else if self.waiting.len() >= MAX_CHAT_REQUESTS {
             Asked::Full
         } else {
@@ -86,12 +91,24 @@ impl<S> ChatRequests<S> {
 
     /// Lists a request after its first pages were read. Returns whether it was listed (not if
     /// [`Self::ask`] would now say otherwise, e.g. another stream from the sender got in first).
+    /// A request listed without a name is replaced by a later read that found it, keeping its
+    /// place in the list.
     pub fn add(&mut self, request: ChatRequest<S>) -> bool {
         if self.ask(&request.from) != Asked::Read {
             return false;
         }
-        self.waiting.insert(request.from, request);
-        true
+        match self.waiting.get_mut(&request.from) {
+            Some(_) if request.name.is_none() => false,
+            Some(listed) => {
+                let at_ms = listed.at_ms;
+                *listed = ChatRequest { at_ms, ..request };
+                true
+            }
+            None => {
+                self.waiting.insert(request.from, request);
+                true
+            }
+        }
     }
 
     /// The user accepted: the request leaves the list, for the driver to take the chat.
@@ -206,6 +223,27 @@ mod tests {
         assert_eq!(taken.name.as_deref(), Some("User 1"));
         assert!(requests.is_empty());
         assert_eq!(requests.ask(&user(1)), Asked::Read);
+    }
+
+    #[test]
+    fn a_request_listed_before_its_name_arrived_is_read_again_and_named() {
+        let mut requests = ChatRequests::default();
+        let nameless = ChatRequest {
+            name: None,
+            ..request(1, 10)
+        };
+        assert!(requests.add(nameless.clone()));
+        assert_eq!(
+            requests.ask(&user(1)),
+            Asked::Read,
+            "read again for the name"
+        );
+        assert!(!requests.add(nameless), "still no name: nothing changes");
+        assert!(requests.add(request(1, 20)));
+        assert_eq!(requests.waiting().len(), 1);
+        assert_eq!(requests.waiting()[0].name.as_deref(), Some("User 1"));
+        assert_eq!(requests.waiting()[0].at_ms, 10, "it keeps its place");
+        assert_eq!(requests.ask(&user(1)), Asked::Waiting);
     }
 
     #[test]
