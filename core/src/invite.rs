@@ -48,7 +48,8 @@ pub const MAX_RELAY_ADDRS: usize = 4;
 /// Cap on one relay multiaddr, in bytes. Why: a `/dns/.../tcp/.../wss/p2p/<id>` address with a
 /// long host name is about 150 bytes; a webrtc-direct one with certhash about 200.
 pub const MAX_RELAY_ADDR_BYTES: usize = 256;
-/// Cap on the payload string. Why: the biggest valid payload is about 1.7 KiB in base64url;
+/// Cap on the payload string. Why: the biggest valid payload is 2,016 characters of base64url
+/// (a 256-byte room name, four 256-byte relay addresses, a link secret);
 /// refusing longer input before decoding bounds the work a pasted string can cause, and keeps
 /// links within the ~2,000 characters that every browser and messenger handles.
 pub const MAX_PAYLOAD_CHARS: usize = 2048;

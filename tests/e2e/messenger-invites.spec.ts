@@ -1,4 +1,4 @@
-import { test, expect, type Person } from './fixtures/messenger';
+import { test, expect, roomWith, type Person } from './fixtures/messenger';
 
 /** How long a requester is watched for being let in when it must not be, once the owner's
  *  device shows the request (the moment an auto-admission would be written): an admission
@@ -63,4 +63,17 @@ test('a single-use link admits one person, the next waits for an owner; a revoke
   await alice.approve('Carol');
   await carol.waitUntilAdmitted();
   for (const who of [alice, bob, carol, dave]) expect(who.unexpectedErrors()).toEqual([]);
+});
+
+test('a 60-character CJK name asks to join, is approved by that name and is shown to the others', async ({
+  registered,
+}) => {
+  const longName = '山川'.repeat(30);
+  const [alice, bo] = await registered('Alice', longName);
+  await roomWith(alice, 'Lab', [bo]);
+  await bo.send('こんにちは');
+  await alice.waitForMessages(['こんにちは']);
+  await expect(alice.member(longName)).toHaveAttribute('data-role', 'member');
+  expect(alice.unexpectedErrors()).toEqual([]);
+  expect(bo.unexpectedErrors()).toEqual([]);
 });

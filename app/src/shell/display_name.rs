@@ -8,6 +8,12 @@ use std::fmt;
 /// sidebar line and to keep a profile page far below the page size cap.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
 
+// Any name the welcome screen accepts fits the pages that carry it (4 bytes per character at
+// most), so a long name in any script never makes a page every peer discards.
+const _: () = assert!(
+    MAX_DISPLAY_NAME_CHARS * char::MAX.len_utf8() <= quire_core::page::body::MAX_NAME_BYTES
+);
+
 /// Why a typed display name was refused. The messages are shown to the user as they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DisplayNameError {
@@ -104,6 +110,14 @@ mod tests {
             DisplayName::parse(&too_long),
             Err(DisplayNameError::TooLong)
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn the_longest_name_in_any_script_fits_a_page() {
+        for one in ["山", "😀", "é", "a"] {
+            let name = DisplayName::parse(&one.repeat(MAX_DISPLAY_NAME_CHARS));
+            assert!(name.is_ok_and(|n| n.as_str().len() <= quire_core::page::body::MAX_NAME_BYTES));
+        }
     }
 
     #[wasm_bindgen_test]

@@ -27,8 +27,9 @@ use crate::identity::UserId;
 use crate::page::{KEY_ID_LEN, KeyId, PageHash, PageKind, PageRef};
 
 /// Cap on room names and display names, in UTF-8 bytes. Why: they are shown in lists and
-/// headers; 128 bytes is ~40 characters of any script, and bounds every membership list.
-pub const MAX_NAME_BYTES: usize = 128;
+/// headers; 256 bytes hold the 64 characters the app lets a name have in any script (at most
+/// 4 bytes each: 85 CJK characters, 64 emoji), and bound every membership list.
+pub const MAX_NAME_BYTES: usize = 256;
 /// Cap on a message's text, in UTF-8 bytes. Why: a chat message is read on a phone-sized
 /// screen; anything longer is better shared as a file, and it keeps a text page far below
 /// [`crate::page::MAX_DATA_BYTES`].

@@ -125,3 +125,28 @@ fn a_links_secret_survives_the_link_and_proves_holding_it_for_one_requester_only
     assert_eq!(old.proof_for(&bo), None);
     assert!(link.len() < 2048, "still a link every app handles");
 }
+
+#[test]
+fn the_largest_invite_is_still_a_link_every_app_handles() {
+    let mut largest = invite(Some(u64::MAX - 1));
+    largest.room_name = "山".repeat(85);
+    assert!(largest.room_name.len() <= quire_core::page::body::MAX_NAME_BYTES);
+    largest.relays = (0..quire_core::invite::MAX_RELAY_ADDRS)
+        .map(|i| {
+            format!(
+                "/dns/{}",
+                char::from(b'a' + i as u8).to_string().repeat(251)
+            )
+        })
+        .collect();
+    assert!(largest.relays.iter().all(|a| a.len() == 256));
+    largest.auto_admit = true;
+    largest.link_secret = Some([1; 32]);
+    let payload = largest.to_payload(&identity(1)).unwrap();
+    assert!(
+        payload.len() <= quire_core::invite::MAX_PAYLOAD_CHARS,
+        "{}",
+        payload.len()
+    );
+    assert_eq!(Invite::parse(&payload, 0).unwrap(), largest);
+}
