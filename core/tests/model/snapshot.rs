@@ -4,7 +4,8 @@
 use quire_core::crypto::RoomSecret;
 use quire_core::invite::Invite;
 use quire_core::page::{
-    Body, BookId, ControlOp, InviteId, Page, PageHash, PageKind, PageMeta, PageRef, Role, RoomId,
+    Body, BookId, ControlOp, InviteId, LinkProof, Page, PageHash, PageKind, PageMeta, PageRef,
+    Role, RoomId,
 };
 
 use crate::fixtures::{ROOM, book_of, identity, nonce, room_key, text, written_pages};
@@ -100,6 +101,32 @@ fn body_bytes_are_stable() {
             format!("03{}", hex(member.as_bytes())),
         ),
         (text("hi"), "0002686900".to_owned()),
+        // A join request: tag 1, the name, the invite id and the proof of holding its link.
+        (
+            Body::Control(ControlOp::JoinRequest {
+                display_name: "Bo".into(),
+                invite: Some(InviteId([0x11; 16])),
+                proof: Some(LinkProof([0x22; 32])),
+            }),
+            format!("0102426f01{}{}", "11".repeat(16), "22".repeat(32)),
+        ),
+        // Written before links had a secret: no proof after the invite id.
+        (
+            Body::Control(ControlOp::JoinRequest {
+                display_name: "Bo".into(),
+                invite: Some(InviteId([0x11; 16])),
+                proof: None,
+            }),
+            format!("0102426f01{}", "11".repeat(16)),
+        ),
+        (
+            Body::Control(ControlOp::JoinRequest {
+                display_name: "Bo".into(),
+                invite: None,
+                proof: None,
+            }),
+            "0102426f00".to_owned(),
+        ),
     ];
     for (body, expected) in cases {
         assert_eq!(hex(&body.encode()), expected, "{body:?}");
@@ -144,6 +171,14 @@ fn invite_payload_is_stable() {
     };
     let payload = invite.to_payload(&alice).unwrap();
     assert_snapshot("invite_v1.txt", &payload);
+    assert_eq!(Invite::parse(&payload, 0).unwrap(), invite);
+    // Version 2: the same with the link's secret after the auto-admit flag.
+    let invite = Invite {
+        link_secret: Some([0x22; 32]),
+        ..invite
+    };
+    let payload = invite.to_payload(&alice).unwrap();
+    assert_snapshot("invite_v2.txt", &payload);
     assert_eq!(Invite::parse(&payload, 0).unwrap(), invite);
 }
 
