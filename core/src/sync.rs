@@ -42,6 +42,13 @@ use crate::validate::{Equivocation, ValidationError, VerifiedPage};
 /// for lost pushes; 15 s bounds how stale a member can be after a loss, at ~100 bytes per book.
 pub const HEADS_INTERVAL_MS: u64 = 15_000;
 
+/// Milliseconds after committing pages the peer holds (it sent them, or holds them already)
+/// by which heads tell it so. Why: the sender shows "Delivered" only once a peer reports
+/// holding its page; waiting for the next periodic heads left it at "Saved on this device"
+/// for up to 15 s after the recipient showed the message. A short delay lets a burst of pages
+/// be acknowledged by one heads message (at most one per this delay, ~100 bytes per book).
+pub const ACK_DELAY_MS: u64 = 200;
+
 /// Milliseconds to wait for the answer to a want. Why: a batch is at most ~1 MiB; 10 s covers a
 /// slow relayed path without leaving a dead peer unnoticed for long.
 pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
@@ -481,13 +488,15 @@ impl SyncSession {
 
     /// Pushes pages the peer does not hold yet (new local pages, or pages another session
     /// accepted) and may be served. Dropped if the outbox is full: the peer's next heads
-    /// exchange repairs it.
+    /// exchange repairs it. Pages the peer holds already are acknowledged instead: heads go
+    /// out within [`ACK_DELAY_MS`] (see [`SyncSession::poll_timeout`]).
     pub fn announce(&mut self, replica: &Replica, pages: &[VerifiedPage], now: u64) {
         if self.is_closed() {
             return;
         }
         self.refresh_right(replica, now);
         let mut fresh: Vec<Page> = Vec::new();
+        let mut acknowledges = false;
         // Pages come book by book: look up each book's bound once.
         let mut bound: Option<(UserId, u64)> = None;
         for page in pages {
@@ -506,9 +515,16 @@ impl SyncSession {
             let held = self.peer_heads.get(&page.author()).is_some_and(|h| {
                 h.len > page.seq() || h.frozen_at.is_some_and(|f| page.seq() >= f)
             });
-            if !held {
+            if held {
+                acknowledges = true;
+            } else {
                 fresh.push(page.page().clone());
             }
+        }
+        // The peer holds what was just committed here (most often: it sent it): tell it soon
+        // that this device holds it too.
+        if acknowledges {
+            self.next_heads_at = self.next_heads_at.min(now.saturating_add(ACK_DELAY_MS));
         }
         for page in &fresh {
             self.note_peer_has(page);

@@ -81,6 +81,23 @@ test('two people chat through an invite link the owner approves, and see the sam
   });
 });
 
+// A recipient tells the sender as soon as it has stored a page, so "Delivered" follows the
+// message onto the other screen instead of waiting for the next periodic report (15 s).
+test('the sender sees Delivered within two seconds of the recipient showing the message', async ({
+  registered,
+}) => {
+  const [alice, bob] = await registered('Alice', 'Bob');
+  await roomWith(alice, 'Tea', [bob]);
+  await alice.waitForDirectLink('Bob');
+  for (const text of ['First cup', 'Second cup', 'Third cup']) {
+    await alice.send(text);
+    await expect(bob.messageRow(text)).toHaveCount(1, { timeout: 30_000 });
+    await expect(alice.delivery(text)).toHaveAttribute('data-delivery', 'delivered', { timeout: 2_000 });
+  }
+  expect(alice.unexpectedErrors()).toEqual([]);
+  expect(bob.unexpectedErrors()).toEqual([]);
+});
+
 test('a third person who joins later sees the whole history, then talks with everyone', async ({
   registered,
 }) => {

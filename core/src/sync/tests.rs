@@ -151,6 +151,67 @@ fn new_pages_are_pushed_at_once_and_forwarded() {
 }
 
 #[test]
+fn a_page_received_and_committed_is_acknowledged_within_the_ack_delay() {
+    let (a, b) = room();
+    let mut a_s = (SyncSession::new(&a.replica, uid(2), 0), a);
+    let mut b_s = (SyncSession::new(&b.replica, uid(1), 0), b);
+    pump(&mut a_s, &mut b_s, 0);
+    let page = a_s
+        .1
+        .replica
+        .write(&a_s.1.identity, &text("hi"), 50, [1; 24])
+        .unwrap();
+    commit_all(&mut a_s.1.replica);
+    a_s.0
+        .announce(&a_s.1.replica, std::slice::from_ref(&page), 1_000);
+    let pushed = a_s.0.poll_transmit().unwrap();
+    let accepted = b_s.0.handle_message(pushed, &mut b_s.1.replica, 1_000);
+    assert_eq!(
+        b_s.0.poll_timeout(),
+        Some(HEADS_INTERVAL_MS),
+        "not before it is stored"
+    );
+    commit_all(&mut b_s.1.replica);
+    b_s.0.announce(&b_s.1.replica, &accepted.stored, 1_010);
+    let due = b_s.0.poll_timeout().unwrap();
+    assert_eq!(due, 1_010 + ACK_DELAY_MS);
+    b_s.0.handle_timeout(&b_s.1.replica, due);
+    let Some(SyncMessage::Heads { heads, .. }) = b_s.0.poll_transmit() else {
+        panic!("heads are due");
+    };
+    let alices = heads.iter().find(|h| h.author == uid(1)).unwrap();
+    assert_eq!(alices.len, page.seq() + 1, "the heads name the page");
+    // Alice's session hears that Bob holds it, long before the periodic heads.
+    a_s.0.handle_message(
+        SyncMessage::Heads {
+            room: a_s.1.replica.room(),
+            heads,
+        },
+        &mut a_s.1.replica,
+        due,
+    );
+    assert!(
+        a_s.0
+            .peer_heads()
+            .any(|h| h.author == uid(1) && h.len > page.seq())
+    );
+    // A page of Bob's own, which Alice does not hold, is pushed, not acknowledged.
+    let own = b_s
+        .1
+        .replica
+        .write(&b_s.1.identity, &text("yo"), 60, [2; 24])
+        .unwrap();
+    commit_all(&mut b_s.1.replica);
+    b_s.0
+        .announce(&b_s.1.replica, std::slice::from_ref(&own), due + 1);
+    assert!(matches!(
+        b_s.0.poll_transmit(),
+        Some(SyncMessage::Pages { reply: false, .. })
+    ));
+    assert_eq!(b_s.0.poll_timeout(), Some(due + HEADS_INTERVAL_MS));
+}
+
+#[test]
 fn bad_signature_closes_the_session() {
     let (a, b) = room();
     let mut session = SyncSession::new(&b.replica, uid(1), 0);
