@@ -98,6 +98,22 @@ test('the sender sees Delivered within two seconds of the recipient showing the 
   expect(bob.unexpectedErrors()).toEqual([]);
 });
 
+test('after a reload the room that was open is open again', async ({ registered }) => {
+  const [alice] = await registered('Alice');
+  await alice.createRoom('Tea');
+  await alice.createRoom('Garden');
+  await alice.openRoom('Tea');
+  await alice.send('Kettle on');
+  await alice.reload();
+  await expect(alice.id('room-title')).toHaveText('Tea', { timeout: 30_000 });
+  await expect(alice.messageRow('Kettle on')).toHaveCount(1);
+  // Another room opened is the one that comes back next time.
+  await alice.openRoom('Garden');
+  await alice.reload();
+  await expect(alice.id('room-title')).toHaveText('Garden', { timeout: 30_000 });
+  expect(alice.unexpectedErrors()).toEqual([]);
+});
+
 test('a third person who joins later sees the whole history, then talks with everyone', async ({
   registered,
 }) => {

@@ -270,6 +270,9 @@ pub struct Rooms {
     tasks: StoredValue<Tasks, LocalStorage>,
     /// Quire is moving to another tab: no new writes (see [`Self::drain`]).
     draining: StoredValue<bool>,
+    /// The room open when the tab last closed was opened again (or there was none), so the
+    /// open room is kept from now on ([`OPEN_ROOM_KEY`]).
+    reopened: StoredValue<bool>,
     errors: StoredValue<VecDeque<InspectedError>>,
     #[cfg(target_arch = "wasm32")]
     net: StoredValue<Option<net::Net>, LocalStorage>,
@@ -304,6 +307,7 @@ impl Rooms {
             unsaved_records: StoredValue::new(BTreeSet::new()),
             tasks: StoredValue::new_local(Tasks::default()),
             draining: StoredValue::new(false),
+            reopened: StoredValue::new(false),
             errors: StoredValue::new(VecDeque::new()),
             #[cfg(target_arch = "wasm32")]
             net: StoredValue::new_local(None),
@@ -331,7 +335,38 @@ impl Rooms {
             rooms.selected.track();
             rooms.refresh();
         });
+        // The open room is kept, so a reload opens it again (see `load`).
+        Effect::new(move |_| {
+            let open = rooms.selected.get();
+            if !rooms.reopened.get_value() {
+                return;
+            }
+            if let Some(storage) = requests::local_storage() {
+                let kept = match &open {
+                    Some(id) => storage.set_item(OPEN_ROOM_KEY, id),
+                    None => storage.remove_item(OPEN_ROOM_KEY),
+                };
+                if kept.is_err() {
+                    rooms.report("Could not keep which room is open".to_owned(), false);
+                }
+            }
+        });
         rooms
+    }
+
+    /// Opens the room that was open when the tab last closed, if it is still held here and no
+    /// room was opened meanwhile (an invite link opened at start selects its own).
+    fn reopen(self) {
+        let kept = requests::local_storage().and_then(|s| s.get_item(OPEN_ROOM_KEY).ok().flatten());
+        if let Some(id) = kept
+            && self.selected.get_untracked().is_none()
+            && self.held.with_value(|held| held.contains_key(&id))
+        {
+            self.selected.set(Some(id));
+        }
+        self.reopened.set_value(true);
+        // Kept now, whatever was opened while loading.
+        self.selected.set(self.selected.get_untracked());
     }
 
     pub fn expect() -> Self {
@@ -407,6 +442,7 @@ impl Rooms {
         }
         self.held.set_value(held);
         self.load_ignored();
+        self.reopen();
         for skipped in &loaded.skipped {
             self.report(format!("Loading: {skipped}"), false);
         }
@@ -1474,6 +1510,9 @@ fn note_failure(failure: &mut Option<WriteFailure>, e: &StorageError) {
         None => this,
     });
 }
+
+/// Local-storage key of the room open when the tab closed (its room key), opened again at start.
+const OPEN_ROOM_KEY: &str = "quire-open-room";
 
 fn new_record(id: &str, secret: &RoomSecret, name: String) -> RoomRecord {
     RoomRecord {

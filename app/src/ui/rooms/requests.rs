@@ -26,7 +26,7 @@ pub(crate) enum DirectStream {
 /// Local storage key of the ignored senders (this browser profile's, like its database).
 const IGNORED_KEY: &str = "quire-ignored-chat-requests";
 
-fn local_storage() -> Option<web_sys::Storage> {
+pub(super) fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
 
