@@ -98,7 +98,7 @@ test('the sender sees Delivered within two seconds of the recipient showing the 
   expect(bob.unexpectedErrors()).toEqual([]);
 });
 
-test('after a reload the room that was open is open again', async ({ registered }) => {
+test('after a reload the room that was open is open again, and each room keeps what was typed and not sent', async ({ registered }) => {
   const [alice] = await registered('Alice');
   await alice.createRoom('Tea');
   await alice.createRoom('Garden');
@@ -107,10 +107,22 @@ test('after a reload the room that was open is open again', async ({ registered 
   await alice.reload();
   await expect(alice.id('room-title')).toHaveText('Tea', { timeout: 30_000 });
   await expect(alice.messageRow('Kettle on')).toHaveCount(1);
-  // Another room opened is the one that comes back next time.
+  // What was typed and not sent stays with its room, across switches and a reload.
+  await alice.id('composer-input').fill('Half a thought about tea');
+  await alice.openRoom('Garden');
+  await expect(alice.id('composer-input')).toHaveValue('');
+  await alice.id('composer-input').fill('Roses?');
+  await alice.openRoom('Tea');
+  await expect(alice.id('composer-input')).toHaveValue('Half a thought about tea');
+  // Another room opened is the one that comes back next time, with its draft.
   await alice.openRoom('Garden');
   await alice.reload();
   await expect(alice.id('room-title')).toHaveText('Garden', { timeout: 30_000 });
+  await expect(alice.id('composer-input')).toHaveValue('Roses?');
+  await alice.send('Roses!');
+  await alice.reload();
+  await expect(alice.id('room-title')).toHaveText('Garden', { timeout: 30_000 });
+  await expect(alice.id('composer-input')).toHaveValue('', { timeout: 5_000 });
   expect(alice.unexpectedErrors()).toEqual([]);
 });
 

@@ -7,6 +7,7 @@ pub mod chat_requests;
 pub mod copies;
 pub mod damage;
 pub mod delivery;
+pub mod drafts;
 pub mod explore;
 pub mod files;
 pub mod identity;

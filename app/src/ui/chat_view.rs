@@ -35,6 +35,10 @@ pub fn ChatView(
     /// Files picked, pasted or dropped into the room (no sharing without it).
     #[prop(default = None)]
     on_attach: Option<Callback<Vec<web_sys::File>>>,
+    /// The open room's draft, and where to keep what is typed (see [`Composer`]).
+    #[prop(optional, into)]
+    draft: MaybeProp<String>,
+    #[prop(default = None)] on_draft: Option<Callback<String>>,
 ) -> impl IntoView {
     let approval = Memo::new(move |_| waiting.get().unwrap_or(false));
     let joining = Memo::new(move |_| joining.get());
@@ -140,6 +144,8 @@ pub fn ChatView(
                 <Composer
                     on_send=on_send
                     on_attach=on_attach
+                    draft=draft
+                    on_draft=on_draft
                     paused=paused
                     disabled=Signal::derive(move || read_only.get() || waiting.get())
                     disabled_reason=Signal::derive(move || Some(if joining.with(Option::is_some) {

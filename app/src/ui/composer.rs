@@ -23,8 +23,20 @@ pub fn Composer(
     /// Files picked, pasted or dropped, to share into the room (no attach button without it).
     #[prop(default = None)]
     on_attach: Option<Callback<Vec<web_sys::File>>>,
+    /// The draft to show when the room changes (read whenever it changes).
+    #[prop(optional, into)]
+    draft: MaybeProp<String>,
+    /// Told what is typed, and "" once it was sent, so the draft can be kept.
+    #[prop(default = None)]
+    on_draft: Option<Callback<String>>,
 ) -> impl IntoView {
     let typed = RwSignal::new(String::new());
+    Effect::new(move |_| typed.set(draft.get().unwrap_or_default()));
+    let keep = move |text: String| {
+        if let Some(on_draft) = on_draft {
+            on_draft.run(text);
+        }
+    };
     let error = RwSignal::new(None::<String>);
     let paused = Memo::new(move |_| paused.get());
     let send = move || match compose(&typed.get_untracked()) {
@@ -33,6 +45,7 @@ pub fn Composer(
             Ok(()) => {
                 error.set(None);
                 typed.set(String::new());
+                keep(String::new());
             }
             Err(why) => error.set(Some(why)),
         },
@@ -94,7 +107,11 @@ pub fn Composer(
                 disabled=move || disabled.get()
                 aria-describedby="composer-error"
                 prop:value=move || typed.get()
-                on:input=move |ev| typed.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    typed.set(text.clone());
+                    keep(text);
+                }
                 on:keydown=on_keydown
                 on:paste=on_paste
             ></textarea>

@@ -112,6 +112,11 @@ pub fn RoomScreen() -> impl IntoView {
         decline: Callback::new(move |user: String| rooms.decline(messenger, user)),
     };
     let make_link = Callback::new(move |options| rooms.invite_link(messenger, options));
+    // Read when the open room changes only, never while typing; keyed by the room, so that
+    // moving between two rooms without drafts still clears the field.
+    let open_draft = Memo::new(move |_| (rooms.selected.get(), rooms.draft_of_open()));
+    let draft = Signal::derive(move || open_draft.with(|(_, text)| text.clone()));
+    let on_draft = Callback::new(move |text: String| rooms.keep_draft(&text));
     // Read again whenever the room's details change (a single-use link admitted someone).
     let invite_links = Callback::new(move |()| {
         rooms.details.track();
@@ -130,7 +135,8 @@ pub fn RoomScreen() -> impl IntoView {
     view! {
         <div class="room-screen" class:members-open=move || panels.members.get() && is_open.get()>
             <ChatView pane=rooms.pane on_send=on_send waiting=waiting joining=joining
-                toolbar=toolbar my_name=my_name paused=paused on_attach=Some(on_attach)>
+                toolbar=toolbar my_name=my_name paused=paused on_attach=Some(on_attach)
+                draft=draft on_draft=Some(on_draft)>
                 <Show when=move || panels.renaming.get() && rights.get().rename>
                     <RenameForm current=room_name() on_rename=on_rename on_close=close_rename />
                 </Show>

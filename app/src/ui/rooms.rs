@@ -273,6 +273,8 @@ pub struct Rooms {
     /// The room open when the tab last closed was opened again (or there was none), so the
     /// open room is kept from now on ([`OPEN_ROOM_KEY`]).
     reopened: StoredValue<bool>,
+    /// What the user typed and did not send, per room ([`DRAFTS_KEY`]).
+    drafts: StoredValue<crate::model::drafts::Drafts>,
     errors: StoredValue<VecDeque<InspectedError>>,
     #[cfg(target_arch = "wasm32")]
     net: StoredValue<Option<net::Net>, LocalStorage>,
@@ -308,6 +310,11 @@ impl Rooms {
             tasks: StoredValue::new_local(Tasks::default()),
             draining: StoredValue::new(false),
             reopened: StoredValue::new(false),
+            drafts: StoredValue::new(crate::model::drafts::Drafts::from_text(
+                &requests::local_storage()
+                    .and_then(|s| s.get_item(DRAFTS_KEY).ok().flatten())
+                    .unwrap_or_default(),
+            )),
             errors: StoredValue::new(VecDeque::new()),
             #[cfg(target_arch = "wasm32")]
             net: StoredValue::new_local(None),
@@ -352,6 +359,27 @@ impl Rooms {
             }
         });
         rooms
+    }
+
+    /// The draft of the open room (tracks which room is open).
+    pub fn draft_of_open(&self) -> String {
+        let open = self.selected.get();
+        open.map(|room| self.drafts.with_value(|d| d.get(&room).to_owned()))
+            .unwrap_or_default()
+    }
+
+    /// Keeps `text` as the open room's draft, across reloads.
+    pub fn keep_draft(&self, text: &str) {
+        let Some(room) = self.selected.get_untracked() else {
+            return;
+        };
+        self.drafts.update_value(|d| d.set(&room, text));
+        if let Some(storage) = requests::local_storage() {
+            let stored = self.drafts.with_value(|d| d.to_text());
+            if storage.set_item(DRAFTS_KEY, &stored).is_err() {
+                self.report("Could not keep what you typed".to_owned(), false);
+            }
+        }
     }
 
     /// Opens the room that was open when the tab last closed, if it is still held here and no
@@ -1513,6 +1541,9 @@ fn note_failure(failure: &mut Option<WriteFailure>, e: &StorageError) {
 
 /// Local-storage key of the room open when the tab closed (its room key), opened again at start.
 const OPEN_ROOM_KEY: &str = "quire-open-room";
+
+/// Local-storage key of the drafts (`model::drafts`).
+const DRAFTS_KEY: &str = "quire-drafts";
 
 fn new_record(id: &str, secret: &RoomSecret, name: String) -> RoomRecord {
     RoomRecord {
