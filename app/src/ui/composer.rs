@@ -31,7 +31,15 @@ pub fn Composer(
     on_draft: Option<Callback<String>>,
 ) -> impl IntoView {
     let typed = RwSignal::new(String::new());
-    Effect::new(move |_| typed.set(draft.get().unwrap_or_default()));
+    // A draft given replaces the field when it changes (the open room changed); without one
+    // the field is left alone, also on the first run, which comes after the view is mounted.
+    Effect::new(move |before: Option<Option<String>>| {
+        let now = draft.get();
+        if before.is_some() || now.is_some() {
+            typed.set(now.clone().unwrap_or_default());
+        }
+        now
+    });
     let keep = move |text: String| {
         if let Some(on_draft) = on_draft {
             on_draft.run(text);
