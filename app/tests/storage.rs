@@ -50,7 +50,7 @@ fn room(id: &str) -> RoomRecord {
         auto_admit_invites: Vec::new(),
         auto_admit_until_ms: Vec::new(),
         auto_admit_single_use: Vec::new(),
-        auto_admit_secrets: vec![[5; 32]],
+        auto_admit_secrets: vec![Some([5; 32]), None],
         pending_proof: vec![6; 32],
     }
 }

@@ -108,6 +108,47 @@ pub type Request = (UserId, Option<InviteId>, Option<LinkProof>);
 /// The auto-admitting links of one room, by invite id.
 pub type AutoAdmits = BTreeMap<InviteId, AutoAdmit>;
 
+/// The links as a room record keeps them: parallel lists of ids, expiries (ms), single use and
+/// secrets.
+pub type StoredLinks = (
+    Vec<[u8; 16]>,
+    Vec<f64>,
+    Vec<bool>,
+    Vec<Option<[u8; LINK_SECRET_LEN]>>,
+);
+
+/// Reads the links a room record keeps. An id without an expiry is dropped; a missing
+/// single-use flag (earlier versions) lets in anyone, a missing secret no one.
+pub fn from_stored(
+    ids: &[[u8; 16]],
+    until_ms: &[f64],
+    single_use: &[bool],
+    secrets: &[Option<[u8; LINK_SECRET_LEN]>],
+) -> AutoAdmits {
+    ids.iter()
+        .zip(until_ms)
+        .enumerate()
+        .map(|(at, (id, until))| {
+            let link = AutoAdmit {
+                until_ms: until.max(0.0) as u64,
+                single_use: single_use.get(at).copied().unwrap_or(false),
+                secret: secrets.get(at).copied().flatten(),
+            };
+            (InviteId(*id), link)
+        })
+        .collect()
+}
+
+/// The links as a room record keeps them ([`from_stored`] reads them back).
+pub fn to_stored(links: &AutoAdmits) -> StoredLinks {
+    (
+        links.keys().map(|id| id.0).collect(),
+        links.values().map(|l| l.until_ms as f64).collect(),
+        links.values().map(|l| l.single_use).collect(),
+        links.values().map(|l| l.secret).collect(),
+    )
+}
+
 /// Which of `requests` to `room` this device admits now: those naming a link it keeps that has
 /// not expired at `now_ms`, with proof of holding that link, at most one per single-use link
 /// (the lowest user id, so the choice does not depend on arrival order). The caller has
@@ -241,6 +282,31 @@ mod tests {
             admittable(&legacy, &ROOM, [through(1, 1)], NOW).is_empty(),
             "a link kept without a secret admits no one by itself"
         );
+    }
+
+    #[test]
+    fn stored_links_read_back_the_same_and_a_link_without_a_secret_stays_without() {
+        let mut links = links();
+        links.insert(
+            InviteId([3; 16]),
+            AutoAdmit {
+                until_ms: NOW,
+                single_use: false,
+                secret: None,
+            },
+        );
+        let (ids, until, single, secrets) = to_stored(&links);
+        let back = from_stored(&ids, &until, &single, &secrets);
+        assert_eq!(back, links);
+        // A link kept before secrets existed proves nothing, even a proof made with zeros.
+        let old = from_stored(&ids, &until, &single, &[]);
+        assert!(old.values().all(|l| l.secret.is_none()));
+        let forged = (
+            user(1),
+            Some(InviteId([1; 16])),
+            Some(link_proof(&[0; 32], &ROOM, &user(1))),
+        );
+        assert!(admittable(&old, &ROOM, [forged], NOW).is_empty());
     }
 
     #[test]

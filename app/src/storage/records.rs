@@ -84,9 +84,10 @@ pub struct RoomRecord {
     #[serde(default)]
     pub auto_admit_single_use: Vec<bool>,
     /// The secret of each of `auto_admit_invites`' links (same order), which a request must
-    /// prove it holds. Missing entries, from earlier versions, admit no one by themselves.
+    /// prove it holds. Missing or empty entries (links kept by earlier versions) admit no one
+    /// by themselves.
     #[serde(default)]
-    pub auto_admit_secrets: Vec<[u8; 32]>,
+    pub auto_admit_secrets: Vec<Option<[u8; 32]>>,
 }
 
 impl std::fmt::Debug for RoomRecord {

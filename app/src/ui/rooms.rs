@@ -53,7 +53,7 @@ use crate::model::damage::damage_notice;
 use crate::model::files::FilesHere;
 use crate::model::identity::generate_secret;
 use crate::model::ids::{parse_user_key, room_key, user_key};
-use crate::model::invites::{ActiveInvite, AutoAdmit, AutoAdmits, InviteOptions};
+use crate::model::invites::{self, ActiveInvite, AutoAdmit, AutoAdmits, InviteOptions};
 use crate::model::room_view::{InspectedError, InspectorSnapshot, Presence, RoomDetails};
 use crate::model::session::PendingJoin;
 use crate::model::{DamagedRoom, RoomPane, RoomSession, RoomSummary, StorageHealth, WriteFailure};
@@ -140,24 +140,12 @@ impl Held {
             .iter()
             .filter_map(|u| parse_user_key(u).ok())
             .collect();
-        let auto_admit = record
-            .auto_admit_invites
-            .iter()
-            .zip(&record.auto_admit_until_ms)
-            .enumerate()
-            .map(|(at, (id, until))| {
-                let link = AutoAdmit {
-                    until_ms: until.max(0.0) as u64,
-                    single_use: record
-                        .auto_admit_single_use
-                        .get(at)
-                        .copied()
-                        .unwrap_or(false),
-                    secret: record.auto_admit_secrets.get(at).copied(),
-                };
-                (InviteId(*id), link)
-            })
-            .collect();
+        let auto_admit = invites::from_stored(
+            &record.auto_admit_invites,
+            &record.auto_admit_until_ms,
+            &record.auto_admit_single_use,
+            &record.auto_admit_secrets,
+        );
         Self {
             session,
             record,
@@ -169,16 +157,12 @@ impl Held {
 
     /// Writes the auto-admitting invites into the record (the caller saves it).
     fn keep_auto_admits(&mut self) {
-        let links = &self.auto_admit;
-        self.record.auto_admit_invites = links.keys().map(|id| id.0).collect();
-        self.record.auto_admit_until_ms = links.values().map(|l| l.until_ms as f64).collect();
-        self.record.auto_admit_single_use = links.values().map(|l| l.single_use).collect();
-        // Links kept without a secret are written with a zero one, which no proof matches;
-        // none is made any more.
-        self.record.auto_admit_secrets = links
-            .values()
-            .map(|l| l.secret.unwrap_or([0; 32]))
-            .collect();
+        (
+            self.record.auto_admit_invites,
+            self.record.auto_admit_until_ms,
+            self.record.auto_admit_single_use,
+            self.record.auto_admit_secrets,
+        ) = invites::to_stored(&self.auto_admit);
     }
 }
 
