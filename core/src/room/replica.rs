@@ -1171,21 +1171,25 @@ impl Replica {
         // One walk per referenced page, at its first (least) anchor.
         let mut seen = BTreeSet::new();
         anchors.retain(|(_, r)| seen.insert(*r));
-        let mut wants: Option<std::ops::Range<u64>> = None;
-        let mut tip: Option<PageRef> = None;
-        for (_, r) in &anchors {
-            if book.chain_to(r).is_none() {
-                let end = r.seq.saturating_add(1);
-                wants = Some(wants.map_or(cut..end, |w| cut..w.end.max(end)));
-            }
-        }
-        loop {
-            let next = anchors.iter().find(|(_, r)| match &tip {
-                None => book.chain_to(r).is_some(),
-                Some(t) => r.seq > t.seq && book.descends(r, t),
-            });
-            match next {
-                Some((_, r)) => tip = Some(*r),
+        // Each anchor's chain is walked once: whether it is held whole decides both what to
+        // fetch and where the kept chain may start.
+        let whole: Vec<(PageRef, bool)> = anchors
+            .iter()
+            .map(|(_, r)| (*r, book.chain_to(r).is_some()))
+            .collect();
+        let wants = whole
+            .iter()
+            .filter(|(_, held)| !held)
+            .map(|(r, _)| r.seq.saturating_add(1))
+            .max()
+            .map(|end| cut..end);
+        let mut tip = whole.iter().find(|(_, held)| *held).map(|(r, _)| *r);
+        while let Some(t) = tip {
+            match whole
+                .iter()
+                .find(|(r, _)| r.seq > t.seq && book.descends(r, &t))
+            {
+                Some((r, _)) => tip = Some(*r),
                 None => break,
             }
         }

@@ -120,8 +120,11 @@ fn two_peers_catch_up_in_batches_and_go_live() {
     assert!(b.1.replica.state().is_member(&b.1.identity.user_id()));
 }
 
-#[test]
-fn new_pages_are_pushed_at_once_and_forwarded() {
+type Side = (SyncSession, Peer);
+
+/// Two caught-up members; the owner writes "hi", commits and announces it at `now`. Returns
+/// both sides, the page and the message that pushes it.
+fn linked_with_hi(now: u64) -> (Side, Side, VerifiedPage, SyncMessage) {
     let (a, b) = room();
     let mut a_s = (SyncSession::new(&a.replica, uid(2), 0), a);
     let mut b_s = (SyncSession::new(&b.replica, uid(1), 0), b);
@@ -133,8 +136,14 @@ fn new_pages_are_pushed_at_once_and_forwarded() {
         .unwrap();
     commit_all(&mut a_s.1.replica);
     a_s.0
-        .announce(&a_s.1.replica, std::slice::from_ref(&page), 50);
+        .announce(&a_s.1.replica, std::slice::from_ref(&page), now);
     let pushed = a_s.0.poll_transmit().unwrap();
+    (a_s, b_s, page, pushed)
+}
+
+#[test]
+fn new_pages_are_pushed_at_once_and_forwarded() {
+    let (_, mut b_s, page, pushed) = linked_with_hi(50);
     assert!(matches!(&pushed, SyncMessage::Pages { reply: false, pages, .. } if pages.len() == 1));
     let accepted = b_s.0.handle_message(pushed, &mut b_s.1.replica, 1);
     assert_eq!(accepted.stored.len(), 1, "b stores it and must forward it");
@@ -152,19 +161,7 @@ fn new_pages_are_pushed_at_once_and_forwarded() {
 
 #[test]
 fn a_page_received_and_committed_is_acknowledged_within_the_ack_delay() {
-    let (a, b) = room();
-    let mut a_s = (SyncSession::new(&a.replica, uid(2), 0), a);
-    let mut b_s = (SyncSession::new(&b.replica, uid(1), 0), b);
-    pump(&mut a_s, &mut b_s, 0);
-    let page = a_s
-        .1
-        .replica
-        .write(&a_s.1.identity, &text("hi"), 50, [1; 24])
-        .unwrap();
-    commit_all(&mut a_s.1.replica);
-    a_s.0
-        .announce(&a_s.1.replica, std::slice::from_ref(&page), 1_000);
-    let pushed = a_s.0.poll_transmit().unwrap();
+    let (mut a_s, mut b_s, page, pushed) = linked_with_hi(1_000);
     let accepted = b_s.0.handle_message(pushed, &mut b_s.1.replica, 1_000);
     assert_eq!(
         b_s.0.poll_timeout(),
