@@ -2,7 +2,8 @@
 //! driver must persist.
 
 use quire_core::book::{
-    AppendError, Book, FORK_WALK_PAGES, InsertStatus, Inserted, MAX_PENDING_PAGES, ProofOutcome,
+    AppendError, Book, FORK_WALK_PAGES, InsertStatus, Inserted, MAX_ABOVE_FORK_PAGES,
+    MAX_PENDING_PAGES, ProofOutcome,
 };
 use quire_core::page::{BookId, PageRef};
 use quire_core::validate::{ProofError, ValidationError, VerifiedPage, detect_equivocation};
@@ -513,4 +514,48 @@ fn a_settled_proof_over_another_held_branch_keeps_walking() {
     }
     assert_eq!(book.equivocation().unwrap().seq(), 2);
     assert_eq!(book.fork_walk(), None);
+}
+
+#[test]
+fn pages_held_above_a_fork_are_capped_lowest_kept_first() {
+    let alice = identity(1);
+    let total = MAX_ABOVE_FORK_PAGES as u64 + 10;
+    let honest = written_pages(&alice, total);
+    let mut other = book_of(&alice);
+    other.insert(honest[0].clone()).unwrap();
+    let forked = other
+        .append(
+            &alice,
+            &room_key(),
+            &text("the other story"),
+            vec![],
+            Default::default(),
+            nonce(5_000),
+        )
+        .unwrap();
+    let mut book = reader_book(1);
+    for page in &honest {
+        book.insert(page.clone()).unwrap();
+    }
+    book.insert(forked).unwrap();
+    assert_eq!(book.len(), 1);
+    assert_eq!(book.above_fork_len(), MAX_ABOVE_FORK_PAGES, "capped");
+    assert_eq!(
+        book.above_fork(1..2).count(),
+        2,
+        "both pages at the fork stay"
+    );
+    assert_eq!(
+        book.above_fork(total - 10..total).count(),
+        0,
+        "the highest went first"
+    );
+    assert_eq!(
+        book.insert(honest[total as usize - 1].clone())
+            .unwrap()
+            .status,
+        InsertStatus::Dropped,
+        "a page above everything held is not taken when full"
+    );
+    assert_eq!(book.above_fork_len(), MAX_ABOVE_FORK_PAGES);
 }
