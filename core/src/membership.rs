@@ -51,6 +51,7 @@
 
 use std::collections::BTreeMap;
 
+pub mod auto_admit;
 mod epochs;
 pub use epochs::{Epochs, KeyDuty, KeysEntry};
 

@@ -6,7 +6,7 @@
 //! printed and replays exactly: `QUIRE_SIM_SEED=<seed> cargo test -p quire-core --test sim`.
 #![allow(clippy::unwrap_used)]
 
-use quire_core::sim::{RemovalSim, Scenario, Sim};
+use quire_core::sim::{RemovalSim, ReplaySim, Scenario, Sim};
 
 const DEFAULT_SEEDS: u64 = 500;
 
@@ -197,5 +197,31 @@ fn removed_members_and_strangers_cannot_write_themselves_back_in() {
     assert!(
         backdated * 2 >= seeds.len(),
         "back-dated pages sorted before the removal in only {backdated} runs: the attack is too tame"
+    );
+}
+
+/// Replayed auto-admit requests (see `quire_core::sim::ReplaySim`): 1,000 seeds by default
+/// (`QUIRE_SIM_SEEDS` and `QUIRE_SIM_SEED` apply here too).
+#[test]
+fn a_replayed_auto_admit_request_admits_nobody() {
+    let seeds = seeds("QUIRE_SIM", 1_000);
+    let single = across_threads(&seeds, |seed| {
+        let mut sim = ReplaySim::new(seed);
+        if let Err(violation) = sim.run() {
+            panic!(
+                "{violation}\nreplay: QUIRE_SIM_SEED={seed} cargo test -p quire-core \
+                 --test sim a_replayed"
+            );
+        }
+        sim.single_use()
+    });
+    if seeds.len() < 100 {
+        return; // a replay: too few runs to judge the scenario's range
+    }
+    let singles = single.iter().filter(|s| **s).count();
+    assert!(
+        singles * 4 >= seeds.len() && singles * 4 <= 3 * seeds.len(),
+        "single-use links in {singles} of {} runs: one kind is hardly tried",
+        seeds.len()
     );
 }

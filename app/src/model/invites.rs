@@ -7,16 +7,13 @@
 //! Revoking a link stops this device from admitting through it (requests through it still
 //! reach the owners, who decide by hand).
 //!
-//! A request is let in only with proof that its author holds the link itself, not merely its
-//! id (`quire_core::invite::link_proof`, under the link's secret that this device keeps): a
-//! member or former member who saw the id in someone's request cannot use it. A link kept by
-//! an earlier version, without a secret, admits no one by itself any more.
+//! Which requests a kept link lets in is core's rule (`quire_core::membership::auto_admit`):
+//! only with proof that the requester holds the link itself, never someone an owner removed,
+//! one person through a single-use link. A link kept by an earlier version, without a secret,
+//! admits no one by itself any more.
 
-use std::collections::BTreeMap;
-
-use quire_core::identity::UserId;
-use quire_core::invite::{LINK_SECRET_LEN, link_proof};
-use quire_core::page::{InviteId, LinkProof, RoomId};
+use quire_core::invite::LINK_SECRET_LEN;
+use quire_core::page::InviteId;
 
 const HOUR_MS: u64 = 60 * 60 * 1000;
 
@@ -89,24 +86,7 @@ pub struct ActiveInvite {
     pub single_use: bool,
 }
 
-/// An auto-admitting link this device keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AutoAdmit {
-    /// When it stops admitting (ms since the Unix epoch, this device's clock).
-    pub until_ms: u64,
-    /// Whether it admits one requester only (it is dropped once it has).
-    pub single_use: bool,
-    /// The link's secret, which a request must prove it holds (`None`: kept by an earlier
-    /// version; admits no one).
-    pub secret: Option<[u8; LINK_SECRET_LEN]>,
-}
-
-/// One join request as the admitting device weighs it: who, through which invite, with what
-/// proof of holding its link.
-pub type Request = (UserId, Option<InviteId>, Option<LinkProof>);
-
-/// The auto-admitting links of one room, by invite id.
-pub type AutoAdmits = BTreeMap<InviteId, AutoAdmit>;
+pub use quire_core::membership::auto_admit::{AutoAdmitLink, AutoAdmitLinks, link_used};
 
 /// The links as a room record keeps them: parallel lists of ids, expiries (ms), single use and
 /// secrets.
@@ -124,12 +104,12 @@ pub fn from_stored(
     until_ms: &[f64],
     single_use: &[bool],
     secrets: &[Option<[u8; LINK_SECRET_LEN]>],
-) -> AutoAdmits {
+) -> AutoAdmitLinks {
     ids.iter()
         .zip(until_ms)
         .enumerate()
         .map(|(at, (id, until))| {
-            let link = AutoAdmit {
+            let link = AutoAdmitLink {
                 until_ms: until.max(0.0) as u64,
                 single_use: single_use.get(at).copied().unwrap_or(false),
                 secret: secrets.get(at).copied().flatten(),
@@ -140,7 +120,7 @@ pub fn from_stored(
 }
 
 /// The links as a room record keeps them ([`from_stored`] reads them back).
-pub fn to_stored(links: &AutoAdmits) -> StoredLinks {
+pub fn to_stored(links: &AutoAdmitLinks) -> StoredLinks {
     (
         links.keys().map(|id| id.0).collect(),
         links.values().map(|l| l.until_ms as f64).collect(),
@@ -149,53 +129,8 @@ pub fn to_stored(links: &AutoAdmits) -> StoredLinks {
     )
 }
 
-/// Which of `requests` to `room` this device admits now: those naming a link it keeps that has
-/// not expired at `now_ms`, with proof of holding that link, at most one per single-use link
-/// (the lowest user id, so the choice does not depend on arrival order). The caller has
-/// already left out anyone an owner removed.
-pub fn admittable(
-    links: &AutoAdmits,
-    room: &RoomId,
-    requests: impl IntoIterator<Item = Request>,
-    now_ms: u64,
-) -> Vec<(UserId, InviteId)> {
-    let holds_link = |user: &UserId, link: &AutoAdmit, proof: Option<LinkProof>| {
-        link.secret
-            .is_some_and(|secret| proof == Some(link_proof(&secret, room, user)))
-    };
-    let mut requests: Vec<_> = requests
-        .into_iter()
-        .filter_map(|(user, invite, proof)| {
-            let invite = invite?;
-            let link = links.get(&invite)?;
-            (now_ms < link.until_ms && holds_link(&user, link, proof)).then_some((user, invite))
-        })
-        .collect();
-    requests.sort();
-    let mut taken: Vec<InviteId> = Vec::new();
-    requests.retain(|(_, invite)| {
-        let single = links.get(invite).is_some_and(|l| l.single_use);
-        if single && taken.contains(invite) {
-            return false;
-        }
-        taken.push(*invite);
-        true
-    });
-    requests
-}
-
-/// The admission of `user` through `invite` was written: a single-use link is used up.
-/// Returns whether the links changed (the caller stores them).
-pub fn admitted(links: &mut AutoAdmits, invite: &InviteId) -> bool {
-    if links.get(invite).is_some_and(|l| l.single_use) {
-        links.remove(invite);
-        return true;
-    }
-    false
-}
-
 /// Links that still admit at `now_ms`, soonest to expire first: the invite panel's list.
-pub fn active(links: &AutoAdmits, now_ms: u64) -> Vec<(InviteId, AutoAdmit)> {
+pub fn active(links: &AutoAdmitLinks, now_ms: u64) -> Vec<(InviteId, AutoAdmitLink)> {
     let mut list: Vec<_> = links
         .iter()
         .filter(|(_, l)| now_ms < l.until_ms)
@@ -208,13 +143,14 @@ pub fn active(links: &AutoAdmits, now_ms: u64) -> Vec<(InviteId, AutoAdmit)> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::collections::BTreeMap;
+
     use quire_core::identity::Identity;
+    use quire_core::invite::link_proof;
+    use quire_core::membership::auto_admit::{Candidate, auto_admittable};
+    use quire_core::page::RoomId;
 
     use super::*;
-
-    fn user(n: u8) -> UserId {
-        Identity::from_secret_bytes([n; 32]).unwrap().user_id()
-    }
 
     const NOW: u64 = 1_000_000;
     const ROOM: RoomId = RoomId([7; 32]);
@@ -224,8 +160,8 @@ mod tests {
         [n + 100; LINK_SECRET_LEN]
     }
 
-    fn link(n: u8, single_use: bool) -> (InviteId, AutoAdmit) {
-        let link = AutoAdmit {
+    fn link(n: u8, single_use: bool) -> (InviteId, AutoAdmitLink) {
+        let link = AutoAdmitLink {
             until_ms: NOW + 10,
             single_use,
             secret: Some(secret(n)),
@@ -233,55 +169,8 @@ mod tests {
         (InviteId([n; 16]), link)
     }
 
-    fn links() -> AutoAdmits {
+    fn links() -> AutoAdmitLinks {
         BTreeMap::from([link(1, false), link(2, true)])
-    }
-
-    /// `who`'s request through invite `[n; 16]`, holding its link.
-    fn through(who: u8, n: u8) -> Request {
-        let user = user(who);
-        let proof = link_proof(&secret(n), &ROOM, &user);
-        (user, Some(InviteId([n; 16])), Some(proof))
-    }
-
-    #[test]
-    fn a_multi_use_link_admits_everyone_through_it_until_it_expires() {
-        let requests = [
-            through(1, 1),
-            through(2, 1),
-            (user(3), None, None),
-            through(4, 9),
-        ];
-        let now = admittable(&links(), &ROOM, requests, NOW);
-        assert_eq!(now.len(), 2);
-        assert!(
-            admittable(&links(), &ROOM, requests, NOW + 10).is_empty(),
-            "expired"
-        );
-    }
-
-    #[test]
-    fn only_a_requester_holding_the_link_is_admitted_through_it() {
-        let (bo, proof) = (user(2), through(1, 1).2);
-        let requests = [
-            (user(2), Some(InviteId([1; 16])), None),
-            (bo, Some(InviteId([1; 16])), through(2, 2).2),
-            (user(3), Some(InviteId([1; 16])), proof),
-        ];
-        assert!(
-            admittable(&links(), &ROOM, requests, NOW).is_empty(),
-            "no proof, another link's proof, another requester's proof"
-        );
-        let other_room = RoomId([8; 32]);
-        assert!(admittable(&links(), &other_room, [through(1, 1)], NOW).is_empty());
-        let mut legacy = links();
-        for link in legacy.values_mut() {
-            link.secret = None;
-        }
-        assert!(
-            admittable(&legacy, &ROOM, [through(1, 1)], NOW).is_empty(),
-            "a link kept without a secret admits no one by itself"
-        );
     }
 
     #[test]
@@ -289,7 +178,7 @@ mod tests {
         let mut links = links();
         links.insert(
             InviteId([3; 16]),
-            AutoAdmit {
+            AutoAdmitLink {
                 until_ms: NOW,
                 single_use: false,
                 secret: None,
@@ -301,29 +190,14 @@ mod tests {
         // A link kept before secrets existed proves nothing, even a proof made with zeros.
         let old = from_stored(&ids, &until, &single, &[]);
         assert!(old.values().all(|l| l.secret.is_none()));
-        let forged = (
-            user(1),
-            Some(InviteId([1; 16])),
-            Some(link_proof(&[0; 32], &ROOM, &user(1))),
-        );
-        assert!(admittable(&old, &ROOM, [forged], NOW).is_empty());
-    }
-
-    #[test]
-    fn a_single_use_link_admits_one_requester_then_is_used_up() {
-        let mut links = links();
-        let requests = [through(1, 2), through(2, 2)];
-        let now = admittable(&links, &ROOM, requests, NOW);
-        assert_eq!(now.len(), 1, "one of the two");
-        let reversed = admittable(&links, &ROOM, [requests[1], requests[0]], NOW);
-        assert_eq!(now, reversed, "the same one whatever the order");
-        assert!(admitted(&mut links, &InviteId([2; 16])));
-        assert!(
-            admittable(&links, &ROOM, requests, NOW).is_empty(),
-            "used up"
-        );
-        assert!(!admitted(&mut links, &InviteId([1; 16])), "multi-use stays");
-        assert_eq!(links.len(), 1);
+        let user = Identity::from_secret_bytes([1; 32]).unwrap().user_id();
+        let forged = Candidate {
+            user,
+            invite: Some(InviteId([1; 16])),
+            proof: Some(link_proof(&[0; 32], &ROOM, &user)),
+            removed: false,
+        };
+        assert!(auto_admittable(&old, &ROOM, [forged], NOW).is_empty());
     }
 
     #[test]
@@ -331,7 +205,7 @@ mod tests {
         let mut links = links();
         links.insert(
             InviteId([3; 16]),
-            AutoAdmit {
+            AutoAdmitLink {
                 until_ms: NOW + 5,
                 single_use: false,
                 secret: None,
@@ -339,7 +213,7 @@ mod tests {
         );
         links.insert(
             InviteId([4; 16]),
-            AutoAdmit {
+            AutoAdmitLink {
                 until_ms: NOW - 1,
                 single_use: false,
                 secret: None,

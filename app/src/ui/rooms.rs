@@ -53,7 +53,7 @@ use crate::model::damage::damage_notice;
 use crate::model::files::FilesHere;
 use crate::model::identity::generate_secret;
 use crate::model::ids::{parse_user_key, room_key, user_key};
-use crate::model::invites::{self, ActiveInvite, AutoAdmit, AutoAdmits, InviteOptions};
+use crate::model::invites::{self, ActiveInvite, AutoAdmitLink, AutoAdmitLinks, InviteOptions};
 use crate::model::room_view::{InspectedError, InspectorSnapshot, Presence, RoomDetails};
 use crate::model::session::PendingJoin;
 use crate::model::{DamagedRoom, RoomPane, RoomSession, RoomSummary, StorageHealth, WriteFailure};
@@ -127,7 +127,7 @@ pub(crate) struct Held {
     pub(crate) record: RoomRecord,
     declined: BTreeSet<UserId>,
     /// Auto-admitting invites made here, with when each expires and whether it is single-use.
-    auto_admit: AutoAdmits,
+    auto_admit: AutoAdmitLinks,
     /// Auto-admissions written but not yet seen folded (so each request is admitted once).
     admitting: BTreeSet<UserId>,
 }
@@ -1075,7 +1075,7 @@ impl Rooms {
                     .to_link(&base_url(), &me)
                     .map_err(|e| e.to_string())?;
                 let record = auto_admit.then(|| {
-                    let link = AutoAdmit {
+                    let link = AutoAdmitLink {
                         until_ms: invite.expires_at_ms.unwrap_or(0),
                         single_use: options.single_use,
                         secret: Some(link_secret),
@@ -1476,7 +1476,7 @@ impl Rooms {
                         nonce,
                     )
                     .ok()?;
-                let used_up = crate::model::invites::admitted(&mut h.auto_admit, &invite);
+                let used_up = crate::model::invites::link_used(&mut h.auto_admit, &invite);
                 Some(used_up.then(|| {
                     h.keep_auto_admits();
                     h.record.clone()

@@ -275,3 +275,134 @@ fn a_leave_cuts_right_after_itself() {
     assert!(log.check_content_at(&user(2), 2, &key(9, 2, 2)).is_ok());
     assert!(log.check_content_at(&user(2), 4, &key(1, 2, 4)).is_err());
 }
+
+mod auto_admit_links {
+    use std::collections::BTreeMap;
+
+    use crate::identity::UserId;
+    use crate::invite::{LINK_SECRET_LEN, link_proof};
+    use crate::membership::auto_admit::{
+        AutoAdmitLink, AutoAdmitLinks, Candidate, auto_admittable, link_used,
+    };
+    use crate::page::{InviteId, RoomId};
+
+    fn user(n: u8) -> UserId {
+        UserId::from_bytes([n; 32])
+    }
+
+    const NOW: u64 = 1_000_000;
+    const ROOM: RoomId = RoomId([7; 32]);
+
+    /// The secret of invite `[n; 16]`'s link.
+    fn secret(n: u8) -> [u8; LINK_SECRET_LEN] {
+        [n + 100; LINK_SECRET_LEN]
+    }
+
+    fn link(n: u8, single_use: bool) -> (InviteId, AutoAdmitLink) {
+        let link = AutoAdmitLink {
+            until_ms: NOW + 10,
+            single_use,
+            secret: Some(secret(n)),
+        };
+        (InviteId([n; 16]), link)
+    }
+
+    fn links() -> AutoAdmitLinks {
+        BTreeMap::from([link(1, false), link(2, true)])
+    }
+
+    /// `who`'s request through invite `[n; 16]`, holding its link.
+    fn through(who: u8, n: u8) -> Candidate {
+        let user = user(who);
+        Candidate {
+            user,
+            invite: Some(InviteId([n; 16])),
+            proof: Some(link_proof(&secret(n), &ROOM, &user)),
+            removed: false,
+        }
+    }
+
+    #[test]
+    fn a_multi_use_link_admits_everyone_through_it_until_it_expires() {
+        let without = Candidate {
+            invite: None,
+            proof: None,
+            ..through(3, 1)
+        };
+        let requests = [through(1, 1), through(2, 1), without, through(4, 9)];
+        let now = auto_admittable(&links(), &ROOM, requests, NOW);
+        assert_eq!(
+            now,
+            [(user(1), InviteId([1; 16])), (user(2), InviteId([1; 16]))]
+        );
+        assert!(
+            auto_admittable(&links(), &ROOM, requests, NOW + 10).is_empty(),
+            "expired"
+        );
+    }
+
+    #[test]
+    fn only_a_requester_holding_the_link_is_admitted_through_it() {
+        let requests = [
+            Candidate {
+                proof: None,
+                ..through(2, 1)
+            },
+            Candidate {
+                proof: through(2, 2).proof,
+                ..through(2, 1)
+            },
+            Candidate {
+                proof: through(1, 1).proof,
+                ..through(3, 1)
+            },
+        ];
+        assert!(
+            auto_admittable(&links(), &ROOM, requests, NOW).is_empty(),
+            "no proof, another link's proof, another requester's proof"
+        );
+        let other_room = RoomId([8; 32]);
+        assert!(auto_admittable(&links(), &other_room, [through(1, 1)], NOW).is_empty());
+        let mut legacy = links();
+        for link in legacy.values_mut() {
+            link.secret = None;
+        }
+        assert!(
+            auto_admittable(&legacy, &ROOM, [through(1, 1)], NOW).is_empty(),
+            "a link kept without a secret admits no one by itself"
+        );
+    }
+
+    #[test]
+    fn someone_an_owner_removed_is_not_let_back_in_even_holding_the_link() {
+        let removed = Candidate {
+            removed: true,
+            ..through(1, 1)
+        };
+        assert!(auto_admittable(&links(), &ROOM, [removed], NOW).is_empty());
+    }
+
+    #[test]
+    fn a_single_use_link_admits_one_requester_then_is_used_up() {
+        let mut links = links();
+        let requests = [through(1, 2), through(2, 2)];
+        let now = auto_admittable(&links, &ROOM, requests, NOW);
+        assert_eq!(
+            now,
+            [(user(1), InviteId([2; 16]))],
+            "the lowest id of the two"
+        );
+        let reversed = auto_admittable(&links, &ROOM, [requests[1], requests[0]], NOW);
+        assert_eq!(now, reversed, "the same one whatever the order");
+        assert!(link_used(&mut links, &InviteId([2; 16])));
+        assert!(
+            auto_admittable(&links, &ROOM, requests, NOW).is_empty(),
+            "used up"
+        );
+        assert!(
+            !link_used(&mut links, &InviteId([1; 16])),
+            "multi-use stays"
+        );
+        assert_eq!(links.len(), 1);
+    }
+}

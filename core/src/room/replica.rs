@@ -50,6 +50,7 @@ use crate::book::{AppendError, Book, InsertStatus};
 use crate::causal::{CausalOrder, DisplayKey, Released};
 use crate::crypto::{CryptoError, GrantPlace, KeyAgreement, PageKey, RoomSecret};
 use crate::identity::{Identity, UserId};
+use crate::membership::auto_admit::{AutoAdmitLinks, Candidate, auto_admittable};
 use crate::membership::{
     Epochs, FoldKey, KeyDuty, KeysEntry, MAX_CLOCK_SKEW_MS, MAX_HELD_PAGES, Standing, StoreRefusal,
     SyncRight, admit_request, may_store,
@@ -59,7 +60,7 @@ use crate::page::{
     Body, BookId, KeyId, MAX_DATA_BYTES, MAX_REFS, NONCE_LEN, Page, PageKind, PageMeta, PageRef,
     RoomId,
 };
-use crate::page::{ControlOp, PageHash};
+use crate::page::{ControlOp, InviteId, PageHash};
 use crate::room::{ControlEntry, RoomError, RoomLog, RoomState, is_room_root};
 use crate::validate::{
     Equivocation, ValidationError, VerifiedPage, check_equivocation, open, verify_signatures,
@@ -551,6 +552,48 @@ impl Replica {
     /// The control log (verdicts and membership in seq space).
     pub fn log(&self) -> &RoomLog<FoldKey> {
         &self.log
+    }
+
+    /// Former members an owner removed (and who were not admitted again), each with the
+    /// counting page that removed them (the last in fold order, if several did).
+    pub fn removed_by_owners(&self) -> BTreeMap<UserId, PageRef> {
+        self.log
+            .counting()
+            .filter_map(|(key, entry)| match entry.op {
+                ControlOp::Remove { member, .. }
+                    if matches!(self.standing(&member), Standing::Former { .. }) =>
+                {
+                    Some((member, key.id))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The held join requests that `me`'s device admits on its own through `links` at
+    /// `now_ms` ([`crate::membership::auto_admit`]), each with the invite it came through.
+    /// Nothing unless `me` is an owner of a room that is not deleted.
+    pub fn auto_admittable(
+        &self,
+        me: &UserId,
+        links: &AutoAdmitLinks,
+        now_ms: u64,
+    ) -> Vec<(UserId, InviteId)> {
+        let state = self.state();
+        if !state.is_owner(me) || state.is_deleted() {
+            return Vec::new();
+        }
+        let removed = self.removed_by_owners();
+        let candidates = state
+            .join_requests()
+            .iter()
+            .map(|(user, request)| Candidate {
+                user: *user,
+                invite: request.invite,
+                proof: request.proof,
+                removed: removed.contains_key(user),
+            });
+        auto_admittable(links, &self.room, candidates, now_ms)
     }
 
     /// A book, if any of its pages are held.

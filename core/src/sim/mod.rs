@@ -16,10 +16,12 @@
 
 pub mod fork;
 mod removal;
+mod replay;
 mod rng;
 mod wire;
 
 pub use removal::RemovalSim;
+pub use replay::ReplaySim;
 
 pub use rng::SplitMix64;
 

@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use quire_core::identity::UserId;
-use quire_core::membership::Standing;
 use quire_core::page::{Body, ControlOp, MessageBody, PageKind, PageRef, Role};
 
 use super::RoomSession;
@@ -183,29 +182,16 @@ impl RoomSession {
     }
 
     /// Join requests that came through one of `invites` and are still unanswered: the ones an
-    /// auto-admitting inviter's device admits on its own.
-    ///
-    /// `invites` holds each auto-admitting invite with when it expires (at `now_ms` or later it
-    /// admits no one: this device's clock decides, never the requester's) and whether it lets
-    /// in one person only (`model::invites::admittable`). Someone an owner removed is never let
-    /// back in this way: an owner decides by hand. Each requester comes with the invite it
-    /// named, and its proof of holding the link.
+    /// auto-admitting inviter's device admits on its own, by core's rule
+    /// (`quire_core::membership::auto_admit`: an unexpired link by this device's clock, proof
+    /// of holding the link, never someone an owner removed, one person per single-use link).
+    /// Each requester comes with the invite it named.
     pub fn auto_admittable(
         &self,
-        invites: &crate::model::invites::AutoAdmits,
+        invites: &crate::model::invites::AutoAdmitLinks,
         now_ms: u64,
     ) -> Vec<(UserId, quire_core::page::InviteId)> {
-        let state = self.replica.state();
-        if !state.is_owner(&self.me) || state.is_deleted() {
-            return Vec::new();
-        }
-        let removed = self.removals();
-        let requests = state
-            .join_requests()
-            .iter()
-            .filter(|(user, _)| !removed.contains_key(user))
-            .map(|(user, request)| (*user, request.invite, request.proof));
-        crate::model::invites::admittable(invites, &self.room(), requests, now_ms)
+        self.replica.auto_admittable(&self.me, invites, now_ms)
     }
 
     /// Everyone this room gives a reason to sync with: current and former members and anyone
@@ -278,21 +264,9 @@ impl RoomSession {
     }
 
     /// Former members cut off by a removal, each with the counting page that removed them
-    /// (the last one in fold order, if several did). Read from the folded log, so nothing is
-    /// decrypted again on the network driver's tick.
+    /// (core's fold; nothing is decrypted again on the network driver's tick).
     fn removals(&self) -> BTreeMap<UserId, PageRef> {
-        self.replica
-            .log()
-            .counting()
-            .filter_map(|(key, entry)| match entry.op {
-                ControlOp::Remove { member, .. }
-                    if matches!(self.replica.standing(&member), Standing::Former { .. }) =>
-                {
-                    Some((member, key.id))
-                }
-                _ => None,
-            })
-            .collect()
+        self.replica.removed_by_owners()
     }
 
     /// Every book, decoded, for the inspector.
@@ -457,10 +431,10 @@ mod tests {
     }
 
     /// One auto-admitting, multi-use invite `[n; 16]` until `until_ms`.
-    fn auto_admits(n: u8, until_ms: u64) -> crate::model::invites::AutoAdmits {
+    fn auto_admits(n: u8, until_ms: u64) -> crate::model::invites::AutoAdmitLinks {
         BTreeMap::from([(
             quire_core::page::InviteId([n; 16]),
-            crate::model::invites::AutoAdmit {
+            crate::model::invites::AutoAdmitLink {
                 until_ms,
                 single_use: false,
                 secret: Some(LINK_SECRET),
