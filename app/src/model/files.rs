@@ -8,7 +8,7 @@
 //! piece at a time, and a holder answers a range from the pieces that cover it. So no file is
 //! ever read, written or served whole.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::Range;
 
 pub use quire_core::blob::download::PIECE_BYTES;
@@ -281,6 +281,90 @@ pub enum Transfer {
     Saving,
     /// Stopped; the sentence says why and what to do (stored pieces are kept).
     Failed(String),
+}
+
+/// Runs of downloads kept for the inspector. Why: a few files' worth of history; older runs
+/// are dropped first.
+pub const MAX_DOWNLOAD_RUNS: usize = 16;
+
+/// What one run of a download (from its start or resume to its end) asked holders for and
+/// stored, as the inspector shows it: how a resumed download shows that it fetches none of
+/// the pieces it had stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadRun {
+    /// Blob key.
+    pub blob: String,
+    /// File name, as its page names it.
+    pub name: String,
+    /// Pieces in the file.
+    pub total: u64,
+    /// Pieces already stored here when the run started.
+    pub stored_at_start: u64,
+    /// Requests sent to holders (a piece asked again after a timeout or a lie counts again).
+    pub asked: u64,
+    /// Requests for a piece that was stored here when it was asked: always 0 unless the
+    /// download forgot what it stored.
+    pub asked_for_stored: u64,
+    /// Pieces this run verified and stored.
+    pub fetched: u64,
+    /// Whether the run ended with the whole file here.
+    pub complete: bool,
+}
+
+impl DownloadRun {
+    /// A run of `name` (`total` pieces) starting with `stored` pieces here.
+    pub fn start(blob: String, name: String, stored: &PieceSet) -> Self {
+        Self {
+            blob,
+            name,
+            total: stored.total,
+            stored_at_start: stored.len(),
+            asked: 0,
+            asked_for_stored: 0,
+            fetched: 0,
+            complete: false,
+        }
+    }
+
+    /// A request for piece `index` was sent; `stored` is what is stored here now.
+    pub fn asked(&mut self, index: u64, stored: &PieceSet) {
+        self.asked += 1;
+        if stored.contains(index) {
+            self.asked_for_stored += 1;
+        }
+    }
+}
+
+/// The latest download runs of this tab, newest last, at most [`MAX_DOWNLOAD_RUNS`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DownloadRuns {
+    runs: VecDeque<(u64, DownloadRun)>,
+    next: u64,
+}
+
+impl DownloadRuns {
+    /// Records a new run; returns its handle for [`Self::update`].
+    pub fn begin(&mut self, run: DownloadRun) -> u64 {
+        let id = self.next;
+        self.next += 1;
+        if self.runs.len() == MAX_DOWNLOAD_RUNS {
+            self.runs.pop_front();
+        }
+        self.runs.push_back((id, run));
+        id
+    }
+
+    /// Changes run `id`, if it is still kept.
+    pub fn update(&mut self, id: u64, change: impl FnOnce(&mut DownloadRun)) {
+        if let Some((_, run)) = self.runs.iter_mut().find(|(i, _)| *i == id) {
+            change(run);
+        }
+    }
+
+    /// The kept runs, newest first.
+    pub fn newest_first(&self) -> Vec<DownloadRun> {
+        self.runs.iter().rev().map(|(_, run)| run.clone()).collect()
+    }
 }
 
 /// A file being sealed into storage to be shared (its address is known only at the end).
@@ -647,5 +731,52 @@ mod tests {
         assert_eq!(page_mime("image/png"), "image/png");
         assert_eq!(page_mime(""), "application/octet-stream");
         assert_eq!(page_mime(&"x".repeat(200)), "application/octet-stream");
+    }
+
+    #[test]
+    fn a_download_run_counts_a_request_for_a_stored_piece_and_what_it_fetched() {
+        let size = 10 * PIECE_BYTES;
+        let mut stored = PieceSet::empty(size);
+        for i in [0, 1, 2] {
+            stored.insert(i);
+        }
+        let mut run = DownloadRun::start("b".into(), "scan.bin".into(), &stored);
+        assert_eq!((run.total, run.stored_at_start), (10, 3));
+        run.asked(3, &stored);
+        run.asked(3, &stored);
+        assert_eq!(
+            (run.asked, run.asked_for_stored),
+            (2, 0),
+            "asked twice, stored never"
+        );
+        stored.insert(3);
+        run.fetched += 1;
+        // Asking again for a piece stored by this very run counts too.
+        run.asked(3, &stored);
+        run.asked(1, &stored);
+        assert_eq!((run.asked, run.asked_for_stored, run.fetched), (4, 2, 1));
+    }
+
+    #[test]
+    fn download_runs_keep_the_newest_and_update_only_a_kept_run() {
+        let stored = PieceSet::empty(PIECE_BYTES);
+        let mut runs = DownloadRuns::default();
+        let first = runs.begin(DownloadRun::start("0".into(), "f0".into(), &stored));
+        for i in 1..=MAX_DOWNLOAD_RUNS {
+            runs.begin(DownloadRun::start(i.to_string(), format!("f{i}"), &stored));
+        }
+        let kept = runs.newest_first();
+        assert_eq!(kept.len(), MAX_DOWNLOAD_RUNS);
+        assert_eq!(kept[0].name, format!("f{MAX_DOWNLOAD_RUNS}"));
+        assert_eq!(
+            kept[MAX_DOWNLOAD_RUNS - 1].name,
+            "f1",
+            "the oldest went first"
+        );
+        runs.update(first, |run| run.fetched = 7);
+        assert!(runs.newest_first().iter().all(|run| run.fetched == 0));
+        let last = runs.begin(DownloadRun::start("x".into(), "fx".into(), &stored));
+        runs.update(last, |run| run.complete = true);
+        assert!(runs.newest_first()[0].complete);
     }
 }

@@ -105,6 +105,8 @@ pub struct InspectorSnapshot {
     pub links: Vec<InspectedLink>,
     /// Most recent first.
     pub errors: Vec<InspectedError>,
+    /// The latest download runs of this tab, newest first.
+    pub downloads: Vec<crate::model::files::DownloadRun>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

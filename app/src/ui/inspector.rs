@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use leptos::prelude::*;
 
 use crate::model::InspectorSnapshot;
+use crate::model::files::DownloadRun;
 use crate::model::room_view::{
     InspectedBook, InspectedLink, InspectedPage, InspectedRoom, InspectedSession, ago,
 };
@@ -45,7 +46,7 @@ pub fn InspectorPage(
     }
 }
 
-/// One snapshot: who I am, rooms with their books and pages, links, recent errors.
+/// One snapshot: who I am, rooms with their books and pages, links, downloads, recent errors.
 #[component]
 pub fn InspectorView(#[prop(into)] snapshot: Signal<InspectorSnapshot>) -> impl IntoView {
     // Unfolded books by "room/author"; survives the row being rebuilt when a book grows.
@@ -53,6 +54,7 @@ pub fn InspectorView(#[prop(into)] snapshot: Signal<InspectorSnapshot>) -> impl 
     let rooms = Memo::new(move |_| snapshot.with(|s| s.rooms.clone()));
     let links = Memo::new(move |_| snapshot.with(|s| s.links.clone()));
     let errors = Memo::new(move |_| snapshot.with(|s| s.errors.clone()));
+    let downloads = Memo::new(move |_| snapshot.with(|s| s.downloads.clone()));
     view! {
         <div class="inspector" data-testid="inspector">
             <dl class="inspector-me">
@@ -85,6 +87,24 @@ pub fn InspectorView(#[prop(into)] snapshot: Signal<InspectorSnapshot>) -> impl 
                         <For each=move || links.get() key=|l| format!("{l:?}") let:link>
                             <LinkRow link=link />
                         </For>
+                    </tbody>
+                </table>
+            </section>
+
+            <section data-testid="inspector-downloads" aria-labelledby="inspector-downloads-title">
+                <h2 id="inspector-downloads-title">"Downloads"</h2>
+                <Show when=move || downloads.with(Vec::is_empty)>
+                    <p class="hint">"No download since this tab opened."</p>
+                </Show>
+                <table class="inspector-table" hidden=move || downloads.with(Vec::is_empty)>
+                    <thead><tr>
+                        <th scope="col">"File"</th><th scope="col">"Pieces"</th>
+                        <th scope="col">"Stored at start"</th><th scope="col">"Asked"</th>
+                        <th scope="col">"Asked again for stored"</th><th scope="col">"Fetched"</th>
+                        <th scope="col">"State"</th>
+                    </tr></thead>
+                    <tbody>
+                        {move || downloads.get().into_iter().map(|run| view! { <DownloadRow run=run /> }).collect_view()}
                     </tbody>
                 </table>
             </section>
@@ -236,6 +256,35 @@ fn SessionRow(session: InspectedSession) -> impl IntoView {
             <span class="mono">{session.peer}</span>" "{session.state}
             <span class="hint">" holds "{heads}</span>
         </li>
+    }
+}
+
+#[component]
+fn DownloadRow(run: DownloadRun) -> impl IntoView {
+    let DownloadRun {
+        name,
+        total,
+        stored_at_start,
+        asked,
+        asked_for_stored,
+        fetched,
+        complete,
+        ..
+    } = run;
+    let name_attr = name.clone();
+    view! {
+        <tr data-testid="inspector-download" data-name=name_attr data-total=total.to_string()
+            data-stored-at-start=stored_at_start.to_string() data-asked=asked.to_string()
+            data-asked-for-stored=asked_for_stored.to_string() data-fetched=fetched.to_string()
+            data-complete=complete.to_string()>
+            <td>{name}</td>
+            <td>{total}</td>
+            <td>{stored_at_start}</td>
+            <td>{asked}</td>
+            <td>{asked_for_stored}</td>
+            <td>{fetched}</td>
+            <td>{if complete { "complete" } else { "not finished" }}</td>
+        </tr>
     }
 }
 

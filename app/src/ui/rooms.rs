@@ -236,6 +236,8 @@ pub struct Rooms {
     /// Running downloads by blob key, to pause or cancel them.
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     downloads: StoredValue<BTreeMap<String, AbortHandle>, LocalStorage>,
+    /// What the latest download runs asked for and stored (the inspector shows them).
+    download_runs: StoredValue<crate::model::files::DownloadRuns>,
     /// Hash trees of the blobs served last.
     #[cfg(target_arch = "wasm32")]
     outboards: StoredValue<crate::files::Outboards, LocalStorage>,
@@ -282,6 +284,7 @@ impl Rooms {
             chat_requests: RwSignal::new(Vec::new()),
             requests: StoredValue::new_local(ChatRequests::default()),
             downloads: StoredValue::new_local(BTreeMap::new()),
+            download_runs: StoredValue::new(crate::model::files::DownloadRuns::default()),
             #[cfg(target_arch = "wasm32")]
             outboards: StoredValue::new_local(crate::files::Outboards::default()),
             messenger,
@@ -1504,6 +1507,7 @@ impl Rooms {
                 .held
                 .with_value(|held| held.values().map(|h| h.session.inspect()).collect()),
             errors: self.errors.with_value(|e| e.iter().cloned().collect()),
+            downloads: self.download_runs.with_value(|runs| runs.newest_first()),
             ..InspectorSnapshot::default()
         };
         #[cfg(target_arch = "wasm32")]

@@ -889,6 +889,16 @@ fn snapshot() -> InspectorSnapshot {
             at_ms: js_sys::Date::now(),
             what: "sync with Bo closed: timeout".into(),
         }],
+        downloads: vec![crate::model::files::DownloadRun {
+            blob: "b1".into(),
+            name: "scan.bin".into(),
+            total: 48,
+            stored_at_start: 20,
+            asked: 30,
+            asked_for_stored: 0,
+            fetched: 28,
+            complete: true,
+        }],
     }
 }
 
@@ -915,7 +925,12 @@ async fn inspector_renders_books_pages_links_and_errors() {
         [false, false, false, false, true],
         "Bo's last page does not count"
     );
-    for section in ["inspector-rooms", "inspector-links", "inspector-errors"] {
+    for section in [
+        "inspector-rooms",
+        "inspector-links",
+        "inspector-downloads",
+        "inspector-errors",
+    ] {
         assert_eq!(all(&root, section).len(), 1, "{section}");
     }
     assert_eq!(attrs(&root, "inspector-book", "data-forked-at"), ["", "2"]);
@@ -924,6 +939,17 @@ async fn inspector_renders_books_pages_links_and_errors() {
     assert!(texts(&root, "inspector-cut")[0].contains("from seq 2 on"));
     assert_eq!(attrs(&root, "inspector-link-row", "data-state"), ["direct"]);
     assert!(texts(&root, "inspector-error")[0].contains("sync with Bo closed: timeout"));
+    for (attr, value) in [
+        ("data-name", "scan.bin"),
+        ("data-total", "48"),
+        ("data-stored-at-start", "20"),
+        ("data-asked", "30"),
+        ("data-asked-for-stored", "0"),
+        ("data-fetched", "28"),
+        ("data-complete", "true"),
+    ] {
+        assert_eq!(attrs(&root, "inspector-download", attr), [value], "{attr}");
+    }
 
     // A refresh with a longer book shows the new length and page.
     shown.update(|s| {

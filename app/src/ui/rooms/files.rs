@@ -20,8 +20,8 @@ use super::net::{peer_of, user_of};
 use super::{Rooms, now_ms};
 use crate::files::{self, FetchError};
 use crate::model::files::{
-    PieceSet, Sharing, Transfer, blob_key, pace, page_mime, page_name, parse_blob_key, piece_count,
-    piece_range, room_for, still_needed,
+    DownloadRun, PieceSet, Sharing, Transfer, blob_key, pace, page_mime, page_name, parse_blob_key,
+    piece_count, piece_range, room_for, still_needed,
 };
 use crate::model::ids::{parse_room_key, room_key};
 use crate::model::inbound::FIRST_FRAME_DEADLINE_MS;
@@ -427,6 +427,15 @@ impl Rooms {
             .map_err(|e| e.to_string())?;
         let stored: BTreeSet<u64> = pieces.iter().collect();
         let mut download = Download::<PeerId>::new(info, &stored);
+        let run = self.download_runs.try_update_value(|runs| {
+            runs.begin(DownloadRun::start(key.clone(), file.name.clone(), &pieces))
+        });
+        let count = |change: &dyn Fn(&mut DownloadRun)| {
+            if let Some(run) = run {
+                self.download_runs
+                    .update_value(|runs| runs.update(run, |r| change(r)));
+            }
+        };
         let (answers, mut answered) =
             mpsc::channel::<(PeerId, u64, Result<Option<Vec<u8>>, FetchError>)>(16);
         let mut online: BTreeSet<PeerId> = BTreeSet::new();
@@ -476,6 +485,7 @@ impl Rooms {
             let handle = self.net.get_value().and_then(|net| net.handle());
             for (peer, index, range) in download.requests(now_ms()) {
                 let Some(handle) = handle.clone() else { break };
+                count(&|r| r.asked(index, &pieces));
                 let request = BlobRequest {
                     room: room_id,
                     blob,
@@ -540,6 +550,7 @@ impl Rooms {
                 Outcome::Store { bytes, .. } => {
                     stored_now += bytes.len() as u64;
                     pieces.insert(index);
+                    count(&|r| r.fetched += 1);
                     record.pieces = pieces.as_bytes().to_vec();
                     let piece = PieceRecord {
                         blob: key.clone(),
@@ -588,6 +599,7 @@ impl Rooms {
         }
         record.outboard = outboard.as_bytes().to_vec();
         db.save_blob(&record).await.map_err(|e| e.to_string())?;
+        count(&|r| r.complete = true);
         // Say so, so that others can fetch it from here too.
         if let Err(why) = self.write(room, |s, me, now, nonce| {
             s.state_holding(me, blob, true, now, nonce)
