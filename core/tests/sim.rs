@@ -6,7 +6,7 @@
 //! printed and replays exactly: `QUIRE_SIM_SEED=<seed> cargo test -p quire-core --test sim`.
 #![allow(clippy::unwrap_used)]
 
-use quire_core::sim::{RemovalSim, ReplaySim, Scenario, Sim};
+use quire_core::sim::{MutualRemovalSim, RemovalSim, ReplaySim, Scenario, Sim};
 
 const DEFAULT_SEEDS: u64 = 500;
 
@@ -198,6 +198,34 @@ fn removed_members_and_strangers_cannot_write_themselves_back_in() {
         backdated * 2 >= seeds.len(),
         "back-dated pages sorted before the removal in only {backdated} runs: the attack is too tame"
     );
+}
+
+/// Two owners removing each other at once (see `quire_core::sim::MutualRemovalSim`): 1,000
+/// seeds by default (`QUIRE_SIM_SEEDS` and `QUIRE_SIM_SEED` apply here too).
+#[test]
+fn two_owners_removing_each_other_converge_on_one_room_and_one_epoch_chain() {
+    let seeds = seeds("QUIRE_SIM", 1_000);
+    let winners = across_threads(&seeds, |seed| {
+        let mut sim = MutualRemovalSim::new(seed);
+        if let Err(violation) = sim.run() {
+            panic!(
+                "{violation}\nreplay: QUIRE_SIM_SEED={seed} cargo test -p quire-core \
+                 --test sim two_owners"
+            );
+        }
+        sim.winner()
+    });
+    if seeds.len() < 100 {
+        return; // a replay: too few runs to judge the scenario's range
+    }
+    // Which removal counts is decided by the fold order, not by who is the founder.
+    for owner in [0, 1] {
+        let won = winners.iter().filter(|w| **w == Some(owner)).count();
+        assert!(
+            won * 5 >= seeds.len(),
+            "owner {owner} kept the room in only {won} runs: the race is one-sided"
+        );
+    }
 }
 
 /// Replayed auto-admit requests (see `quire_core::sim::ReplaySim`): 1,000 seeds by default

@@ -318,7 +318,9 @@ impl RoomSession {
 
     /// Whether this device owes the room a keys page now: an owner settles every duty (a
     /// re-key after a removal or a leave, grants to new members) as soon as it sees it; any
-    /// other member re-keys only when it is about to write (`writing`) and cannot otherwise.
+    /// other member re-keys only when it is about to write (`writing`) and cannot otherwise,
+    /// and shares at once the secret of an epoch off the chain that it wrote under
+    /// (`KeyDuty::Share`: only it may hold it).
     pub fn owes_keys(&self, writing: bool) -> bool {
         if self.join.is_some() {
             return false;
@@ -326,6 +328,7 @@ impl RoomSession {
         match self.replica.key_duty() {
             None => false,
             Some(_) if self.replica.state().is_owner(&self.me) => true,
+            Some(KeyDuty::Share { .. }) => true,
             Some(duty) => writing && matches!(duty, KeyDuty::Rekey { .. }),
         }
     }

@@ -26,6 +26,8 @@
 //!   removed member holds.
 //! - **Grant** every member the chain's epochs it does not hold (a new member gets the whole
 //!   history, so it reads everything written before it joined).
+//! - **Share** epochs no owner holds that pages which count are sealed under (after two owners
+//!   removed each other at once: [`KeyDuty::Share`]); any member holding one shares it.
 //!
 //! Concurrent duties (two owners re-keying at once, or granting the same newcomer) are
 //! harmless: each re-key excludes every former member it knows of, so the chain converges on a
@@ -82,6 +84,17 @@ pub enum KeyDuty {
         /// Recipient and the epochs it lacks.
         missing: Vec<(UserId, Vec<KeyId>)>,
     },
+    /// Share with these members secrets no owner holds: of epochs outside the chain that pages
+    /// which count are sealed under, and of chain epochs only members hold. Both come from two
+    /// owners removing each other at once: a re-key whose author's removal folds first stops
+    /// counting (its epoch leaves the chain), and a member that re-keyed for the owner that
+    /// lost sealed its epoch to that owner and itself only. Members wrote under such epochs
+    /// before they knew; any member holding one shares it, owner or not, so those pages stay
+    /// readable to every member. An epoch off the chain is never written under again.
+    Share {
+        /// Recipient and the epochs it lacks.
+        missing: Vec<(UserId, Vec<KeyId>)>,
+    },
 }
 
 impl Epochs {
@@ -90,18 +103,18 @@ impl Epochs {
         let mut epochs = Self::default();
         for entry in entries {
             if let Some(id) = entry.new_epoch
-                && !epochs.holders.contains_key(&id)
+                && !epochs.chain.contains(&id)
             {
                 epochs.chain.push(id);
                 epochs.holders.entry(id).or_default().insert(entry.author);
             }
             for (recipient, granted) in &entry.grants {
+                // A grant of an epoch the chain does not have is no epoch, but its recipient
+                // holds that secret all the same (see [`KeyDuty::Share`]).
                 for id in granted.iter().flatten() {
-                    // A grant of an epoch the chain does not have (yet) is no epoch.
-                    if let Some(holders) = epochs.holders.get_mut(id) {
-                        holders.insert(*recipient);
-                        holders.insert(entry.author);
-                    }
+                    let holders = epochs.holders.entry(*id).or_default();
+                    holders.insert(*recipient);
+                    holders.insert(entry.author);
                 }
             }
         }
@@ -138,15 +151,20 @@ impl Epochs {
         }
     }
 
-    /// What `me`, a member holding the epochs in `held`, must write. A re-key comes first: a
-    /// grant of an epoch about to be replaced is still useful (history), but sealing new
-    /// content needs the re-key.
+    /// What `me`, a member holding the epochs in `held`, must write, given the current members
+    /// and which of them are `owners`; `sealed_off_chain` are the epochs outside the chain that
+    /// pages which count are sealed under. A re-key comes first: a grant of an epoch about to
+    /// be replaced is still useful (history), but sealing new content needs the re-key; then
+    /// grants of epochs an owner holds (owners settle those), then shares of epochs no owner
+    /// holds (any member holding them settles those).
     pub fn duty(
         &self,
         me: &UserId,
         members: &BTreeSet<UserId>,
+        owners: &BTreeSet<UserId>,
         anyone_left: bool,
         held: &BTreeSet<KeyId>,
+        sealed_off_chain: &BTreeSet<KeyId>,
     ) -> Option<KeyDuty> {
         if !members.contains(me) {
             return None;
@@ -156,19 +174,31 @@ impl Epochs {
                 members: members.iter().copied().collect(),
             });
         }
-        let missing: Vec<(UserId, Vec<KeyId>)> = members
+        let lacking = |ids: &mut dyn Iterator<Item = &KeyId>| -> Vec<(UserId, Vec<KeyId>)> {
+            let ids: Vec<KeyId> = ids.filter(|id| held.contains(id)).copied().collect();
+            members
+                .iter()
+                .filter(|m| *m != me)
+                .filter_map(|m| {
+                    let lacks: Vec<KeyId> = ids
+                        .iter()
+                        .filter(|id| !self.holds(m, Some(**id)))
+                        .copied()
+                        .collect();
+                    (!lacks.is_empty()).then_some((*m, lacks))
+                })
+                .collect()
+        };
+        let owned = |id: &KeyId| owners.iter().any(|o| self.holds(o, Some(*id)));
+        let missing = lacking(&mut self.chain.iter().filter(|id| owned(id)));
+        if !missing.is_empty() {
+            return Some(KeyDuty::Grant { missing });
+        }
+        let unowned = self.chain.iter().filter(|id| !owned(id));
+        let off_chain = sealed_off_chain
             .iter()
-            .filter(|m| *m != me)
-            .filter_map(|m| {
-                let lacks: Vec<KeyId> = self
-                    .chain
-                    .iter()
-                    .filter(|id| held.contains(id) && !self.holds(m, Some(**id)))
-                    .copied()
-                    .collect();
-                (!lacks.is_empty()).then_some((*m, lacks))
-            })
-            .collect();
-        (!missing.is_empty()).then_some(KeyDuty::Grant { missing })
+            .filter(|id| !self.chain.contains(id));
+        let share = lacking(&mut unowned.chain(off_chain));
+        (!share.is_empty()).then_some(KeyDuty::Share { missing: share })
     }
 }

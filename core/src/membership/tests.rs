@@ -276,6 +276,90 @@ fn a_leave_cuts_right_after_itself() {
     assert!(log.check_content_at(&user(2), 4, &key(1, 2, 4)).is_err());
 }
 
+#[test]
+fn an_epoch_off_the_chain_that_counting_pages_use_is_shared_by_whoever_holds_it() {
+    use std::collections::BTreeSet;
+
+    use crate::page::KeyId;
+
+    let (epoch, off) = (KeyId([1; 16]), KeyId([9; 16]));
+    let rekey = KeysEntry {
+        author: user(1),
+        new_epoch: Some(epoch),
+        grants: vec![(user(1), vec![Some(epoch)]), (user(3), vec![Some(epoch)])],
+    };
+    let members = BTreeSet::from([user(1), user(3)]);
+    let owners = BTreeSet::from([user(1)]);
+    // Member 3 took `off` from a re-key that stopped counting and wrote under it; 1 lacks it.
+    let held = BTreeSet::from([epoch, off]);
+    let used = BTreeSet::from([off]);
+    let epochs = Epochs::fold([&rekey]);
+    assert_eq!(
+        epochs.duty(&user(3), &members, &owners, true, &held, &used),
+        Some(KeyDuty::Share {
+            missing: vec![(user(1), vec![off])]
+        })
+    );
+    assert_eq!(
+        epochs.duty(&user(3), &members, &owners, true, &held, &BTreeSet::new()),
+        None,
+        "no page that counts uses it: nothing to share"
+    );
+    assert_eq!(
+        epochs.duty(
+            &user(1),
+            &members,
+            &owners,
+            true,
+            &BTreeSet::from([epoch]),
+            &used
+        ),
+        None,
+        "only a holder can share it"
+    );
+    // Shared: the duty is settled, and the epoch never joins the chain.
+    let share = KeysEntry {
+        author: user(3),
+        new_epoch: None,
+        grants: vec![(user(1), vec![Some(off)])],
+    };
+    let epochs = Epochs::fold([&rekey, &share]);
+    assert_eq!(
+        epochs.duty(&user(3), &members, &owners, true, &held, &used),
+        None
+    );
+    assert_eq!(epochs.chain(), &[epoch]);
+    assert!(epochs.holds(&user(1), Some(off)));
+    assert!(epochs.writable(&members, true));
+
+    // A chain epoch only member 3 holds (it re-keyed for an owner that lost) is shared too;
+    // one an owner holds is the owners' to grant.
+    let members_rekey = KeysEntry {
+        author: user(3),
+        new_epoch: Some(off),
+        grants: vec![(user(3), vec![Some(off)])],
+    };
+    let epochs = Epochs::fold([&rekey, &members_rekey]);
+    assert_eq!(
+        epochs.duty(&user(3), &members, &owners, true, &held, &BTreeSet::new()),
+        Some(KeyDuty::Share {
+            missing: vec![(user(1), vec![off])]
+        })
+    );
+    let owners_too = BTreeSet::from([user(1), user(3)]);
+    assert!(matches!(
+        epochs.duty(
+            &user(3),
+            &members,
+            &owners_too,
+            true,
+            &held,
+            &BTreeSet::new()
+        ),
+        Some(KeyDuty::Grant { .. })
+    ));
+}
+
 mod auto_admit_links {
     use std::collections::BTreeMap;
 

@@ -463,7 +463,41 @@ impl Replica {
         }
         let (members, anyone_left) = self.members_now();
         let held: BTreeSet<KeyId> = self.secrets.keys().flatten().copied().collect();
-        self.epochs().duty(&me, &members, anyone_left, &held)
+        let epochs = self.epochs();
+        let off_chain = self.sealed_off_chain(&epochs, &held);
+        let owners: BTreeSet<UserId> = members
+            .iter()
+            .filter(|m| self.state().is_owner(m))
+            .copied()
+            .collect();
+        epochs.duty(&me, &members, &owners, anyone_left, &held, &off_chain)
+    }
+
+    /// The epochs in `held` outside `epochs`' chain that pages which count are sealed under
+    /// ([`KeyDuty::Share`]). Only an epoch started by a keys page that does not count can be
+    /// one, so the books are read only when this peer holds such an epoch (rare: after two
+    /// owners removed each other at once).
+    fn sealed_off_chain(&self, epochs: &Epochs, held: &BTreeSet<KeyId>) -> BTreeSet<KeyId> {
+        let candidates: BTreeSet<KeyId> = self
+            .keys
+            .values()
+            .filter_map(|(_, _, body)| body.new_epoch)
+            .filter(|id| held.contains(id) && !epochs.chain().contains(id))
+            .collect();
+        if candidates.is_empty() {
+            return candidates;
+        }
+        let tenures = self.state().tenures();
+        self.books
+            .iter()
+            .flat_map(|(author, book)| {
+                book.range(0..book.len())
+                    .iter()
+                    .filter(move |page| tenures.counts(author, page.seq()))
+                    .filter_map(|page| page.page().key())
+            })
+            .filter(|id| candidates.contains(id))
+            .collect()
     }
 
     /// Writes one keys page for [`Replica::key_duty`], if there is one: a re-key to a new epoch
@@ -501,7 +535,7 @@ impl Replica {
                         .collect(),
                 )
             }
-            KeyDuty::Grant { missing } => (
+            KeyDuty::Grant { missing } | KeyDuty::Share { missing } => (
                 None,
                 missing
                     .into_iter()

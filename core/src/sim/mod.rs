@@ -15,11 +15,13 @@
 //! invariants.
 
 pub mod fork;
+mod mutual;
 mod removal;
 mod replay;
 mod rng;
 mod wire;
 
+pub use mutual::MutualRemovalSim;
 pub use removal::RemovalSim;
 pub use replay::ReplaySim;
 
