@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use futures::StreamExt as _;
 use futures::channel::mpsc;
-use futures::{AsyncReadExt as _, FutureExt as _};
+use futures::{AsyncReadExt as _, FutureExt as _, SinkExt as _};
 use leptos::prelude::*;
 use libp2p::{PeerId, Stream};
 use quire_core::blob::download::{Download, Outcome, REQUEST_TIMEOUT_MS, SetAside};
@@ -51,6 +51,15 @@ const SLOT_POLL_MS: u32 = 20;
 /// 256 KiB; a requester that does not take it in 30 s has stopped reading (or left).
 const SERVE_DEADLINE_MS: u32 = 30_000;
 
+/// Verified pieces waiting to be stored. Why: storing runs beside fetching (a transaction per
+/// piece on the download's path capped it at the storage's pace), and 16 pieces (4 MiB) keep
+/// the store busy while bounding what a download holds in memory.
+const STORE_QUEUE: usize = 16;
+
+/// Most pieces stored in one transaction. Why: a transaction's fixed cost is paid once for
+/// several pieces when they arrive faster than they are stored; 8 pieces is 2 MiB per write.
+const STORE_BATCH: usize = 8;
+
 /// Bytes read from the picked file between two progress updates of the composer's line.
 const SHARE_PROGRESS_STEP: u64 = 4 << 20;
 
@@ -72,6 +81,36 @@ fn file_key() -> Result<FileKey, String> {
     getrandom::fill(&mut key)
         .map_err(|_| "this browser cannot generate secure randomness".to_owned())?;
     Ok(FileKey::from_bytes(key))
+}
+
+/// Stores the verified pieces of one download as they come, several per transaction when they
+/// queue up, each batch with the record's bitmap in the same transaction (so the bitmap never
+/// names a piece that is not stored). Counts the pieces stored in `written`; returns the record
+/// naming every piece stored once the queue closes.
+async fn store_pieces(
+    db: &Storage,
+    mut record: BlobRecord,
+    mut pieces: PieceSet,
+    mut queue: mpsc::Receiver<PieceRecord>,
+    written: &std::cell::Cell<u64>,
+) -> Result<BlobRecord, String> {
+    while let Some(first) = queue.next().await {
+        let mut batch = vec![first];
+        while batch.len() < STORE_BATCH
+            && let Ok(next) = queue.try_recv()
+        {
+            batch.push(next);
+        }
+        for piece in &batch {
+            pieces.insert(piece.index);
+        }
+        record.pieces = pieces.as_bytes().to_vec();
+        db.save_pieces(&record, &batch)
+            .await
+            .map_err(|e| e.to_string())?;
+        written.set(written.get() + batch.len() as u64);
+    }
+    Ok(record)
 }
 
 impl Rooms {
@@ -436,6 +475,10 @@ impl Rooms {
                     .update_value(|runs| runs.update(run, |r| change(r)));
             }
         };
+        let (to_store, store_queue) = mpsc::channel::<PieceRecord>(STORE_QUEUE);
+        let written = std::cell::Cell::new(0u64);
+        let stored_at_start = pieces.len();
+        let writer = store_pieces(&db, record, pieces.clone(), store_queue, &written);
         let (answers, mut answered) =
             mpsc::channel::<(PeerId, u64, Result<Option<Vec<u8>>, FetchError>)>(16);
         let mut online: BTreeSet<PeerId> = BTreeSet::new();
@@ -446,136 +489,146 @@ impl Rooms {
         // The holder list, recomputed only when the room's pages changed (it opens every file
         // and holding page of the room).
         let mut holders: (Option<u64>, BTreeSet<UserId>) = (None, BTreeSet::new());
-        while !download.is_complete() {
-            let pages = self
-                .held
-                .with_value(|held| held.get(room).map(|h| h.session.replica().page_count()));
-            if pages != holders.0 {
-                let now = self
-                    .file_and_holders(room, &blob)
-                    .map(|(_, h)| h)
-                    .unwrap_or_default();
-                holders = (pages, now);
-            }
-            let now: BTreeSet<PeerId> = holders
-                .1
-                .iter()
-                .filter(|user| {
-                    matches!(self.presence_of(user), Presence::Direct | Presence::Relayed)
-                })
-                .filter_map(peer_of)
-                .collect();
-            for peer in now.difference(&online) {
-                download.holder_online(peer);
-            }
-            for peer in online.difference(&now) {
-                download.holder_gone(peer);
-            }
-            online = now;
-            if online.is_empty() || download.has_source() {
-                stalled_since = None;
-            } else {
-                let since = *stalled_since.get_or_insert(now_ms());
-                if now_ms().saturating_sub(since) >= RETRY_UNRESPONSIVE_MS
-                    && download.retry_unresponsive()
-                {
+        let fetch = async {
+            let mut to_store = to_store;
+            while !download.is_complete() {
+                let pages = self
+                    .held
+                    .with_value(|held| held.get(room).map(|h| h.session.replica().page_count()));
+                if pages != holders.0 {
+                    let now = self
+                        .file_and_holders(room, &blob)
+                        .map(|(_, h)| h)
+                        .unwrap_or_default();
+                    holders = (pages, now);
+                }
+                let now: BTreeSet<PeerId> = holders
+                    .1
+                    .iter()
+                    .filter(|user| {
+                        matches!(self.presence_of(user), Presence::Direct | Presence::Relayed)
+                    })
+                    .filter_map(peer_of)
+                    .collect();
+                for peer in now.difference(&online) {
+                    download.holder_online(peer);
+                }
+                for peer in online.difference(&now) {
+                    download.holder_gone(peer);
+                }
+                online = now;
+                if online.is_empty() || download.has_source() {
                     stalled_since = None;
+                } else {
+                    let since = *stalled_since.get_or_insert(now_ms());
+                    if now_ms().saturating_sub(since) >= RETRY_UNRESPONSIVE_MS
+                        && download.retry_unresponsive()
+                    {
+                        stalled_since = None;
+                    }
                 }
-            }
-            let handle = self.net.get_value().and_then(|net| net.handle());
-            for (peer, index, range) in download.requests(now_ms()) {
-                let Some(handle) = handle.clone() else { break };
-                count(&|r| r.asked(index, &pieces));
-                let request = BlobRequest {
-                    room: room_id,
-                    blob,
-                    range,
-                };
-                let mut answers = answers.clone();
-                self.spawn(async move {
-                    let fetch = files::fetch(&handle, peer, &request).fuse();
-                    let limit = gloo_timers::future::TimeoutFuture::new(
-                        u32::try_from(REQUEST_TIMEOUT_MS).unwrap_or(u32::MAX),
-                    )
-                    .fuse();
-                    futures::pin_mut!(fetch, limit);
-                    let result = futures::select! {
-                        result = fetch => result,
-                        () = limit => return,
+                let handle = self.net.get_value().and_then(|net| net.handle());
+                for (peer, index, range) in download.requests(now_ms()) {
+                    let Some(handle) = handle.clone() else { break };
+                    count(&|r| r.asked(index, &pieces));
+                    let request = BlobRequest {
+                        room: room_id,
+                        blob,
+                        range,
                     };
-                    let _ = answers.try_send((peer, index, result));
-                });
-            }
-            let (done, total) = download.progress();
-            let sources = online.len();
-            let (rate, left_s) = pace(
-                stored_now,
-                now_ms().saturating_sub(started_ms),
-                still_needed(&info, &pieces),
-            );
-            self.files.update(|f| {
-                f.transfers.insert(
-                    blob_key(&blob),
-                    Transfer::Downloading {
-                        done,
-                        total,
-                        sources,
-                        rate,
-                        left_s,
-                    },
+                    let mut answers = answers.clone();
+                    self.spawn(async move {
+                        let fetch = files::fetch(&handle, peer, &request).fuse();
+                        let limit = gloo_timers::future::TimeoutFuture::new(
+                            u32::try_from(REQUEST_TIMEOUT_MS).unwrap_or(u32::MAX),
+                        )
+                        .fuse();
+                        futures::pin_mut!(fetch, limit);
+                        let result = futures::select! {
+                            result = fetch => result,
+                            () = limit => return,
+                        };
+                        let _ = answers.try_send((peer, index, result));
+                    });
+                }
+                // What is stored, not what was verified: a pause keeps exactly what it showed.
+                let (_, total) = download.progress();
+                let done = stored_at_start + written.get();
+                let sources = online.len();
+                let (rate, left_s) = pace(
+                    stored_now,
+                    now_ms().saturating_sub(started_ms),
+                    still_needed(&info, &pieces),
                 );
-            });
-            let tick = gloo_timers::future::TimeoutFuture::new(DOWNLOAD_TICK_MS).fuse();
-            futures::pin_mut!(tick);
-            let next = futures::select! {
-                next = answered.next() => next,
-                () = tick => None,
-            };
-            let Some((peer, index, result)) = next else {
-                continue;
-            };
-            let outcome = match result {
-                Ok(answer) => download.response(&peer, index, answer.as_deref()),
-                Err(e @ (FetchError::Wire(_) | FetchError::BadRequest)) => {
-                    tracing::debug!("blob request to {peer}: {e}");
-                    download.broke_protocol(&peer, index)
-                }
-                Err(e @ FetchError::Stream(_)) => {
-                    tracing::debug!("blob request to {peer}: {e}");
-                    download.failed(&peer, index);
-                    continue;
-                }
-            };
-            match outcome {
-                Outcome::Store { bytes, .. } => {
-                    stored_now += bytes.len() as u64;
-                    pieces.insert(index);
-                    count(&|r| r.fetched += 1);
-                    record.pieces = pieces.as_bytes().to_vec();
-                    let piece = PieceRecord {
-                        blob: key.clone(),
-                        index,
-                        bytes,
-                    };
-                    db.save_pieces(&record, &[piece])
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                Outcome::SetAside(why) => {
-                    let what = match why {
-                        SetAside::Lied(e) => format!("sent data that does not match: {e}"),
-                        SetAside::NotHeld => "does not have it".to_owned(),
-                        SetAside::Unresponsive => "did not answer".to_owned(),
-                        SetAside::BrokeProtocol => "answered outside the protocol".to_owned(),
-                    };
-                    self.report(
-                        format!("Downloading “{}”: {peer} {what}; asking others", file.name),
-                        false,
+                self.files.update(|f| {
+                    f.transfers.insert(
+                        blob_key(&blob),
+                        Transfer::Downloading {
+                            done,
+                            total,
+                            sources,
+                            rate,
+                            left_s,
+                        },
                     );
+                });
+                let tick = gloo_timers::future::TimeoutFuture::new(DOWNLOAD_TICK_MS).fuse();
+                futures::pin_mut!(tick);
+                let next = futures::select! {
+                    next = answered.next() => next,
+                    () = tick => None,
+                };
+                let Some((peer, index, result)) = next else {
+                    continue;
+                };
+                let outcome = match result {
+                    Ok(answer) => download.response(&peer, index, answer.as_deref()),
+                    Err(e @ (FetchError::Wire(_) | FetchError::BadRequest)) => {
+                        tracing::debug!("blob request to {peer}: {e}");
+                        download.broke_protocol(&peer, index)
+                    }
+                    Err(e @ FetchError::Stream(_)) => {
+                        tracing::debug!("blob request to {peer}: {e}");
+                        download.failed(&peer, index);
+                        continue;
+                    }
+                };
+                match outcome {
+                    Outcome::Store { bytes, .. } => {
+                        stored_now += bytes.len() as u64;
+                        pieces.insert(index);
+                        count(&|r| r.fetched += 1);
+                        let piece = PieceRecord {
+                            blob: key.clone(),
+                            index,
+                            bytes,
+                        };
+                        // Waits while the store is behind; fails only once storing failed (its
+                        // own error is the one reported).
+                        if to_store.send(piece).await.is_err() {
+                            return Err(String::new());
+                        }
+                    }
+                    Outcome::SetAside(why) => {
+                        let what = match why {
+                            SetAside::Lied(e) => format!("sent data that does not match: {e}"),
+                            SetAside::NotHeld => "does not have it".to_owned(),
+                            SetAside::Unresponsive => "did not answer".to_owned(),
+                            SetAside::BrokeProtocol => "answered outside the protocol".to_owned(),
+                        };
+                        self.report(
+                            format!("Downloading “{}”: {peer} {what}; asking others", file.name),
+                            false,
+                        );
+                    }
+                    Outcome::Ignored => {}
                 }
-                Outcome::Ignored => {}
             }
-        }
+            Ok(())
+        };
+        let (fetched, stored) = futures::join!(fetch, writer);
+        let mut record = stored?;
+        fetched?;
         // Every piece verified on arrival; the hash tree is computed from what is stored, so
         // what is served later is checked against the address once more.
         let mut hasher = TreeHasher::new(info.size);
