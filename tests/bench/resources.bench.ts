@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,7 +23,7 @@ import { rawChannel, rawThroughput } from './raw-channel';
  */
 
 const SIZE_MIB = Number(process.env.SIZE_MIB ?? 64);
-const SIZE = SIZE_MIB << 20;
+const SIZE = SIZE_MIB * 2 ** 20;
 const HOLDER_THROTTLE = Number(process.env.HOLDER_THROTTLE ?? 1);
 
 function card(person: Person, name: string) {
@@ -72,7 +72,10 @@ test('shared file: publish, download from one and two holders, against a raw RTC
   const dir = join(tmpdir(), `quire-bench-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'bench.bin');
-  writeFileSync(path, randomBytes(SIZE));
+  // Written 64 MiB at a time: a file over 2 GiB cannot be one buffer.
+  const fd = openSync(path, 'w');
+  for (let left = SIZE; left > 0; left -= 64 << 20) writeSync(fd, randomBytes(Math.min(left, 64 << 20)));
+  closeSync(fd);
 
   const t0 = Date.now();
   await alice.id('composer-file').setInputFiles(path);

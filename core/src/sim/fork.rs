@@ -273,13 +273,7 @@ impl ForkSim {
     }
 
     fn flush(&mut self, i: usize) {
-        let mut out = Vec::new();
-        for (peer, session) in &mut self.peers[i].sessions {
-            while let Some(message) = session.poll_transmit() {
-                out.push((*peer, message.encode()));
-            }
-        }
-        for (peer, bytes) in out {
+        for (peer, bytes) in super::outbox(&mut self.peers[i].sessions) {
             self.send(i, peer, bytes);
         }
     }

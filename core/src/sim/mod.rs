@@ -151,6 +151,39 @@ pub(crate) fn commit_everything(replica: &mut Replica) -> Vec<VerifiedPage> {
     replica.take_servable()
 }
 
+/// What a node's driver does after any input: commit everything held, then push what became
+/// servable on every session.
+pub(crate) fn commit_and_announce(
+    replica: &mut Replica,
+    sessions: &mut BTreeMap<usize, SyncSession>,
+    now: u64,
+) {
+    let servable = commit_everything(replica);
+    for session in sessions.values_mut() {
+        session.announce(replica, &servable, now);
+    }
+}
+
+/// A node's timers: the replica's (held-back pages), then each session's.
+pub(crate) fn timers(replica: &mut Replica, sessions: &mut BTreeMap<usize, SyncSession>, now: u64) {
+    replica.handle_timeout(now);
+    commit_and_announce(replica, sessions, now);
+    for session in sessions.values_mut() {
+        session.handle_timeout(replica, now);
+    }
+}
+
+/// Every message the sessions queued, encoded, with the peer each goes to.
+pub(crate) fn outbox(sessions: &mut BTreeMap<usize, SyncSession>) -> Vec<(usize, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (peer, session) in sessions {
+        while let Some(message) = session.poll_transmit() {
+            out.push((*peer, message.encode()));
+        }
+    }
+    out
+}
+
 /// What a node persisted: the only thing that survives a crash.
 #[derive(Debug, Default, Clone)]
 struct Persisted {

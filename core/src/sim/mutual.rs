@@ -15,9 +15,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::SplitMix64;
-use super::Violation;
 use super::wire::{Packet, Wire};
+use super::{SplitMix64, Violation, commit_and_announce, timers};
 use crate::crypto::RoomSecret;
 use crate::identity::{Identity, UserId};
 use crate::membership::{KeyDuty, Standing};
@@ -30,19 +29,6 @@ const PEERS: usize = 3;
 /// Virtual milliseconds of chaos (loss, writes, the removals), then of healing.
 const CHAOS_MS: u64 = 3_000;
 const HEAL_MS: u64 = 30_000;
-
-/// What a node's driver does after any input: commit everything held, then push what became
-/// servable on every session.
-fn commit_and_announce(
-    replica: &mut Replica,
-    sessions: &mut BTreeMap<usize, SyncSession>,
-    now: u64,
-) {
-    let servable = super::commit_everything(replica);
-    for session in sessions.values_mut() {
-        session.announce(replica, &servable, now);
-    }
-}
 
 struct Node {
     identity: Identity,
@@ -155,13 +141,7 @@ impl MutualRemovalSim {
     }
 
     fn flush(&mut self, i: usize) {
-        let mut out = Vec::new();
-        for (peer, session) in &mut self.nodes[i].sessions {
-            while let Some(message) = session.poll_transmit() {
-                out.push((*peer, message.encode()));
-            }
-        }
-        for (peer, bytes) in out {
+        for (peer, bytes) in super::outbox(&mut self.nodes[i].sessions) {
             self.send(i, peer, bytes);
         }
     }
@@ -264,11 +244,7 @@ impl MutualRemovalSim {
         for i in 0..PEERS {
             self.do_duties(i, false);
             let node = &mut self.nodes[i];
-            node.replica.handle_timeout(now);
-            commit_and_announce(&mut node.replica, &mut node.sessions, now);
-            for session in node.sessions.values_mut() {
-                session.handle_timeout(&node.replica, now);
-            }
+            timers(&mut node.replica, &mut node.sessions, now);
             self.flush(i);
         }
     }

@@ -24,8 +24,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::SplitMix64;
 use super::wire::{Packet, Wire};
+use super::{SplitMix64, commit_and_announce, timers};
 use crate::crypto::RoomSecret;
 use crate::identity::{Identity, UserId};
 use crate::membership::{MAX_PAGES_PAST_CUT, MAX_PENDING_REQUESTS, Standing};
@@ -47,28 +47,6 @@ const FLOOD: u64 = MAX_PAGES_PAST_CUT + 8;
 const STRANGERS: usize = MAX_PENDING_REQUESTS + 8;
 /// The lurker's index on the wire (the honest peers are `0..HONEST`).
 const LURKER: usize = HONEST;
-
-/// What a node's driver does after any input: commit everything held, then push what became
-/// servable on every session.
-fn commit_and_announce(
-    replica: &mut Replica,
-    sessions: &mut BTreeMap<usize, SyncSession>,
-    now: u64,
-) {
-    let servable = super::commit_everything(replica);
-    for session in sessions.values_mut() {
-        session.announce(replica, &servable, now);
-    }
-}
-
-/// A node's timers: the replica's (held-back pages), then each session's.
-fn timers(replica: &mut Replica, sessions: &mut BTreeMap<usize, SyncSession>, now: u64) {
-    replica.handle_timeout(now);
-    commit_and_announce(replica, sessions, now);
-    for session in sessions.values_mut() {
-        session.handle_timeout(replica, now);
-    }
-}
 
 struct Honest {
     identity: Identity,
@@ -229,23 +207,13 @@ impl RemovalSim {
     }
 
     fn flush(&mut self, i: usize) {
-        let mut out = Vec::new();
         if i == LURKER {
-            for (peer, session) in &mut self.lurker_sessions {
-                while let Some(message) = session.poll_transmit() {
-                    out.push((*peer, message.encode()));
-                }
-            }
-            for (peer, bytes) in out {
+            for (peer, bytes) in super::outbox(&mut self.lurker_sessions) {
                 self.send(Some(LURKER), peer, bytes);
             }
             return;
         }
-        for (peer, session) in &mut self.honest[i].sessions {
-            while let Some(message) = session.poll_transmit() {
-                out.push((*peer, message.encode()));
-            }
-        }
+        let out = super::outbox(&mut self.honest[i].sessions);
         // Replies to adversaries go nowhere.
         while self.honest[i].inbox.poll_transmit().is_some() {}
         for (peer, bytes) in out {
