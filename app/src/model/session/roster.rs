@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use quire_core::identity::UserId;
-use quire_core::page::{Body, ControlOp, MessageBody, PageKind, PageRef, Role};
+use quire_core::page::{Body, ControlOp, MessageBody, PageKind, Role};
 
 use super::RoomSession;
 use crate::model::chat::preview;
@@ -254,19 +254,13 @@ impl RoomSession {
         }
         let mut out: BTreeSet<UserId> = state.members().keys().copied().collect();
         out.extend(state.join_requests().keys().copied());
-        for (removed, removal) in self.removals() {
+        for (removed, removal) in self.replica.removed_by_owners() {
             if !self.heads.holds(&removed, &removal.author, removal.seq) {
                 out.insert(removed);
             }
         }
         out.remove(&self.me);
         Some(out)
-    }
-
-    /// Former members cut off by a removal, each with the counting page that removed them
-    /// (core's fold; nothing is decrypted again on the network driver's tick).
-    fn removals(&self) -> BTreeMap<UserId, PageRef> {
-        self.replica.removed_by_owners()
     }
 
     /// Every book, decoded, for the inspector.
